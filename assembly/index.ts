@@ -1,0 +1,7 @@
+// The only export surface of the kernels. Every variant (scalar, simd, relaxed) exports exactly this set;
+// src/runtime/kernels.ts is its typed mirror.
+export * from './memory';
+export * from './gemm';
+export * from './conv2d';
+export * from './pool';
+export * from './elementwise';

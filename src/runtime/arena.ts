@@ -1,0 +1,142 @@
+/**
+ * The wasm memory arena: one WebAssembly.Memory per runtime, carved into 64-byte-aligned blocks
+ * (a cache line, and enough for v128). Weights get long-lived blocks at load time; a model's activation
+ * plan gets one block per input shape; both are returned on dispose(). After the first call with a shape
+ * nothing is allocated, so `highWater` and the memory size stay flat (tested).
+ *
+ * First-fit over an address-ordered free list with coalescing: simple, no fragmentation surprises for the
+ * allocate-once usage here. Memory grows on demand; growing detaches the old ArrayBuffer, so typed views
+ * are re-made lazily (`f32`, `u8`).
+ */
+import { WasmzooError } from '../errors.js';
+
+const ALIGN = 64;
+const PAGE = 65536;
+
+interface Block { ptr: number; size: number; }
+
+export class Arena {
+  readonly memory: WebAssembly.Memory;
+  private readonly base: number;
+  private top: number; // end of the carved region
+  private free: Block[] = []; // address-ordered, coalesced
+  private live = new Map<number, number>(); // ptr -> size
+  private buf: ArrayBuffer | null = null;
+  private f32view = new Float32Array(0);
+  private u8view = new Uint8Array(0);
+  /** Highest `top` ever reached, in bytes from address 0. */
+  highWater: number;
+
+  constructor(memory: WebAssembly.Memory, heapBase: number) {
+    this.memory = memory;
+    this.base = Math.max(ALIGN, align(heapBase)); // never hand out address 0 (it means "absent")
+    this.top = this.base;
+    this.highWater = this.top;
+  }
+
+  /** Bytes currently handed out. */
+  get used(): number {
+    let s = 0;
+    for (const v of this.live.values()) s += v;
+    return s;
+  }
+
+  /** Allocate `bytes` (rounded up to 64), 64-byte aligned. Never returns 0. */
+  alloc(bytes: number): number {
+    if (!Number.isFinite(bytes) || bytes < 0) throw new WasmzooError('E_ARGUMENT', `arena: bad allocation size ${bytes}`);
+    const size = Math.max(ALIGN, align(bytes));
+    for (let i = 0; i < this.free.length; i++) {
+      const b = this.free[i];
+      if (b.size >= size) {
+        const ptr = b.ptr;
+        if (b.size === size) this.free.splice(i, 1);
+        else { b.ptr += size; b.size -= size; }
+        this.live.set(ptr, size);
+        return ptr;
+      }
+    }
+    // Extend the top; if the last free block touches the top, reuse it.
+    let ptr = this.top;
+    const last = this.free[this.free.length - 1];
+    if (last && last.ptr + last.size === this.top) {
+      ptr = last.ptr;
+      this.free.pop();
+    }
+    const end = ptr + size;
+    this.ensure(end);
+    this.top = end;
+    if (end > this.highWater) this.highWater = end;
+    this.live.set(ptr, size);
+    return ptr;
+  }
+
+  /** Return a block from alloc(). Freeing 0 is a no-op; a double free throws. */
+  release(ptr: number): void {
+    if (ptr === 0) return;
+    const size = this.live.get(ptr);
+    if (size === undefined) throw new WasmzooError('E_ARGUMENT', `arena: release of unknown block ${ptr}`);
+    this.live.delete(ptr);
+    // insert address-ordered and coalesce with neighbours
+    let i = 0;
+    while (i < this.free.length && this.free[i].ptr < ptr) i++;
+    this.free.splice(i, 0, { ptr, size });
+    if (i + 1 < this.free.length && ptr + size === this.free[i + 1].ptr) {
+      this.free[i].size += this.free[i + 1].size;
+      this.free.splice(i + 1, 1);
+    }
+    if (i > 0 && this.free[i - 1].ptr + this.free[i - 1].size === ptr) {
+      this.free[i - 1].size += this.free[i].size;
+      this.free.splice(i, 1);
+    }
+    // give the tail back to the top so later big blocks can extend it
+    const last = this.free[this.free.length - 1];
+    if (last && last.ptr + last.size === this.top) {
+      this.top = last.ptr;
+      this.free.pop();
+    }
+  }
+
+  private ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    const pages = Math.ceil((end - have) / PAGE);
+    try {
+      this.memory.grow(pages);
+    } catch (e) {
+      throw new WasmzooError('E_RUNTIME', `arena: cannot grow wasm memory to ${end} bytes (${(e as Error).message})`);
+    }
+  }
+
+  /** Float32 view of the whole memory, re-made after a grow. */
+  get f32(): Float32Array {
+    if (this.buf !== this.memory.buffer) this.remake();
+    return this.f32view;
+  }
+
+  get u8(): Uint8Array {
+    if (this.buf !== this.memory.buffer) this.remake();
+    return this.u8view;
+  }
+
+  private remake(): void {
+    this.buf = this.memory.buffer;
+    this.f32view = new Float32Array(this.buf);
+    this.u8view = new Uint8Array(this.buf);
+  }
+
+  /** Copy floats into the arena at byte pointer ptr. */
+  write(ptr: number, data: ArrayLike<number>): void {
+    this.f32.set(data, ptr >>> 2);
+  }
+
+  /** Copy `n` floats out of the arena at ptr into a new (or given) Float32Array. */
+  read(ptr: number, n: number, out?: Float32Array): Float32Array {
+    const o = out ?? new Float32Array(n);
+    o.set(this.f32.subarray(ptr >>> 2, (ptr >>> 2) + n));
+    return o;
+  }
+}
+
+function align(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}

@@ -1,0 +1,102 @@
+/**
+ * The typed surface of the wasm kernels: every export of `assembly/index.ts`, in every variant
+ * (scalar, simd, relaxed). This file is the contract between the TypeScript facade and the kernels.
+ *
+ * Conventions (see also assembly/README.md):
+ * - Pointers are byte offsets into the module's memory, 16-byte aligned unless stated.
+ *   `0` as a pointer means "absent" where a parameter is optional (bias).
+ * - Dimensions and strides are element counts (f32 = 4 bytes).
+ * - Activations are NHWC inside the engine (PyTorch's NCHW exists only at the API boundary).
+ * - Kernels never allocate, never throw, and trust their arguments: the TypeScript side checks shapes.
+ * - `flags` for fused epilogues: bit 0 = accumulate into the output (C += ...), bits 1..2 = activation
+ *   code (see `Act`).
+ */
+
+/** Activation codes for fused epilogues (flags = (act << 1) | accumulate). */
+export const enum Act {
+  None = 0,
+  Relu = 1,
+  Tanh = 2,
+  Sigmoid = 3,
+}
+
+export const FLAG_ACCUMULATE = 1;
+export function epilogueFlags(act: Act, accumulate = false): number {
+  return (act << 1) | (accumulate ? FLAG_ACCUMULATE : 0);
+}
+
+/** Column width of a packed-B panel (same in every variant so packed weights are portable). */
+export const GEMM_NR = 8;
+
+export interface Kernels {
+  memory: WebAssembly.Memory;
+  /** First free byte after the module's static data. */
+  heap_base(): number;
+  /** 2 = relaxed SIMD, 1 = SIMD, 0 = scalar. */
+  variant(): number;
+
+  // ---- GEMM (assembly/gemm.ts) ----
+  /** Floats needed to hold B (K x N) packed: ceil(N/NR)*NR*K. */
+  gemm_packed_b_size(K: number, N: number): number;
+  /** Pack B: element (k, n) is at b + 4*(k*b_rs + n*b_cs). Zero-pads the last panel. */
+  gemm_pack_b(dst: number, b: number, K: number, N: number, b_rs: number, b_cs: number): void;
+  /**
+   * C[M,N] (row stride ldc) = act(A[M,K] · B + bias[N]) (+ C if accumulate).
+   * A element (m, k) is at a + 4*(m*a_rs + k*a_cs): a_rs=K,a_cs=1 is row-major A; a_rs=1,a_cs=M is Aᵀ.
+   * pb is B packed by gemm_pack_b. bias may be 0.
+   */
+  gemm_packed(c: number, a: number, pb: number, bias: number, M: number, N: number, K: number,
+    a_rs: number, a_cs: number, ldc: number, flags: number): void;
+  /** Convenience: packs B into scratch (gemm_packed_b_size floats) then gemm_packed. */
+  gemm(c: number, a: number, b: number, bias: number, M: number, N: number, K: number,
+    a_rs: number, a_cs: number, b_rs: number, b_cs: number, ldc: number, flags: number, scratch: number): void;
+
+  // ---- Conv2d, NHWC (assembly/conv2d.ts) ----
+  /** Floats needed for packed weights of a conv with OC outputs, ICg inputs per group, KHxKW taps. */
+  conv2d_packed_size(OC: number, ICg: number, KH: number, KW: number, groups: number): number;
+  /** Pack PyTorch OIHW weights [OC, ICg, KH, KW] into the layout conv2d_nhwc reads. */
+  conv2d_pack_weights(dst: number, w: number, OC: number, ICg: number, KH: number, KW: number, groups: number): void;
+  /** Bytes of scratch conv2d_nhwc needs for these dims (0 allowed). */
+  conv2d_scratch_size(N: number, H: number, W: number, C: number, OH: number, OW: number, OC: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number, DH: number, DW: number,
+    groups: number): number;
+  /**
+   * out[N,OH,OW, OC] (pixel stride out_ps >= OC, so a conv can write a channel slice of a concat buffer)
+   * = act(conv(inp[N,H,W,C], packed weights) + bias[OC]).
+   */
+  conv2d_nhwc(out: number, inp: number, pw: number, bias: number, N: number, H: number, W: number, C: number,
+    OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
+    DH: number, DW: number, groups: number, out_ps: number, flags: number, scratch: number): void;
+
+  // ---- Pooling, NHWC (assembly/pool.ts). OH/OW computed by the caller (ceil_mode lives in TS shape math). ----
+  /** Max over each window, padding never wins (as PyTorch: -inf padding). */
+  maxpool2d_nhwc(out: number, inp: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number, DH: number, DW: number): void;
+  /** PyTorch avg_pool2d semantics incl. ceil_mode windows and count_include_pad; divisor > 0 overrides. */
+  avgpool2d_nhwc(out: number, inp: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number, count_include_pad: number,
+    divisor: number): void;
+  /** PyTorch adaptive_avg_pool2d: window i spans [floor(i*H/OH), ceil((i+1)*H/OH)). */
+  adaptive_avgpool2d_nhwc(out: number, inp: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
+  /** adaptive max pooling (same windows as adaptive avg). */
+  adaptive_maxpool2d_nhwc(out: number, inp: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
+
+  // ---- Elementwise (assembly/elementwise.ts); out may equal inp (in place) ----
+  relu(out: number, inp: number, n: number): void;
+  sigmoid(out: number, inp: number, n: number): void;
+  tanh(out: number, inp: number, n: number): void;
+  /** out = a + b, then activation `act` (Act code). */
+  add(out: number, a: number, b: number, n: number, act: number): void;
+  /** Row-wise softmax / log-softmax over the last dim (rows x cols, contiguous). */
+  softmax(out: number, inp: number, rows: number, cols: number): void;
+  log_softmax(out: number, inp: number, rows: number, cols: number): void;
+  /** out[p, c] = act(inp[p, c] * scale[c] + shift[c]) for P pixels of C channels (BatchNorm at inference). */
+  scale_shift(out: number, inp: number, scale: number, shift: number, P: number, C: number, act: number): void;
+  /** PyTorch LocalResponseNorm across channels: b_c = a_c / (k + alpha/size * sum_{window} a^2)^beta, NHWC. */
+  lrn_nhwc(out: number, inp: number, P: number, C: number, size: number, alpha: number, beta: number, k: number): void;
+  /** Copy P pixels of C channels: out[p*out_ps + c] = inp[p*in_ps + c] (concat along channels, slices). */
+  copy_channels(out: number, inp: number, P: number, C: number, out_ps: number, in_ps: number): void;
+  /** Layout changes at the API boundary. */
+  nchw_to_nhwc(out: number, inp: number, N: number, C: number, H: number, W: number): void;
+  nhwc_to_nchw(out: number, inp: number, N: number, C: number, H: number, W: number): void;
+}

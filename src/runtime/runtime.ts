@@ -1,0 +1,105 @@
+/**
+ * Start-up: pick the best kernel variant the engine accepts, instantiate it once, and hand out the one
+ * Runtime (kernels + arena) that layers and models use.
+ *
+ * Variant order: relaxed SIMD, then SIMD, then scalar. "Accepts" means WebAssembly compiles the embedded
+ * module: an engine without (relaxed) SIMD throws a CompileError and we fall to the next one.
+ * A caller may force a variant (`init({ backend: 'scalar' })`), e.g. for an engine whose SIMD is broken,
+ * or pass a precompiled WebAssembly.Module (edge workers forbid compiling from bytes).
+ */
+import loadRelaxed from '../../build/wasmzoo.relaxed.wasm';
+import loadSimd from '../../build/wasmzoo.simd.wasm';
+import loadScalar from '../../build/wasmzoo.scalar.wasm';
+import { WasmzooError } from '../errors.js';
+import { Arena } from './arena.js';
+import type { Kernels } from './kernels.js';
+
+export type Backend = 'relaxed' | 'simd' | 'scalar';
+export const BACKENDS: readonly Backend[] = ['relaxed', 'simd', 'scalar'];
+const LOADERS: Record<Backend, typeof loadScalar> = { relaxed: loadRelaxed, simd: loadSimd, scalar: loadScalar };
+const VARIANT_NAMES: Backend[] = ['scalar', 'simd', 'relaxed'];
+
+export interface InitOptions {
+  /** Force a variant instead of the best the engine accepts. */
+  backend?: Backend;
+  /** A precompiled kernel module (e.g. `import wasm from 'wasmzoo/wasm/wasmzoo.simd.wasm'` in a worker). */
+  module?: WebAssembly.Module;
+}
+
+export class Runtime {
+  readonly backend: Backend;
+  readonly k: Kernels;
+  readonly arena: Arena;
+  constructor(backend: Backend, instance: WebAssembly.Instance) {
+    this.backend = backend;
+    this.k = instance.exports as unknown as Kernels;
+    this.arena = new Arena(this.k.memory, this.k.heap_base());
+  }
+}
+
+let current: Runtime | undefined;
+let pending: Promise<Runtime> | undefined;
+
+async function compile(backend: Backend): Promise<WebAssembly.Module> {
+  const m = await LOADERS[backend]();
+  if (!(m instanceof WebAssembly.Module)) throw new WasmzooError('E_RUNTIME', `internal: loader for ${backend} did not return a Module`);
+  return m;
+}
+
+/** Instantiate a kernel module (compiled here or given) and make it the current runtime. */
+export async function instantiate(opts: InitOptions = {}): Promise<Runtime> {
+  let module: WebAssembly.Module | undefined = opts.module;
+  let chosen: Backend | undefined;
+  if (module === undefined) {
+    const order = opts.backend ? [opts.backend] : BACKENDS;
+    const errors: string[] = [];
+    for (const b of order) {
+      try {
+        module = await compile(b);
+        chosen = b;
+        break;
+      } catch (e) {
+        errors.push(`${b}: ${(e as Error).message}`);
+      }
+    }
+    if (module === undefined) {
+      throw new WasmzooError('E_RUNTIME', `no kernel variant could be compiled by this engine (${errors.join('; ')})`);
+    }
+  } else if (!(module instanceof WebAssembly.Module)) {
+    throw new WasmzooError('E_ARGUMENT', `init: options.module must be a WebAssembly.Module, got ${typeof module}`);
+  }
+  const instance = await WebAssembly.instantiate(module, {});
+  const actual = VARIANT_NAMES[(instance.exports as unknown as Kernels).variant()];
+  if (chosen === undefined) chosen = actual;
+  if (opts.backend && actual !== opts.backend) {
+    throw new WasmzooError('E_ARGUMENT', `init: backend '${opts.backend}' requested but the given module is the '${actual}' variant`);
+  }
+  return new Runtime(chosen, instance);
+}
+
+/**
+ * Initialise the runtime once (idempotent). With options, replaces the current runtime for models
+ * created afterwards; models already built keep the runtime they were built on.
+ */
+export function init(opts?: InitOptions): Promise<Runtime> {
+  if (opts && (opts.backend || opts.module)) {
+    pending = instantiate(opts).then((rt) => (current = rt));
+    return pending;
+  }
+  if (current) return Promise.resolve(current);
+  if (!pending) pending = instantiate().then((rt) => (current = rt));
+  return pending;
+}
+
+/** The current runtime; throws if `await wasmzoo.init()` (or a model builder) has not run yet. */
+export function runtime(): Runtime {
+  if (!current) {
+    throw new WasmzooError('E_RUNTIME', 'wasmzoo is not initialised: call `await wasmzoo.init()` (model builders do it for you) before running layers');
+  }
+  return current;
+}
+
+/** Which kernel variant runs: 'relaxed', 'simd' or 'scalar' (undefined before init). */
+export function backend(): Backend | undefined {
+  return current?.backend;
+}
