@@ -1,0 +1,97 @@
+/**
+ * The user-facing tensor: a Float32Array plus a shape, NCHW for images as in PyTorch. It lives in the
+ * JavaScript heap; layers copy it into the wasm arena and copy results out, so a Tensor never dangles
+ * when memory grows or a model is disposed.
+ */
+import { WasmzooError } from './errors.js';
+
+export type Shape = readonly number[];
+
+export class Tensor {
+  readonly data: Float32Array;
+  readonly shape: Shape;
+
+  constructor(data: Float32Array, shape: Shape) {
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** A tensor over the same data with another shape (one dimension may be -1). */
+  reshape(shape: Shape): Tensor {
+    return new Tensor(this.data, resolveShape(shape, this.data.length, 'reshape'));
+  }
+
+  /** Nested arrays, for printing and tests. */
+  toArray(): unknown {
+    const rec = (dim: number, off: number): unknown => {
+      if (dim === this.shape.length) return this.data[off];
+      const stride = this.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+      return Array.from({ length: this.shape[dim] }, (_, i) => rec(dim + 1, off + i * stride));
+    };
+    return rec(0, 0);
+  }
+
+  /** Index of the largest value in each row of the last dimension. */
+  argmax(): number[] {
+    const cols = this.shape[this.shape.length - 1] ?? 1;
+    const rows = this.data.length / cols;
+    const out: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      let best = 0;
+      for (let c = 1; c < cols; c++) if (this.data[r * cols + c] > this.data[r * cols + best]) best = c;
+      out.push(best);
+    }
+    return out;
+  }
+}
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function shapeStr(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function resolveShape(shape: Shape, n: number, what: string): number[] {
+  const s = [...shape];
+  const unknown = s.indexOf(-1);
+  for (const d of s) {
+    if (d !== -1 && (!Number.isInteger(d) || d < 0)) throw new WasmzooError('E_SHAPE', `${what}: bad dimension ${d} in shape ${shapeStr(shape)}`);
+  }
+  if (unknown >= 0) {
+    const rest = s.reduce((a, d, i) => (i === unknown ? a : a * d), 1);
+    if (rest === 0 || n % rest !== 0) throw new WasmzooError('E_SHAPE', `${what}: cannot infer -1 in ${shapeStr(shape)} for ${n} elements`);
+    s[unknown] = n / rest;
+  }
+  if (numel(s) !== n) throw new WasmzooError('E_SHAPE', `${what}: shape ${shapeStr(shape)} holds ${numel(s)} elements but the data has ${n}`);
+  return s;
+}
+
+/**
+ * `wasmzoo.tensor(data, shape)`: data is a flat array-like (copied into a Float32Array unless it already
+ * is one) or nested arrays (shape inferred). Shape may contain one -1.
+ */
+export function tensor(data: ArrayLike<number> | NestedArray, shape?: Shape): Tensor {
+  let flat: Float32Array;
+  let inferred: number[] | undefined;
+  if (data instanceof Float32Array) flat = data;
+  else if (Array.isArray(data) && data.length > 0 && Array.isArray(data[0])) {
+    inferred = [];
+    let level: unknown = data;
+    while (Array.isArray(level)) { inferred.push(level.length); level = level[0]; }
+    flat = Float32Array.from((data as unknown[]).flat(Infinity) as number[]);
+  } else if (ArrayBuffer.isView(data) || Array.isArray(data)) flat = Float32Array.from(data as ArrayLike<number>);
+  else throw new WasmzooError('E_ARGUMENT', `tensor: data must be an array or typed array, got ${typeof data}`);
+  const s = shape ?? inferred ?? [flat.length];
+  return new Tensor(flat, resolveShape(s, flat.length, 'tensor'));
+}
+
+export type NestedArray = number[] | NestedArray[];
