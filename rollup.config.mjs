@@ -1,0 +1,56 @@
+// Bundles src/index.ts into every shipped format, with the three kernel variants inlined as base64
+// (decoded with atob at run time: no fetch, fs or dynamic import, so one file works in Node, Deno,
+// browsers, workers and edge workers).
+//
+//   dist/wasmzoo.mjs       ESM (npm import, Deno, browsers <script type=module>, edge workers)
+//   dist/wasmzoo.cjs       CommonJS (require)
+//   dist/wasmzoo.iife.js   <script> build, global `wasmzoo`
+//   dist/wasmzoo.min.js    same, minified
+//   dist/wasmzoo.d.ts      bundled declarations
+//   dist/wasm/*.wasm       copied by build:wasm for callers that pass a precompiled Module
+import { readFileSync } from 'node:fs';
+import wasm from '@rollup/plugin-wasm';
+import esbuild, { minify } from 'rollup-plugin-esbuild';
+import dts from 'rollup-plugin-dts';
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const banner = `/*! wasmzoo ${pkg.version} | ${pkg.license} */`;
+
+// Default maxFileSize (14 KiB) would emit the .wasm and load it with require('fs'): always inline.
+const wasmOpts = { targetEnv: 'browser', maxFileSize: Infinity };
+
+// After bundling, no output may fetch/require/import anything at run time (the wasm must be inlined).
+const selfContained = {
+  name: 'wasmzoo-self-contained',
+  generateBundle(_opts, bundle) {
+    for (const [name, chunk] of Object.entries(bundle)) {
+      if (chunk.type !== 'chunk') continue;
+      const bad = /\b(?:require|import|fetch)\s*\(/.exec(chunk.code);
+      if (bad) this.error(`${name}: bundle is not self-contained (found \`${bad[0]}\`)`);
+      if (chunk.imports.length || chunk.dynamicImports.length) this.error(`${name}: unexpected imports ${chunk.imports}`);
+    }
+  },
+};
+
+const js = {
+  input: 'src/index.ts',
+  plugins: [wasm(wasmOpts), esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' }), selfContained],
+  output: [
+    { file: 'dist/wasmzoo.mjs', format: 'es', banner },
+    { file: 'dist/wasmzoo.cjs', format: 'cjs', banner, exports: 'named' },
+    { file: 'dist/wasmzoo.iife.js', format: 'iife', name: 'wasmzoo', banner, exports: 'named' },
+    { file: 'dist/wasmzoo.min.js', format: 'iife', name: 'wasmzoo', banner, exports: 'named', plugins: [minify({ target: 'es2020' })] },
+  ],
+  onwarn(w, warn) {
+    if (w.code === 'CIRCULAR_DEPENDENCY') return;
+    warn(w);
+  },
+};
+
+const types = {
+  input: 'src/index.ts',
+  plugins: [dts({ tsconfig: 'tsconfig.json' })],
+  output: { file: 'dist/wasmzoo.d.ts', format: 'es' },
+};
+
+export default [js, types];

@@ -1,0 +1,8 @@
+export declare const DEFAULT_MOUNTS: Record<string, string>;
+export interface Served {
+  url: string;
+  port: number;
+  log: string[];
+  close(): Promise<void>;
+}
+export declare function serve(opts?: { port?: number; host?: string; mounts?: Record<string, string>; coi?: boolean }): Promise<Served>;

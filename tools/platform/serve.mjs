@@ -1,0 +1,78 @@
+// Tiny static file server for the browser smoke tests (and for trying the bundles by hand):
+//   /dist/...      -> <repo>/dist
+//   /fixtures/...  -> <repo>/test/platform/fixtures
+// Binds 127.0.0.1 on a random port unless one is given. `coi: true` adds COOP/COEP headers
+// (cross-origin isolation, needed for SharedArrayBuffer / threads).
+//
+// CLI: node tools/platform/serve.mjs [port] [--coi]   then open http://127.0.0.1:<port>/fixtures/esm.html
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const DEFAULT_MOUNTS = {
+  '/dist/': join(ROOT, 'dist'),
+  '/fixtures/': join(ROOT, 'test/platform/fixtures'),
+};
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.cjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.ts': 'text/plain; charset=utf-8',
+  '.png': 'image/png',
+  '.safetensors': 'application/octet-stream',
+};
+
+/** @returns {Promise<{ url: string, port: number, close: () => Promise<void>, log: string[] }>} */
+export function serve({ port = 0, host = '127.0.0.1', mounts = DEFAULT_MOUNTS, coi = false } = {}) {
+  const log = [];
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const headers = { 'cache-control': 'no-store' };
+    if (coi) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+    const prefix = Object.keys(mounts).find((p) => path.startsWith(p));
+    let status = 404;
+    if (prefix) {
+      const base = resolve(mounts[prefix]);
+      const file = normalize(join(base, path.slice(prefix.length)));
+      if (file === base || file.startsWith(base + sep)) {
+        try {
+          if ((await stat(file)).isFile()) {
+            const body = await readFile(file);
+            status = 200;
+            res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+            res.end(body);
+          }
+        } catch {}
+      }
+    }
+    if (status !== 200) {
+      res.writeHead(404, { ...headers, 'content-type': 'text/plain' });
+      res.end(`not found: ${path}\n`);
+    }
+    log.push(`${status} ${req.method} ${path}`);
+  });
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      const p = server.address().port;
+      ok({
+        url: `http://${host}:${p}`,
+        port: p,
+        log,
+        close: () => new Promise((done) => { server.closeAllConnections?.(); server.close(() => done()); }),
+      });
+    });
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const port = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 8080);
+  const s = await serve({ port, coi: process.argv.includes('--coi') });
+  console.log(`serving ${Object.entries(DEFAULT_MOUNTS).map(([k, v]) => `${k} -> ${v}`).join(', ')}`);
+  console.log(`open ${s.url}/fixtures/esm.html`);
+}
