@@ -1,1 +1,345 @@
-// placeholder: being written
+// GEMM: C[M,N] = act((accumulate ? C : 0) + A[M,K] · B[K,N] + bias[N]), f32, single thread.
+// Callers: the Linear/recurrent layers (through gemm / gemm_packed) and conv2d.ts (1x1 convs and im2col tiles).
+//
+// Memory layout
+// - All pointers are byte offsets, dims and strides are element counts. A element (m, k) is at
+//   a + 4*(m*a_rs + k*a_cs): row-major A is (a_rs=K, a_cs=1), Aᵀ stored K x M is (a_rs=1, a_cs=M).
+// - C row m starts at c + 4*m*ldc; only columns 0..N-1 of rows 0..M-1 are ever written.
+// - Packed B (gemm_pack_b): ceil(N/8) panels of NR = 8 columns; panel p holds K rows of 8 consecutive floats
+//   (B[k, 8p .. 8p+7]), the columns past N zero. Same layout in every variant, so packed weights are
+//   portable. 16-byte alignment of pb makes the panel loads aligned (the loads do not require it).
+// - No alignment is required of a, c or bias (wasm v128 loads/stores accept any address).
+//
+// Loop nest (GotoBLAS-style, without packing A: gemm_packed has no scratch, and the row-pointer kernel is
+// already at ~95% of peak with A in L2):
+//   for each block of MC rows of A            (MC x KC block of A stays in L2: 120 x 256 x 4 = 120 KB)
+//     for each block of KC rows of K          (partial sums go through C between K blocks)
+//       for each panel of 8 columns            (KC x 8 slice of the panel stays in L1: 8 KB)
+//         for each MR rows: micro-kernel MR x 8 over KC
+// Micro-kernels (register blocks of f32x4 accumulators, vacc<row>x<cols>):
+//   relaxed 6x8 with f32x4.relaxed_madd (12 accumulators + 2 B + 1 A splat = 15 xmm registers)
+//   simd    5x8 with mul+add (a 6x8 one spills in V8: TOOLCHAIN.md)
+//   scalar  4x4 on half panels (16 f32 accumulators)
+// Row tails reuse the MR kernel with the extra row pointers clamped to the last valid row (their results are
+// computed and dropped) unless a single row is left, which goes to a 1x8 kernel (also the GEMV path for
+// batch-1 linear layers). Column tails read the zero-padded panel and store only the valid columns.
+// The epilogue (C, bias, activation) runs once per tile after the K loop: bias is added in the first K block,
+// the activation in the last one, C is read back when accumulating or after the first K block.
+import { act_f32, act_f32x4 } from './activation';
+import { vmadd, load_lanes, store_lanes } from './simd';
+
+const NR: i32 = 8;
+/** K block: KC x 8 floats of a panel (8 KB) stay in L1 across all the row tiles of an M block. */
+const KC: i32 = 256;
+/** M block: a multiple of every MR (4, 5, 6). MC x KC of A (120 KB) stays in L2 across all panels. */
+const MC: i32 = 120;
+
+/** Floats needed to hold B (K x N) packed: ceil(N/NR)*NR*K. */
+export function gemm_packed_b_size(K: i32, N: i32): i32 {
+  return ((N + NR - 1) / NR) * NR * K;
+}
+
+/** Pack B[K,N] (element (k, n) at b + 4*(k*b_rs + n*b_cs)) into panels of 8 columns, zero-padded. */
+export function gemm_pack_b(dst: usize, b: usize, K: i32, N: i32, b_rs: i32, b_cs: i32): void {
+  const rs = <usize>b_rs << 2, cs = <usize>b_cs << 2;
+  for (let n0 = 0; n0 < N; n0 += NR) {
+    const nv = min(NR, N - n0);
+    let d = dst + (<usize>(n0 >> 3) * <usize>K << 5);
+    let src = b + <usize>n0 * cs;
+    if (cs == 4 && nv == NR) {
+      // row-major B: each panel row is 8 contiguous floats
+      for (let k = 0; k < K; k++) {
+        if (ASC_FEATURE_SIMD) {
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+        } else {
+          for (let j = 0; j < 8; j++) store<f32>(d + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+        }
+        d += 32;
+        src += rs;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        let j = 0;
+        for (; j < nv; j++) store<f32>(d + (<usize>j << 2), load<f32>(src + <usize>j * cs));
+        for (; j < NR; j++) store<f32>(d + (<usize>j << 2), 0);
+        d += 32;
+        src += rs;
+      }
+    }
+  }
+}
+
+/**
+ * C[M,N] (row stride ldc) = act((flags&1 ? C : 0) + A·B + bias), B packed by gemm_pack_b, bias 0 = none.
+ * flags: bit 0 accumulate, bits 1..2 activation (0 none, 1 relu, 2 tanh, 3 sigmoid).
+ * NOTE: the activation is applied after the accumulation, so accumulate fuses a residual add.
+ */
+export function gemm_packed(c: usize, a: usize, pb: usize, bias: usize, M: i32, N: i32, K: i32,
+  a_rs: i32, a_cs: i32, ldc: i32, flags: i32): void {
+  if (M <= 0 || N <= 0) return;
+  const act = (flags >> 1) & 3;
+  const accumulate = (flags & 1) != 0;
+  const rs = <usize>a_rs << 2, cs = <usize>a_cs << 2, ldcb = <usize>ldc << 2;
+  if (K < 0) K = 0;
+  for (let m0 = 0; m0 < M; m0 += MC) {
+    const mc = min(MC, M - m0);
+    let k0 = 0;
+    // do-while: K == 0 still runs the epilogue once (C = act(bias (+ C)))
+    do {
+      const kc = min(KC, K - k0);
+      const addC = accumulate || k0 > 0;
+      const bi = k0 == 0 ? bias : 0;
+      const ac = k0 + kc >= K ? act : 0;
+      const ablk = a + <usize>m0 * rs + <usize>k0 * cs;
+      const cblk = c + <usize>m0 * ldcb;
+      for (let n0 = 0; n0 < N; n0 += NR) {
+        const nv = min(NR, N - n0);
+        const bp = pb + ((<usize>(n0 >> 3) * <usize>K + <usize>k0) << 5);
+        const bn = bi != 0 ? bi + (<usize>n0 << 2) : 0;
+        const cn = cblk + (<usize>n0 << 2);
+        gemm_rows(cn, ldcb, ablk, rs, cs, bp, mc, kc, nv, bn, addC, ac);
+      }
+      k0 += KC;
+    } while (k0 < K);
+  }
+}
+
+/** Convenience: pack B into scratch (gemm_packed_b_size(K, N) floats, 16-byte aligned) then gemm_packed. */
+export function gemm(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, K: i32,
+  a_rs: i32, a_cs: i32, b_rs: i32, b_cs: i32, ldc: i32, flags: i32, scratch: usize): void {
+  gemm_pack_b(scratch, b, K, N, b_rs, b_cs);
+  gemm_packed(c, a, scratch, bias, M, N, K, a_rs, a_cs, ldc, flags);
+}
+
+// ---- one panel (8 columns) x mc rows x kc: dispatch to the micro-kernels of this variant ----
+
+// @ts-ignore: decorator
+@inline function gemm_rows(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usize,
+  mc: i32, kc: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    let m = 0;
+    for (; m + 6 <= mc; m += 6) gemm_6x8(c + <usize>m * ldcb, ldcb, a + <usize>m * rs, rs, cs, bp, 6, kc, nv, bias, addC, act);
+    const rem = mc - m;
+    if (rem > 1) gemm_6x8(c + <usize>m * ldcb, ldcb, a + <usize>m * rs, rs, cs, bp, rem, kc, nv, bias, addC, act);
+    else if (rem == 1) gemm_1x8(c + <usize>m * ldcb, a + <usize>m * rs, cs, bp, kc, nv, bias, addC, act);
+  } else if (ASC_FEATURE_SIMD) {
+    let m = 0;
+    for (; m + 5 <= mc; m += 5) gemm_5x8(c + <usize>m * ldcb, ldcb, a + <usize>m * rs, rs, cs, bp, 5, kc, nv, bias, addC, act);
+    const rem = mc - m;
+    if (rem > 1) gemm_5x8(c + <usize>m * ldcb, ldcb, a + <usize>m * rs, rs, cs, bp, rem, kc, nv, bias, addC, act);
+    else if (rem == 1) gemm_1x8(c + <usize>m * ldcb, a + <usize>m * rs, cs, bp, kc, nv, bias, addC, act);
+  } else {
+    for (let m = 0; m < mc; m += 4) {
+      const mr = min(4, mc - m);
+      const cm = c + <usize>m * ldcb, am = a + <usize>m * rs;
+      gemm_4x4_scalar(cm, ldcb, am, rs, cs, bp, mr, kc, min(nv, 4), bias, addC, act);
+      if (nv > 4) gemm_4x4_scalar(cm + 16, ldcb, am, rs, cs, bp + 16, mr, kc, nv - 4, bias != 0 ? bias + 16 : 0, addC, act);
+    }
+  }
+}
+
+// ---- SIMD micro-kernels ----
+
+/** One row of 8 outputs: C row (8 columns, nv valid) = act(vacc + bias (+ C)). Not inlined: keeps the hot loops small. */
+function store_row_8(cp: usize, vlo: v128, vhi: v128, nv: i32, vblo: v128, vbhi: v128, addC: bool, act: i32): void {
+  vlo = f32x4.add(vlo, vblo);
+  vhi = f32x4.add(vhi, vbhi);
+  if (nv == 8) {
+    if (addC) {
+      vlo = f32x4.add(vlo, v128.load(cp));
+      vhi = f32x4.add(vhi, v128.load(cp, 16));
+    }
+    if (act != 0) { vlo = act_f32x4(vlo, act); vhi = act_f32x4(vhi, act); }
+    v128.store(cp, vlo);
+    v128.store(cp, vhi, 16);
+  } else {
+    const nlo = min(nv, 4), nhi = max(nv - 4, 0);
+    if (addC) {
+      vlo = f32x4.add(vlo, load_lanes(cp, nlo));
+      vhi = f32x4.add(vhi, load_lanes(cp + 16, nhi));
+    }
+    if (act != 0) { vlo = act_f32x4(vlo, act); vhi = act_f32x4(vhi, act); }
+    store_lanes(cp, vlo, nlo);
+    store_lanes(cp + 16, vhi, nhi);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function bias_lo(bias: usize, nv: i32): v128 {
+  return bias != 0 ? load_lanes(bias, min(nv, 4)) : f32x4.splat(0);
+}
+// @ts-ignore: decorator
+@inline function bias_hi(bias: usize, nv: i32): v128 {
+  return bias != 0 ? load_lanes(bias + 16, max(nv - 4, 0)) : f32x4.splat(0);
+}
+
+/**
+ * 6x8 micro-kernel, relaxed variant: rows a0..a5 (row stride rs bytes, element stride cs bytes along K),
+ * panel slice bp (kc rows of 8 floats), mr valid rows (2..6; the others recompute row mr-1 and are not stored).
+ */
+function gemm_6x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usize,
+  mr: i32, kc: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
+  let a0 = a;
+  let a1 = mr > 1 ? a0 + rs : a0;
+  let a2 = mr > 2 ? a1 + rs : a1;
+  let a3 = mr > 3 ? a2 + rs : a2;
+  let a4 = mr > 4 ? a3 + rs : a3;
+  let a5 = mr > 5 ? a4 + rs : a4;
+  let vacc0x0123 = f32x4.splat(0), vacc0x4567 = f32x4.splat(0);
+  let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
+  let vacc2x0123 = f32x4.splat(0), vacc2x4567 = f32x4.splat(0);
+  let vacc3x0123 = f32x4.splat(0), vacc3x4567 = f32x4.splat(0);
+  let vacc4x0123 = f32x4.splat(0), vacc4x4567 = f32x4.splat(0);
+  let vacc5x0123 = f32x4.splat(0), vacc5x4567 = f32x4.splat(0);
+  let w = bp;
+  for (let k = 0; k < kc; k++) {
+    const vb0123 = v128.load(w);
+    const vb4567 = v128.load(w, 16);
+    w += 32;
+    const va0 = v128.load32_splat(a0); a0 += cs;
+    vacc0x0123 = vmadd(va0, vb0123, vacc0x0123);
+    vacc0x4567 = vmadd(va0, vb4567, vacc0x4567);
+    const va1 = v128.load32_splat(a1); a1 += cs;
+    vacc1x0123 = vmadd(va1, vb0123, vacc1x0123);
+    vacc1x4567 = vmadd(va1, vb4567, vacc1x4567);
+    const va2 = v128.load32_splat(a2); a2 += cs;
+    vacc2x0123 = vmadd(va2, vb0123, vacc2x0123);
+    vacc2x4567 = vmadd(va2, vb4567, vacc2x4567);
+    const va3 = v128.load32_splat(a3); a3 += cs;
+    vacc3x0123 = vmadd(va3, vb0123, vacc3x0123);
+    vacc3x4567 = vmadd(va3, vb4567, vacc3x4567);
+    const va4 = v128.load32_splat(a4); a4 += cs;
+    vacc4x0123 = vmadd(va4, vb0123, vacc4x0123);
+    vacc4x4567 = vmadd(va4, vb4567, vacc4x4567);
+    const va5 = v128.load32_splat(a5); a5 += cs;
+    vacc5x0123 = vmadd(va5, vb0123, vacc5x0123);
+    vacc5x4567 = vmadd(va5, vb4567, vacc5x4567);
+  }
+  const vblo = bias_lo(bias, nv), vbhi = bias_hi(bias, nv);
+  store_row_8(c, vacc0x0123, vacc0x4567, nv, vblo, vbhi, addC, act);
+  if (mr > 1) store_row_8(c + ldcb, vacc1x0123, vacc1x4567, nv, vblo, vbhi, addC, act);
+  if (mr > 2) store_row_8(c + 2 * ldcb, vacc2x0123, vacc2x4567, nv, vblo, vbhi, addC, act);
+  if (mr > 3) store_row_8(c + 3 * ldcb, vacc3x0123, vacc3x4567, nv, vblo, vbhi, addC, act);
+  if (mr > 4) store_row_8(c + 4 * ldcb, vacc4x0123, vacc4x4567, nv, vblo, vbhi, addC, act);
+  if (mr > 5) store_row_8(c + 5 * ldcb, vacc5x0123, vacc5x4567, nv, vblo, vbhi, addC, act);
+}
+
+/** 5x8 micro-kernel, plain SIMD variant (mul+add needs a temporary, so 6 rows would spill). mr in 2..5. */
+function gemm_5x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usize,
+  mr: i32, kc: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
+  let a0 = a;
+  let a1 = mr > 1 ? a0 + rs : a0;
+  let a2 = mr > 2 ? a1 + rs : a1;
+  let a3 = mr > 3 ? a2 + rs : a2;
+  let a4 = mr > 4 ? a3 + rs : a3;
+  let vacc0x0123 = f32x4.splat(0), vacc0x4567 = f32x4.splat(0);
+  let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
+  let vacc2x0123 = f32x4.splat(0), vacc2x4567 = f32x4.splat(0);
+  let vacc3x0123 = f32x4.splat(0), vacc3x4567 = f32x4.splat(0);
+  let vacc4x0123 = f32x4.splat(0), vacc4x4567 = f32x4.splat(0);
+  let w = bp;
+  for (let k = 0; k < kc; k++) {
+    const vb0123 = v128.load(w);
+    const vb4567 = v128.load(w, 16);
+    w += 32;
+    const va0 = v128.load32_splat(a0); a0 += cs;
+    vacc0x0123 = vmadd(va0, vb0123, vacc0x0123);
+    vacc0x4567 = vmadd(va0, vb4567, vacc0x4567);
+    const va1 = v128.load32_splat(a1); a1 += cs;
+    vacc1x0123 = vmadd(va1, vb0123, vacc1x0123);
+    vacc1x4567 = vmadd(va1, vb4567, vacc1x4567);
+    const va2 = v128.load32_splat(a2); a2 += cs;
+    vacc2x0123 = vmadd(va2, vb0123, vacc2x0123);
+    vacc2x4567 = vmadd(va2, vb4567, vacc2x4567);
+    const va3 = v128.load32_splat(a3); a3 += cs;
+    vacc3x0123 = vmadd(va3, vb0123, vacc3x0123);
+    vacc3x4567 = vmadd(va3, vb4567, vacc3x4567);
+    const va4 = v128.load32_splat(a4); a4 += cs;
+    vacc4x0123 = vmadd(va4, vb0123, vacc4x0123);
+    vacc4x4567 = vmadd(va4, vb4567, vacc4x4567);
+  }
+  const vblo = bias_lo(bias, nv), vbhi = bias_hi(bias, nv);
+  store_row_8(c, vacc0x0123, vacc0x4567, nv, vblo, vbhi, addC, act);
+  if (mr > 1) store_row_8(c + ldcb, vacc1x0123, vacc1x4567, nv, vblo, vbhi, addC, act);
+  if (mr > 2) store_row_8(c + 2 * ldcb, vacc2x0123, vacc2x4567, nv, vblo, vbhi, addC, act);
+  if (mr > 3) store_row_8(c + 3 * ldcb, vacc3x0123, vacc3x4567, nv, vblo, vbhi, addC, act);
+  if (mr > 4) store_row_8(c + 4 * ldcb, vacc4x0123, vacc4x4567, nv, vblo, vbhi, addC, act);
+}
+
+/**
+ * 1x8 kernel (single-row tail, GEMV for batch-1 linear layers). Two accumulator sets over even/odd k hide
+ * the multiply-add latency, which bounds a single chain (nothing else to overlap with in one row).
+ */
+function gemm_1x8(c: usize, a: usize, cs: usize, bp: usize, kc: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
+  let vacc0x0123 = f32x4.splat(0), vacc0x4567 = f32x4.splat(0);
+  let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
+  let a0 = a, w = bp;
+  let k = 0;
+  for (; k + 2 <= kc; k += 2) {
+    const va0 = v128.load32_splat(a0);
+    const va1 = v128.load32_splat(a0 + cs);
+    a0 += cs << 1;
+    vacc0x0123 = vmadd(va0, v128.load(w), vacc0x0123);
+    vacc0x4567 = vmadd(va0, v128.load(w, 16), vacc0x4567);
+    vacc1x0123 = vmadd(va1, v128.load(w, 32), vacc1x0123);
+    vacc1x4567 = vmadd(va1, v128.load(w, 48), vacc1x4567);
+    w += 64;
+  }
+  if (k < kc) {
+    const va0 = v128.load32_splat(a0);
+    vacc0x0123 = vmadd(va0, v128.load(w), vacc0x0123);
+    vacc0x4567 = vmadd(va0, v128.load(w, 16), vacc0x4567);
+  }
+  store_row_8(c, f32x4.add(vacc0x0123, vacc1x0123), f32x4.add(vacc0x4567, vacc1x4567), nv,
+    bias_lo(bias, nv), bias_hi(bias, nv), addC, act);
+}
+
+// ---- scalar micro-kernel ----
+
+// @ts-ignore: decorator
+@inline function store_scalar(cp: usize, v: f32, bias: usize, j: i32, addC: bool, act: i32): void {
+  if (bias != 0) v += load<f32>(bias + (<usize>j << 2));
+  if (addC) v += load<f32>(cp);
+  store<f32>(cp, act != 0 ? act_f32(v, act) : v);
+}
+
+/**
+ * 4x4 scalar kernel over half a panel: bp points at column 0 or 4 of the panel (row stride 32 bytes),
+ * mr valid rows (1..4; extra rows recompute the last one), nv valid columns (1..4).
+ */
+function gemm_4x4_scalar(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usize,
+  mr: i32, kc: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
+  let a0 = a;
+  let a1 = mr > 1 ? a0 + rs : a0;
+  let a2 = mr > 2 ? a1 + rs : a1;
+  let a3 = mr > 3 ? a2 + rs : a2;
+  let c00: f32 = 0, c01: f32 = 0, c02: f32 = 0, c03: f32 = 0;
+  let c10: f32 = 0, c11: f32 = 0, c12: f32 = 0, c13: f32 = 0;
+  let c20: f32 = 0, c21: f32 = 0, c22: f32 = 0, c23: f32 = 0;
+  let c30: f32 = 0, c31: f32 = 0, c32: f32 = 0, c33: f32 = 0;
+  let w = bp;
+  for (let k = 0; k < kc; k++) {
+    const b0 = load<f32>(w), b1 = load<f32>(w, 4), b2 = load<f32>(w, 8), b3 = load<f32>(w, 12);
+    w += 32;
+    let x = load<f32>(a0); a0 += cs;
+    c00 += x * b0; c01 += x * b1; c02 += x * b2; c03 += x * b3;
+    x = load<f32>(a1); a1 += cs;
+    c10 += x * b0; c11 += x * b1; c12 += x * b2; c13 += x * b3;
+    x = load<f32>(a2); a2 += cs;
+    c20 += x * b0; c21 += x * b1; c22 += x * b2; c23 += x * b3;
+    x = load<f32>(a3); a3 += cs;
+    c30 += x * b0; c31 += x * b1; c32 += x * b2; c33 += x * b3;
+  }
+  for (let i = 0; i < mr; i++) {
+    const cp = c + <usize>i * ldcb;
+    const r0 = i == 0 ? c00 : i == 1 ? c10 : i == 2 ? c20 : c30;
+    const r1 = i == 0 ? c01 : i == 1 ? c11 : i == 2 ? c21 : c31;
+    const r2 = i == 0 ? c02 : i == 1 ? c12 : i == 2 ? c22 : c32;
+    const r3 = i == 0 ? c03 : i == 1 ? c13 : i == 2 ? c23 : c33;
+    store_scalar(cp, r0, bias, 0, addC, act);
+    if (nv > 1) store_scalar(cp + 4, r1, bias, 1, addC, act);
+    if (nv > 2) store_scalar(cp + 8, r2, bias, 2, addC, act);
+    if (nv > 3) store_scalar(cp + 12, r3, bias, 3, addC, act);
+  }
+}
