@@ -13,12 +13,8 @@
  */
 
 /** Activation codes for fused epilogues (flags = (act << 1) | accumulate). */
-export const enum Act {
-  None = 0,
-  Relu = 1,
-  Tanh = 2,
-  Sigmoid = 3,
-}
+export const Act = { None: 0, Relu: 1, Tanh: 2, Sigmoid: 3 } as const;
+export type Act = (typeof Act)[keyof typeof Act];
 
 export const FLAG_ACCUMULATE = 1;
 export function epilogueFlags(act: Act, accumulate = false): number {

@@ -1,0 +1,120 @@
+/**
+ * Conv2d as torch.nn.Conv2d (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html).
+ * Weights [OC, IC/groups, KH, KW] as PyTorch; packed once into the kernel's layout, with a following
+ * BatchNorm2d folded in and an activation fused when the caller (Sequential, a model) asks.
+ */
+import { WasmzooError } from '../../errors.js';
+import { Act, epilogueFlags } from '../../runtime/kernels.js';
+import { convOut, pair, type Pair } from '../../shape.js';
+import { at, shapeError, type GraphBuilder, type Value } from '../graph.js';
+import { uniform } from '../init.js';
+import { Module, type Parameter } from '../module.js';
+import { PackedBlock, withStaged } from '../packed.js';
+import type { BatchNorm2d } from './norm.js';
+
+export interface Conv2dOptions {
+  stride?: number | Pair;
+  /** An int, a pair, 'valid' (0) or 'same' (stride 1 only). */
+  padding?: number | Pair | 'valid' | 'same';
+  dilation?: number | Pair;
+  groups?: number;
+  bias?: boolean;
+}
+
+/** What a caller may fuse into the conv: a following BatchNorm2d, an activation, another padding. */
+export interface ConvFusion {
+  bn?: BatchNorm2d;
+  act?: Act;
+  padding?: Pair;
+}
+
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: Pair;
+  readonly stride: Pair;
+  readonly padding: Pair;
+  readonly dilation: Pair;
+  readonly groups: number;
+  readonly weight: Parameter;
+  readonly bias?: Parameter;
+  private packed = new PackedBlock();
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number | Pair, opts: Conv2dOptions = {}) {
+    super();
+    const groups = opts.groups ?? 1;
+    for (const [n, v] of [['inChannels', inChannels], ['outChannels', outChannels], ['groups', groups]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new WasmzooError('E_ARGUMENT', `Conv2d: ${n} must be a positive integer, got ${v}`);
+    }
+    if (inChannels % groups || outChannels % groups) {
+      throw new WasmzooError('E_ARGUMENT', `Conv2d: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${groups})`);
+    }
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.kernelSize = pair(kernelSize, 'Conv2d kernelSize');
+    this.stride = pair(opts.stride ?? 1, 'Conv2d stride');
+    this.dilation = pair(opts.dilation ?? 1, 'Conv2d dilation');
+    this.groups = groups;
+    if (this.kernelSize.includes(0) || this.stride.includes(0) || this.dilation.includes(0)) {
+      throw new WasmzooError('E_ARGUMENT', 'Conv2d: kernelSize, stride and dilation must be positive');
+    }
+    const pad = opts.padding ?? 0;
+    if (pad === 'valid') this.padding = [0, 0];
+    else if (pad === 'same') {
+      if (this.stride[0] !== 1 || this.stride[1] !== 1) throw new WasmzooError('E_ARGUMENT', "Conv2d: padding='same' needs stride 1 (as PyTorch)");
+      const total = this.kernelSize.map((k, i) => this.dilation[i] * (k - 1));
+      if (total.some((t) => t % 2)) throw new WasmzooError('E_ARGUMENT', "Conv2d: padding='same' with an even effective kernel needs asymmetric padding, not supported");
+      this.padding = [total[0] / 2, total[1] / 2];
+    } else this.padding = pair(pad, 'Conv2d padding');
+    const [kh, kw] = this.kernelSize;
+    this.weight = this.param('weight', [outChannels, inChannels / groups, kh, kw]);
+    const bound = 1 / Math.sqrt((inChannels / groups) * kh * kw);
+    uniform(this.weight.data, bound);
+    if (opts.bias ?? true) {
+      this.bias = this.param('bias', [outChannels]);
+      uniform(this.bias.data, bound);
+    }
+  }
+
+  build(g: GraphBuilder, x: Value, fuse: ConvFusion = {}): Value {
+    const s = x.shape;
+    if (s.length !== 4 || s[1] !== this.inChannels) throw shapeError(this.name, `[N, ${this.inChannels}, H, W]`, s);
+    const [n, c, h, w] = s;
+    const [kh, kw] = this.kernelSize;
+    const [sh, sw] = this.stride;
+    const [ph, pw] = fuse.padding ?? this.padding;
+    const [dh, dw] = this.dilation;
+    const oh = convOut(h, kh, sh, ph, dh);
+    const ow = convOut(w, kw, sw, pw, dw);
+    if (oh <= 0 || ow <= 0) {
+      throw new WasmzooError('E_SHAPE', `${this.name}: input ${h}x${w} is too small for kernel ${kh}x${kw} (dilation ${dh}x${dw}, padding ${ph}x${pw})`);
+    }
+    const oc = this.outChannels;
+    const rt = g.rt;
+    const k = rt.k;
+    const icg = c / this.groups;
+    const key = `${this.weight.version},${this.bias?.version},${fuse.bn?.versionKey() ?? '-'}`;
+    const packedFloats = k.conv2d_packed_size(oc, icg, kh, kw, this.groups);
+    const pwPtr = this.packed.ensure(rt, key, (packedFloats + oc) * 4, (ptr) => {
+      let weight = this.weight.data;
+      let bias = this.bias?.data;
+      if (fuse.bn) ({ weight, bias } = fuse.bn.foldInto(weight, bias));
+      withStaged(rt, weight, (raw) => k.conv2d_pack_weights(ptr, raw, oc, icg, kh, kw, this.groups));
+      rt.arena.write(ptr + packedFloats * 4, bias ?? new Float32Array(oc));
+    });
+    const biasPtr = this.bias || fuse.bn ? pwPtr + packedFloats * 4 : 0;
+    const y = g.value([n, oc, oh, ow]);
+    g.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, this.groups));
+    const flags = epilogueFlags(fuse.act ?? Act.None);
+    const groups = this.groups;
+    g.op(this.name, [x], (p, scratch) =>
+      k.conv2d_nhwc(at(p, y), at(p, x), pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, oc, flags, scratch),
+    );
+    return y;
+  }
+
+  override releaseWeights(): void {
+    this.packed.release();
+    super.releaseWeights();
+  }
+}

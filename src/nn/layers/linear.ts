@@ -1,0 +1,79 @@
+/**
+ * Linear as torch.nn.Linear (https://pytorch.org/docs/stable/generated/torch.nn.Linear.html):
+ * y = x Wᵀ + b over the last dimension, W [out, in]. Wᵀ is packed once as the GEMM's B operand; a following
+ * BatchNorm1d can be folded in and an activation fused.
+ */
+import { WasmzooError } from '../../errors.js';
+import { Act, epilogueFlags } from '../../runtime/kernels.js';
+import { numel } from '../../tensor.js';
+import { at, shapeError, type GraphBuilder, type Value } from '../graph.js';
+import { uniform } from '../init.js';
+import { Module, type Parameter } from '../module.js';
+import { PackedBlock, withStaged } from '../packed.js';
+import type { BatchNorm1d } from './norm.js';
+
+export interface LinearOptions {
+  bias?: boolean;
+}
+
+export interface LinearFusion {
+  bn?: BatchNorm1d;
+  act?: Act;
+}
+
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Parameter;
+  readonly bias?: Parameter;
+  private packed = new PackedBlock();
+
+  constructor(inFeatures: number, outFeatures: number, opts: LinearOptions = {}) {
+    super();
+    for (const [n, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new WasmzooError('E_ARGUMENT', `Linear: ${n} must be a positive integer, got ${v}`);
+    }
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    this.weight = this.param('weight', [outFeatures, inFeatures]);
+    const bound = 1 / Math.sqrt(inFeatures);
+    uniform(this.weight.data, bound);
+    if (opts.bias ?? true) {
+      this.bias = this.param('bias', [outFeatures]);
+      uniform(this.bias.data, bound);
+    }
+  }
+
+  build(g: GraphBuilder, x: Value, fuse: LinearFusion = {}): Value {
+    const s = x.shape;
+    // 4-D values are stored NHWC, so their last PyTorch dimension is not contiguous: flatten first.
+    if (s.length < 1 || s.length > 3 || s[s.length - 1] !== this.inFeatures) {
+      throw shapeError(this.name, `[..., ${this.inFeatures}] with 1 to 3 dimensions`, s);
+    }
+    const rows = numel(s) / this.inFeatures;
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    const rt = g.rt;
+    const k = rt.k;
+    const key = `${this.weight.version},${this.bias?.version},${fuse.bn?.versionKey() ?? '-'}`;
+    const packedFloats = k.gemm_packed_b_size(K, N);
+    const pb = this.packed.ensure(rt, key, (packedFloats + N) * 4, (ptr) => {
+      let weight = this.weight.data;
+      let bias = this.bias?.data;
+      if (fuse.bn) ({ weight, bias } = fuse.bn.foldInto(weight, bias));
+      // B = Wᵀ (K x N): element (k, n) is W[n*K + k], so b_rs = 1, b_cs = K.
+      withStaged(rt, weight, (raw) => k.gemm_pack_b(ptr, raw, K, N, 1, K));
+      rt.arena.write(ptr + packedFloats * 4, bias ?? new Float32Array(N));
+    });
+    const biasPtr = this.bias || fuse.bn ? pb + packedFloats * 4 : 0;
+    const y = g.value([...s.slice(0, -1), N]);
+    const flags = epilogueFlags(fuse.act ?? Act.None);
+    g.op(this.name, [x], (p) => k.gemm_packed(at(p, y), at(p, x), pb, biasPtr, rows, N, K, K, 1, N, flags));
+    return y;
+  }
+
+  override releaseWeights(): void {
+    this.packed.release();
+    super.releaseWeights();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * BatchNorm1d / BatchNorm2d at inference (running statistics), and LocalResponseNorm.
+ * https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html
+ * https://pytorch.org/docs/stable/generated/torch.nn.LocalResponseNorm.html
+ *
+ * At inference a batch norm is y = x * scale + shift per channel, with scale = gamma / sqrt(var + eps) and
+ * shift = beta - mean * scale. Sequential folds it into a preceding Conv2d or Linear (see foldInto), so it
+ * usually costs nothing; standing alone it runs the scale_shift kernel.
+ */
+import { WasmzooError } from '../../errors.js';
+import { shapeStr } from '../../tensor.js';
+import { Act } from '../../runtime/kernels.js';
+import { at, shapeError, type GraphBuilder, type Value } from '../graph.js';
+import { Module, type Parameter } from '../module.js';
+import { PackedBlock } from '../packed.js';
+
+export interface BatchNormOptions {
+  eps?: number;
+  momentum?: number;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
+
+abstract class BatchNorm extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number;
+  readonly affine: boolean;
+  readonly weight?: Parameter;
+  readonly bias?: Parameter;
+  readonly runningMean: Parameter;
+  readonly runningVar: Parameter;
+  readonly numBatchesTracked: Parameter;
+  private packed = new PackedBlock();
+
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super();
+    if (!Number.isInteger(numFeatures) || numFeatures <= 0) {
+      throw new WasmzooError('E_ARGUMENT', `${this.constructor.name}: numFeatures must be a positive integer, got ${numFeatures}`);
+    }
+    if (opts.trackRunningStats === false) {
+      throw new WasmzooError('E_ARGUMENT', `${this.constructor.name}: trackRunningStats=false is not supported (inference needs running statistics)`);
+    }
+    this.numFeatures = numFeatures;
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum ?? 0.1;
+    this.affine = opts.affine ?? true;
+    if (this.affine) {
+      this.weight = this.param('weight', [numFeatures]);
+      this.weight.data.fill(1);
+      this.bias = this.param('bias', [numFeatures]);
+    }
+    this.runningMean = this.param('running_mean', [numFeatures]);
+    this.runningVar = this.param('running_var', [numFeatures]);
+    this.runningVar.data.fill(1);
+    this.numBatchesTracked = this.param('num_batches_tracked', [], true);
+  }
+
+  /** Per-channel scale and shift of the inference transform. */
+  scaleShift(): { scale: Float32Array; shift: Float32Array } {
+    const n = this.numFeatures;
+    const scale = new Float32Array(n);
+    const shift = new Float32Array(n);
+    for (let c = 0; c < n; c++) {
+      const g = this.weight ? this.weight.data[c] : 1;
+      const b = this.bias ? this.bias.data[c] : 0;
+      const s = g / Math.sqrt(this.runningVar.data[c] + this.eps);
+      scale[c] = s;
+      shift[c] = b - this.runningMean.data[c] * s;
+    }
+    return { scale, shift };
+  }
+
+  /** A version key of everything scaleShift depends on. */
+  versionKey(): string {
+    return [this.weight?.version, this.bias?.version, this.runningMean.version, this.runningVar.version].join(',');
+  }
+
+  /** Fold into a layer whose output channels are rows of `weight` ([OC, ...]) with optional bias [OC]. */
+  foldInto(weight: Float32Array, bias: Float32Array | undefined): { weight: Float32Array; bias: Float32Array } {
+    const { scale, shift } = this.scaleShift();
+    const oc = this.numFeatures;
+    const per = weight.length / oc;
+    const w = new Float32Array(weight.length);
+    const b = new Float32Array(oc);
+    for (let o = 0; o < oc; o++) {
+      for (let i = 0; i < per; i++) w[o * per + i] = weight[o * per + i] * scale[o];
+      b[o] = (bias ? bias[o] : 0) * scale[o] + shift[o];
+    }
+    return { weight: w, bias: b };
+  }
+
+  protected buildScaleShift(g: GraphBuilder, x: Value, pixels: number, act: Act = Act.None): Value {
+    const rt = g.rt;
+    const c = this.numFeatures;
+    const ptr = this.packed.ensure(rt, this.versionKey(), 8 * c, (p) => {
+      const { scale, shift } = this.scaleShift();
+      rt.arena.write(p, scale);
+      rt.arena.write(p + 4 * c, shift);
+    });
+    const y = g.value(x.shape);
+    g.op(this.name, [x], (p) => rt.k.scale_shift(at(p, y), at(p, x), ptr, ptr + 4 * c, pixels, c, act));
+    return y;
+  }
+
+  override releaseWeights(): void {
+    this.packed.release();
+    super.releaseWeights();
+  }
+}
+
+export class BatchNorm2d extends BatchNorm {
+  build(g: GraphBuilder, x: Value, act: Act = Act.None): Value {
+    const s = x.shape;
+    if (s.length !== 4 || s[1] !== this.numFeatures) throw shapeError(this.name, `[N, ${this.numFeatures}, H, W]`, s);
+    return this.buildScaleShift(g, x, s[0] * s[2] * s[3], act);
+  }
+}
+
+export class BatchNorm1d extends BatchNorm {
+  build(g: GraphBuilder, x: Value, act: Act = Act.None): Value {
+    const s = x.shape;
+    if (s.length !== 2 || s[1] !== this.numFeatures) {
+      throw shapeError(this.name, `[N, ${this.numFeatures}] (the [N, C, L] form is not supported yet)`, s);
+    }
+    return this.buildScaleShift(g, x, s[0], act);
+  }
+}
+
+export interface LocalResponseNormOptions {
+  alpha?: number;
+  beta?: number;
+  k?: number;
+}
+
+/** Across-channel LRN as torch.nn.LocalResponseNorm(size, alpha=1e-4, beta=0.75, k=1). */
+export class LocalResponseNorm extends Module {
+  readonly size: number;
+  readonly alpha: number;
+  readonly beta: number;
+  readonly k: number;
+  constructor(size: number, opts: LocalResponseNormOptions = {}) {
+    super();
+    if (!Number.isInteger(size) || size <= 0) throw new WasmzooError('E_ARGUMENT', `LocalResponseNorm: size must be a positive integer, got ${size}`);
+    this.size = size;
+    this.alpha = opts.alpha ?? 1e-4;
+    this.beta = opts.beta ?? 0.75;
+    this.k = opts.k ?? 1;
+  }
+  build(g: GraphBuilder, x: Value): Value {
+    const s = x.shape;
+    if (s.length !== 4) throw new WasmzooError('E_SHAPE', `${this.name}: expected a 4-D input [N, C, H, W], got ${shapeStr(s)}`);
+    const k = g.rt.k;
+    const y = g.value(s);
+    const pixels = s[0] * s[2] * s[3];
+    g.op(this.name, [x], (p) => k.lrn_nhwc(at(p, y), at(p, x), pixels, s[1], this.size, this.alpha, this.beta, this.k));
+    return y;
+  }
+}

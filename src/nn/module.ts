@@ -1,0 +1,244 @@
+/**
+ * Module: the base of every layer and model, as torch.nn.Module.
+ *
+ * - Parameters and buffers live in JavaScript Float32Arrays (the source of truth for stateDict); layers
+ *   pack them into the wasm arena once, in their preferred layout, when a forward pass is planned.
+ * - `forward(x)` plans once per input shape (see graph.ts) and then only runs kernels.
+ * - `loadStateDict` takes safetensors bytes or a name -> tensor map with PyTorch's state_dict keys, checks
+ *   everything first (missing, unexpected, shape mismatches: all reported at once) and only then assigns,
+ *   so a failed load leaves the module unchanged.
+ *
+ * NOTE: modules start in eval mode (PyTorch starts in train mode): inference is what this package does
+ * today; `train()` becomes meaningful when training lands.
+ */
+import { WasmzooError } from '../errors.js';
+import { runtime, type Runtime } from '../runtime/runtime.js';
+import { Tensor, numel, shapeStr, type Shape } from '../tensor.js';
+import { GraphBuilder, Plan, toNCHW, toNHWC, type Value } from './graph.js';
+import { readWeights, type WeightSource } from '../io/weights.js';
+import { writeSafetensors } from '../io/safetensors.js';
+
+/** Bumped whenever any parameter changes, so cached plans (which hold packed weights) are rebuilt. */
+let weightEpoch = 0;
+
+/** A learnable tensor or a buffer (running statistics). */
+export class Parameter {
+  data: Float32Array;
+  readonly shape: Shape;
+  /** Stored as an integer in PyTorch (num_batches_tracked): saved as I64. */
+  readonly integer: boolean;
+  version = 0;
+  constructor(shape: Shape, data?: Float32Array, integer = false) {
+    this.shape = Object.freeze([...shape]);
+    this.data = data ?? new Float32Array(numel(shape));
+    this.integer = integer;
+  }
+  /** Replace the values (same shape); marks dependent packed weights stale. */
+  set(data: ArrayLike<number>): void {
+    if (data.length !== this.data.length) {
+      throw new WasmzooError('E_SHAPE', `parameter of shape ${shapeStr(this.shape)} needs ${this.data.length} values, got ${data.length}`);
+    }
+    this.data.set(data);
+    this.version++;
+    weightEpoch++;
+  }
+}
+
+export interface LoadOptions {
+  /** Like PyTorch's strict (default true): missing and unexpected keys are errors. Shape mismatches always are. */
+  strict?: boolean;
+}
+
+export abstract class Module {
+  /** Layer path inside its model (e.g. "features.3"), for error messages. Set by the parent. */
+  name: string;
+  training = false;
+  protected readonly _params = new Map<string, Parameter>();
+  protected readonly _modules = new Map<string, Module>();
+  private plans = new Map<string, Plan>();
+  private planEpoch = -1;
+  private rt: Runtime | undefined;
+  private disposed = false;
+
+  constructor(name?: string) {
+    this.name = name ?? this.constructor.name;
+  }
+
+  /** Register a parameter or buffer under its state_dict name. */
+  protected param(key: string, shape: Shape, integer = false): Parameter {
+    const p = new Parameter(shape, undefined, integer);
+    this._params.set(key, p);
+    return p;
+  }
+
+  /** Register a child module under its state_dict prefix. */
+  protected child<M extends Module>(key: string, m: M): M {
+    this._modules.set(key, m);
+    m.setName(this.name && this.name !== this.constructor.name ? `${this.name}.${key}` : key);
+    return m;
+  }
+
+  private setName(n: string): void {
+    this.name = n;
+    for (const [k, m] of this._modules) m.setName(`${n}.${k}`);
+  }
+
+  /** Children in registration order, like `named_children()`. */
+  namedChildren(): [string, Module][] {
+    return [...this._modules];
+  }
+
+  /** Every parameter and buffer with its full state_dict key. */
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [k, p] of this._params) out.push([prefix + k, p]);
+    for (const [k, m] of this._modules) out.push(...m.namedParameters(`${prefix}${k}.`));
+    return out;
+  }
+
+  /** Number of values in learnable parameters (buffers such as running statistics excluded). */
+  parameterCount(): number {
+    let n = 0;
+    for (const [k, p] of this.namedParameters()) if (!isBufferKey(k)) n += p.data.length;
+    return n;
+  }
+
+  /** PyTorch-style state dict: key -> Tensor (copies). */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, p] of this.namedParameters()) out[k] = new Tensor(p.data.slice(), p.shape);
+    return out;
+  }
+
+  /** The state dict as safetensors bytes (F32; integer buffers as I64), loadable by PyTorch. */
+  saveSafetensors(metadata?: Record<string, string>): Uint8Array {
+    const tensors: Record<string, { dtype: 'F32' | 'I64'; shape: number[]; data: Float32Array | BigInt64Array }> = {};
+    for (const [k, p] of this.namedParameters()) {
+      tensors[k] = p.integer
+        ? { dtype: 'I64', shape: [...p.shape], data: BigInt64Array.from(p.data, (v) => BigInt(Math.round(v))) }
+        : { dtype: 'F32', shape: [...p.shape], data: p.data };
+    }
+    return writeSafetensors(tensors, metadata);
+  }
+
+  /**
+   * Load weights with PyTorch's state_dict keys: safetensors bytes, or a map of name -> Tensor
+   * (or {data, shape}). Checks every key and shape first and reports all problems in one error;
+   * nothing is changed unless everything fits.
+   */
+  loadStateDict(weights: WeightSource, opts: LoadOptions = {}): this {
+    this.checkAlive();
+    const strict = opts.strict ?? true;
+    const src = readWeights(weights);
+    const own = this.namedParameters();
+    const ownKeys = new Set(own.map(([k]) => k));
+    const missing: string[] = [];
+    const mismatched: string[] = [];
+    for (const [k, p] of own) {
+      const t = src.get(k);
+      if (!t) {
+        missing.push(k);
+        continue;
+      }
+      if (!sameShape(t.shape, p.shape)) mismatched.push(`${k}: expected ${shapeStr(p.shape)}, got ${shapeStr(t.shape)}`);
+    }
+    const unexpected = [...src.keys()].filter((k) => !ownKeys.has(k));
+    const problems: string[] = [];
+    if (mismatched.length) problems.push(`size mismatch for ${mismatched.join('; ')}`);
+    if (strict && missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
+    if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
+    if (problems.length) {
+      throw new WasmzooError('E_STATE_DICT', `${this.name}: cannot load state dict: ${problems.join('. ')}`);
+    }
+    // Convert everything before touching any parameter (a dtype refusal must not leave a half-loaded model).
+    const converted: [Parameter, Float32Array][] = [];
+    for (const [k, p] of own) {
+      const t = src.get(k);
+      if (t) converted.push([p, t.toFloat32()]);
+    }
+    for (const [p, data] of converted) p.set(data);
+    return this;
+  }
+
+  /** Switch training mode on (or off) for this module and its children. */
+  train(mode = true): this {
+    this.training = mode;
+    for (const m of this._modules.values()) m.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /**
+   * Record this module's computation on `x` into the graph. Layers implement it; the runtime and the
+   * planner call it once per input shape.
+   */
+  abstract build(g: GraphBuilder, x: Value): Value;
+
+  /** Check an input shape before planning; layers with fixed input expectations override it. */
+  protected checkInput(_shape: Shape): void {}
+
+  /** Run on x (NCHW for images, as PyTorch). Plans on the first call with a shape, then only runs kernels. */
+  forward(x: Tensor): Tensor {
+    const plan = this.planFor(x.shape);
+    const arena = plan.rt.arena;
+    arena.write(plan.pointer(plan.input), x.data);
+    plan.run();
+    const out = plan.output;
+    return new Tensor(arena.read(plan.pointer(out), numel(out.shape)), out.shape);
+  }
+
+  /** The plan for an input shape (built on first use; rebuilt after weights change). */
+  planFor(shape: Shape): Plan {
+    this.checkAlive();
+    if (!shape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new WasmzooError('E_SHAPE', `${this.name}: bad input shape ${shapeStr(shape)}`);
+    }
+    if (this.planEpoch !== weightEpoch) this.dropPlans();
+    const key = shape.join('x');
+    let plan = this.plans.get(key);
+    if (plan) return plan;
+    this.checkInput(shape);
+    this.rt ??= runtime();
+    const g = new GraphBuilder(this.rt);
+    // The API speaks NCHW; inside, images are NHWC. Layout changes are the first and last ops.
+    const input = g.value(shape);
+    const output = toNCHW(g, this.build(g, toNHWC(g, input)));
+    plan = new Plan(g, input, output);
+    this.plans.set(key, plan);
+    this.planEpoch = weightEpoch;
+    return plan;
+  }
+
+  private dropPlans(): void {
+    for (const p of this.plans.values()) p.dispose();
+    this.plans.clear();
+  }
+
+  /** Free everything this module holds in wasm memory (plans and packed weights). It cannot run afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.dropPlans();
+    this.releaseWeights();
+    this.disposed = true;
+  }
+
+  /** Release packed weights held in the arena (layers that pack override and call super). */
+  releaseWeights(): void {
+    for (const m of this._modules.values()) m.releaseWeights();
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new WasmzooError('E_DISPOSED', `${this.name}: used after dispose()`);
+  }
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function isBufferKey(k: string): boolean {
+  return /(^|\.)(running_mean|running_var|num_batches_tracked)$/.test(k);
+}
