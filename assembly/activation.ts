@@ -40,7 +40,7 @@ const EP4: f32 = 1.6666665459e-1;
 const EP5: f32 = 5.0000001201e-1;
 
 /** a*b + c; fused (and faster) where relaxed SIMD is available, mul+add otherwise. */
-@inline function madd4(a: v128, b: v128, c: v128): v128 {
+@inline export function madd4(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
 }

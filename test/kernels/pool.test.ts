@@ -8,8 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, Scope, expectClose, randomArray, variant } from './harness.js';
-import { rng } from '../ref/rng.js';
+import { BACKENDS, Scope, expectClose, variant } from './harness.js';
+import { randomArray, rng } from '../ref/rng.js';
 import { adaptivePool2dRef, avgpool2dRef, goldenInput, maxpool2dRef, poolOutSize, type PoolDims } from '../ref/pool.js';
 import { nchwToNhwcRef, nhwcToNchwRef } from '../ref/elementwise.js';
 
