@@ -1,6 +1,7 @@
 // Tiny static file server for the browser smoke tests (and for trying the bundles by hand):
 //   /dist/...      -> <repo>/dist
 //   /fixtures/...  -> <repo>/test/platform/fixtures
+//   /test/...      -> <repo>/test (golden files, images, weights)
 // Binds 127.0.0.1 on a random port unless one is given. `coi: true` adds COOP/COEP headers
 // (cross-origin isolation, needed for SharedArrayBuffer / threads).
 //
@@ -14,6 +15,7 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DEFAULT_MOUNTS = {
   '/dist/': join(ROOT, 'dist'),
   '/fixtures/': join(ROOT, 'test/platform/fixtures'),
+  '/test/': join(ROOT, 'test'), // goldens, images, weights for later model smoke tests
 };
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
