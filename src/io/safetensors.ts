@@ -774,7 +774,8 @@ function describeJson(v: unknown): string {
   try {
     s = JSON.stringify(v);
   } catch {
-    s = String(v);
+    // Too deep to stringify (String() of a nested array recurses too).
+    return Array.isArray(v) ? 'a deeply nested array' : 'a deeply nested object';
   }
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
