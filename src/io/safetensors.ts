@@ -264,26 +264,30 @@ function decodeHeader(h: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(src);
   } catch {
-    fail(`header (${h.length} bytes) is not valid UTF-8 (first bad byte near offset ${8 + firstBadUtf8(h)})`);
+    fail(`header (${h.length} bytes) is not valid UTF-8 (bad sequence at file offset ${8 + firstBadUtf8(h)})`);
   }
 }
 
-/** Index of the first byte where a UTF-8 decode fails (for the message only). */
+/** Index of the first byte of the first ill-formed UTF-8 sequence (for the message; linear, no decoding). */
 function firstBadUtf8(h: Uint8Array): number {
-  const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  let lo = 0;
-  let hi = h.length;
-  // Largest prefix that decodes (a prefix cut inside a sequence fails too; good enough to point near it).
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    try {
-      dec.decode(h.slice(0, mid));
-      lo = mid;
-    } catch {
-      hi = mid - 1;
+  const n = h.length;
+  let i = 0;
+  while (i < n) {
+    const c = h[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
     }
+    const need = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (need === 0 || i + need >= n) return i;
+    // Second-byte limits exclude overlongs (E0, F0), surrogates (ED) and code points above U+10FFFF (F4).
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    if (h[i + 1]! < lo || h[i + 1]! > hi) return i;
+    for (let k = 2; k <= need; k++) if ((h[i + k]! & 0xc0) !== 0x80) return i;
+    i += need + 1;
   }
-  return lo;
+  return n;
 }
 
 /**

@@ -78,8 +78,14 @@ describe('readSafetensors: header text', () => {
     const f = file('{"a\u00e9":' + T('U8', [0], 0, 0) + '}');
     const at = f.indexOf(0xc3);
     f[at + 1] = 0x28; // broken 2-byte sequence
-    bad(f, 'not valid UTF-8');
-    bad(file('{}').fill(0xff, 8, 10), 'not valid UTF-8');
+    bad(f, 'not valid UTF-8', `at file offset ${at}`);
+    bad(file('{}').fill(0xff, 8, 9), 'not valid UTF-8', 'at file offset 8');
+    for (const seq of [[0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]]) {
+      const g = file('{"__metadata__":{"k":"' + 'x'.repeat(seq.length) + '"}}');
+      const k = g.indexOf(0x78);
+      g.set(seq, k);
+      bad(g, 'not valid UTF-8', `at file offset ${k}`); // overlong, surrogate, > U+10FFFF, 5-byte, truncated
+    }
   });
 
   it('keeps a BOM so the JSON is refused, like the reference', () => {
