@@ -56,7 +56,7 @@ async function probe(variant: string): Promise<Probe> {
     writeFile: (f: string, contents: Uint8Array | string) => { if (f.endsWith('.wasm')) binary = contents as Uint8Array; },
   });
   if (error || !binary) throw new Error(`probe compile failed (${variant}): ${error?.message}\n${stderr.toString()}`);
-  const { instance } = await WebAssembly.instantiate(binary, {});
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>), {});
   const ex = instance.exports as any;
   const mem = ex.memory as WebAssembly.Memory;
   return {

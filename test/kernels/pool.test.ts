@@ -70,8 +70,8 @@ describe('reference vs PyTorch fixtures', () => {
     expect(golden.magic).toBe('wasmzoo-pool-golden');
     expect(golden.version).toBe(1);
   });
-  const cases = golden.cases.filter((c: any) => c.op !== 'lrn');
-  it.each(cases.map((c: any, i: number) => [`${i} ${c.op}`, c]))('%s', (_, c: any) => {
+  const cases: [string, any][] = golden.cases.filter((c: any) => c.op !== 'lrn').map((c: any, i: number) => [`${i} ${c.op}`, c]);
+  it.each(cases)('%s', (_: string, c: any) => {
     const x = goldenInput(c.N, c.C, c.H, c.W);
     const xh = nchwToNhwcRef(x, c.N, c.C, c.H, c.W);
     let y: Float64Array;
