@@ -141,57 +141,78 @@ export function gemm(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, 
 
 // ---- SIMD micro-kernels ----
 
-/** One row of 8 outputs: C row (8 columns, nv valid) = act(vacc + bias (+ C)). Not inlined: keeps the hot loops small. */
-function store_row_8(cp: usize, vlo: v128, vhi: v128, nv: i32, vblo: v128, vbhi: v128, addC: bool, act: i32): void {
-  vlo = f32x4.add(vlo, vblo);
-  vhi = f32x4.add(vhi, vbhi);
-  if (nv == 8) {
-    if (addC) {
-      vlo = f32x4.add(vlo, v128.load(cp));
-      vhi = f32x4.add(vhi, v128.load(cp, 16));
+// NOTE (measured with --print-wasm-code): V8 keeps 15 xmm registers for wasm. Any extra register need
+// while the 12 accumulators are live after the K loop (loading C to add it, bias vectors, a call) makes it
+// spill accumulators, and it places the spills inside the K loop: 6x8 relaxed fell from ~40 to ~15 GFLOP/s.
+// So bias and C (when accumulating) initialise the accumulators before the loop, the loop is followed by
+// plain stores only, and the activation runs afterwards in place (act_tile) once the accumulators are dead.
+
+/** Apply activation act (!= 0) in place to mr rows x nv (<= 8) columns of C. */
+function act_tile(c: usize, ldcb: usize, mr: i32, nv: i32, act: i32): void {
+  for (let i = 0; i < mr; i++) {
+    const cp = c + <usize>i * ldcb;
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= nv; j += 4) v128.store(cp + (<usize>j << 2), act_f32x4(v128.load(cp + (<usize>j << 2)), act));
     }
-    if (act != 0) { vlo = act_f32x4(vlo, act); vhi = act_f32x4(vhi, act); }
-    v128.store(cp, vlo);
-    v128.store(cp, vhi, 16);
-  } else {
-    const nlo = min(nv, 4), nhi = max(nv - 4, 0);
-    if (addC) {
-      vlo = f32x4.add(vlo, load_lanes(cp, nlo));
-      vhi = f32x4.add(vhi, load_lanes(cp + 16, nhi));
-    }
-    if (act != 0) { vlo = act_f32x4(vlo, act); vhi = act_f32x4(vhi, act); }
-    store_lanes(cp, vlo, nlo);
-    store_lanes(cp + 16, vhi, nhi);
+    for (; j < nv; j++) store<f32>(cp + (<usize>j << 2), act_f32(load<f32>(cp + (<usize>j << 2)), act));
   }
 }
 
+// Columns 0..3 / 4..7 of an 8-wide row with nv valid columns: never touch memory past column nv-1.
+// @ts-ignore: decorator
+@inline function load_lo(p: usize, nv: i32): v128 { return load_lanes(p, min(nv, 4)); }
+// @ts-ignore: decorator
+@inline function load_hi(p: usize, nv: i32): v128 { return load_lanes(p + 16, max(nv - 4, 0)); }
+// @ts-ignore: decorator
+@inline function store_lo(p: usize, v: v128, nv: i32): void { store_lanes(p, v, min(nv, 4)); }
+// @ts-ignore: decorator
+@inline function store_hi(p: usize, v: v128, nv: i32): void { store_lanes(p + 16, v, max(nv - 4, 0)); }
 // @ts-ignore: decorator
 @inline function bias_lo(bias: usize, nv: i32): v128 {
-  return bias != 0 ? load_lanes(bias, min(nv, 4)) : f32x4.splat(0);
+  return bias != 0 ? load_lo(bias, nv) : f32x4.splat(0);
 }
 // @ts-ignore: decorator
 @inline function bias_hi(bias: usize, nv: i32): v128 {
-  return bias != 0 ? load_lanes(bias + 16, max(nv - 4, 0)) : f32x4.splat(0);
+  return bias != 0 ? load_hi(bias, nv) : f32x4.splat(0);
 }
 
 /**
- * 6x8 micro-kernel, relaxed variant: rows a0..a5 (row stride rs bytes, element stride cs bytes along K),
- * panel slice bp (kc rows of 8 floats), mr valid rows (2..6; the others recompute row mr-1 and are not stored).
+ * 6x8 micro-kernel, relaxed variant (12 accumulators + 2 B + 1 A splat = 15 xmm): rows at a, a+rs, ...
+ * (byte strides; cs = byte step along K), panel slice bp (kc rows of 8 floats), C rows at c, c+ldcb, ...
+ * mr valid rows (1..6), nv valid columns (1..8).
  */
 function gemm_6x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usize,
   mr: i32, kc: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
+  // rows past mr alias row mr-1 (same inputs, same result, same address): no branches per row
   let a0 = a;
-  let a1 = mr > 1 ? a0 + rs : a0;
-  let a2 = mr > 2 ? a1 + rs : a1;
-  let a3 = mr > 3 ? a2 + rs : a2;
-  let a4 = mr > 4 ? a3 + rs : a3;
-  let a5 = mr > 5 ? a4 + rs : a4;
-  let vacc0x0123 = f32x4.splat(0), vacc0x4567 = f32x4.splat(0);
-  let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
-  let vacc2x0123 = f32x4.splat(0), vacc2x4567 = f32x4.splat(0);
-  let vacc3x0123 = f32x4.splat(0), vacc3x4567 = f32x4.splat(0);
-  let vacc4x0123 = f32x4.splat(0), vacc4x4567 = f32x4.splat(0);
-  let vacc5x0123 = f32x4.splat(0), vacc5x4567 = f32x4.splat(0);
+  let c0 = c;
+  let a1 = a0, c1 = c0;
+  if (mr > 1) { a1 += rs; c1 += ldcb; }
+  let a2 = a1, c2 = c1;
+  if (mr > 2) { a2 += rs; c2 += ldcb; }
+  let a3 = a2, c3 = c2;
+  if (mr > 3) { a3 += rs; c3 += ldcb; }
+  let a4 = a3, c4 = c3;
+  if (mr > 4) { a4 += rs; c4 += ldcb; }
+  let a5 = a4, c5 = c4;
+  if (mr > 5) { a5 += rs; c5 += ldcb; }
+  const vbias0123 = bias_lo(bias, nv), vbias4567 = bias_hi(bias, nv);
+  let vacc0x0123 = vbias0123, vacc0x4567 = vbias4567;
+  let vacc1x0123 = vbias0123, vacc1x4567 = vbias4567;
+  let vacc2x0123 = vbias0123, vacc2x4567 = vbias4567;
+  let vacc3x0123 = vbias0123, vacc3x4567 = vbias4567;
+  let vacc4x0123 = vbias0123, vacc4x4567 = vbias4567;
+  let vacc5x0123 = vbias0123, vacc5x4567 = vbias4567;
+  if (addC) {
+    // C enters before the K loop: loads after it would make V8 spill accumulators inside the loop
+    vacc0x0123 = f32x4.add(vacc0x0123, load_lo(c0, nv)); vacc0x4567 = f32x4.add(vacc0x4567, load_hi(c0, nv));
+    vacc1x0123 = f32x4.add(vacc1x0123, load_lo(c1, nv)); vacc1x4567 = f32x4.add(vacc1x4567, load_hi(c1, nv));
+    vacc2x0123 = f32x4.add(vacc2x0123, load_lo(c2, nv)); vacc2x4567 = f32x4.add(vacc2x4567, load_hi(c2, nv));
+    vacc3x0123 = f32x4.add(vacc3x0123, load_lo(c3, nv)); vacc3x4567 = f32x4.add(vacc3x4567, load_hi(c3, nv));
+    vacc4x0123 = f32x4.add(vacc4x0123, load_lo(c4, nv)); vacc4x4567 = f32x4.add(vacc4x4567, load_hi(c4, nv));
+    vacc5x0123 = f32x4.add(vacc5x0123, load_lo(c5, nv)); vacc5x4567 = f32x4.add(vacc5x4567, load_hi(c5, nv));
+  }
   let w = bp;
   for (let k = 0; k < kc; k++) {
     const vb0123 = v128.load(w);
@@ -216,28 +237,52 @@ function gemm_6x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     vacc5x0123 = vmadd(va5, vb0123, vacc5x0123);
     vacc5x4567 = vmadd(va5, vb4567, vacc5x4567);
   }
-  const vblo = bias_lo(bias, nv), vbhi = bias_hi(bias, nv);
-  store_row_8(c, vacc0x0123, vacc0x4567, nv, vblo, vbhi, addC, act);
-  if (mr > 1) store_row_8(c + ldcb, vacc1x0123, vacc1x4567, nv, vblo, vbhi, addC, act);
-  if (mr > 2) store_row_8(c + 2 * ldcb, vacc2x0123, vacc2x4567, nv, vblo, vbhi, addC, act);
-  if (mr > 3) store_row_8(c + 3 * ldcb, vacc3x0123, vacc3x4567, nv, vblo, vbhi, addC, act);
-  if (mr > 4) store_row_8(c + 4 * ldcb, vacc4x0123, vacc4x4567, nv, vblo, vbhi, addC, act);
-  if (mr > 5) store_row_8(c + 5 * ldcb, vacc5x0123, vacc5x4567, nv, vblo, vbhi, addC, act);
+  if (nv == 8) {
+    v128.store(c5, vacc5x0123); v128.store(c5, vacc5x4567, 16);
+    v128.store(c4, vacc4x0123); v128.store(c4, vacc4x4567, 16);
+    v128.store(c3, vacc3x0123); v128.store(c3, vacc3x4567, 16);
+    v128.store(c2, vacc2x0123); v128.store(c2, vacc2x4567, 16);
+    v128.store(c1, vacc1x0123); v128.store(c1, vacc1x4567, 16);
+    v128.store(c0, vacc0x0123); v128.store(c0, vacc0x4567, 16);
+  } else {
+    store_lo(c5, vacc5x0123, nv); store_hi(c5, vacc5x4567, nv);
+    store_lo(c4, vacc4x0123, nv); store_hi(c4, vacc4x4567, nv);
+    store_lo(c3, vacc3x0123, nv); store_hi(c3, vacc3x4567, nv);
+    store_lo(c2, vacc2x0123, nv); store_hi(c2, vacc2x4567, nv);
+    store_lo(c1, vacc1x0123, nv); store_hi(c1, vacc1x4567, nv);
+    store_lo(c0, vacc0x0123, nv); store_hi(c0, vacc0x4567, nv);
+  }
+  if (act != 0) act_tile(c, ldcb, mr, nv, act);
 }
 
-/** 5x8 micro-kernel, plain SIMD variant (mul+add needs a temporary, so 6 rows would spill). mr in 2..5. */
+/** 5x8 micro-kernel, plain SIMD variant (mul+add needs a temporary, so 6 rows would spill). mr 1..5. */
 function gemm_5x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usize,
   mr: i32, kc: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
+  // rows past mr alias row mr-1 (same inputs, same result, same address): no branches per row
   let a0 = a;
-  let a1 = mr > 1 ? a0 + rs : a0;
-  let a2 = mr > 2 ? a1 + rs : a1;
-  let a3 = mr > 3 ? a2 + rs : a2;
-  let a4 = mr > 4 ? a3 + rs : a3;
-  let vacc0x0123 = f32x4.splat(0), vacc0x4567 = f32x4.splat(0);
-  let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
-  let vacc2x0123 = f32x4.splat(0), vacc2x4567 = f32x4.splat(0);
-  let vacc3x0123 = f32x4.splat(0), vacc3x4567 = f32x4.splat(0);
-  let vacc4x0123 = f32x4.splat(0), vacc4x4567 = f32x4.splat(0);
+  let c0 = c;
+  let a1 = a0, c1 = c0;
+  if (mr > 1) { a1 += rs; c1 += ldcb; }
+  let a2 = a1, c2 = c1;
+  if (mr > 2) { a2 += rs; c2 += ldcb; }
+  let a3 = a2, c3 = c2;
+  if (mr > 3) { a3 += rs; c3 += ldcb; }
+  let a4 = a3, c4 = c3;
+  if (mr > 4) { a4 += rs; c4 += ldcb; }
+  const vbias0123 = bias_lo(bias, nv), vbias4567 = bias_hi(bias, nv);
+  let vacc0x0123 = vbias0123, vacc0x4567 = vbias4567;
+  let vacc1x0123 = vbias0123, vacc1x4567 = vbias4567;
+  let vacc2x0123 = vbias0123, vacc2x4567 = vbias4567;
+  let vacc3x0123 = vbias0123, vacc3x4567 = vbias4567;
+  let vacc4x0123 = vbias0123, vacc4x4567 = vbias4567;
+  if (addC) {
+    // C enters before the K loop: loads after it would make V8 spill accumulators inside the loop
+    vacc0x0123 = f32x4.add(vacc0x0123, load_lo(c0, nv)); vacc0x4567 = f32x4.add(vacc0x4567, load_hi(c0, nv));
+    vacc1x0123 = f32x4.add(vacc1x0123, load_lo(c1, nv)); vacc1x4567 = f32x4.add(vacc1x4567, load_hi(c1, nv));
+    vacc2x0123 = f32x4.add(vacc2x0123, load_lo(c2, nv)); vacc2x4567 = f32x4.add(vacc2x4567, load_hi(c2, nv));
+    vacc3x0123 = f32x4.add(vacc3x0123, load_lo(c3, nv)); vacc3x4567 = f32x4.add(vacc3x4567, load_hi(c3, nv));
+    vacc4x0123 = f32x4.add(vacc4x0123, load_lo(c4, nv)); vacc4x4567 = f32x4.add(vacc4x4567, load_hi(c4, nv));
+  }
   let w = bp;
   for (let k = 0; k < kc; k++) {
     const vb0123 = v128.load(w);
@@ -259,12 +304,20 @@ function gemm_5x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     vacc4x0123 = vmadd(va4, vb0123, vacc4x0123);
     vacc4x4567 = vmadd(va4, vb4567, vacc4x4567);
   }
-  const vblo = bias_lo(bias, nv), vbhi = bias_hi(bias, nv);
-  store_row_8(c, vacc0x0123, vacc0x4567, nv, vblo, vbhi, addC, act);
-  if (mr > 1) store_row_8(c + ldcb, vacc1x0123, vacc1x4567, nv, vblo, vbhi, addC, act);
-  if (mr > 2) store_row_8(c + 2 * ldcb, vacc2x0123, vacc2x4567, nv, vblo, vbhi, addC, act);
-  if (mr > 3) store_row_8(c + 3 * ldcb, vacc3x0123, vacc3x4567, nv, vblo, vbhi, addC, act);
-  if (mr > 4) store_row_8(c + 4 * ldcb, vacc4x0123, vacc4x4567, nv, vblo, vbhi, addC, act);
+  if (nv == 8) {
+    v128.store(c4, vacc4x0123); v128.store(c4, vacc4x4567, 16);
+    v128.store(c3, vacc3x0123); v128.store(c3, vacc3x4567, 16);
+    v128.store(c2, vacc2x0123); v128.store(c2, vacc2x4567, 16);
+    v128.store(c1, vacc1x0123); v128.store(c1, vacc1x4567, 16);
+    v128.store(c0, vacc0x0123); v128.store(c0, vacc0x4567, 16);
+  } else {
+    store_lo(c4, vacc4x0123, nv); store_hi(c4, vacc4x4567, nv);
+    store_lo(c3, vacc3x0123, nv); store_hi(c3, vacc3x4567, nv);
+    store_lo(c2, vacc2x0123, nv); store_hi(c2, vacc2x4567, nv);
+    store_lo(c1, vacc1x0123, nv); store_hi(c1, vacc1x4567, nv);
+    store_lo(c0, vacc0x0123, nv); store_hi(c0, vacc0x4567, nv);
+  }
+  if (act != 0) act_tile(c, ldcb, mr, nv, act);
 }
 
 /**
@@ -272,7 +325,11 @@ function gemm_5x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
  * the multiply-add latency, which bounds a single chain (nothing else to overlap with in one row).
  */
 function gemm_1x8(c: usize, a: usize, cs: usize, bp: usize, kc: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
-  let vacc0x0123 = f32x4.splat(0), vacc0x4567 = f32x4.splat(0);
+  let vacc0x0123 = bias_lo(bias, nv), vacc0x4567 = bias_hi(bias, nv);
+  if (addC) {
+    vacc0x0123 = f32x4.add(vacc0x0123, load_lo(c, nv));
+    vacc0x4567 = f32x4.add(vacc0x4567, load_hi(c, nv));
+  }
   let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
   let a0 = a, w = bp;
   let k = 0;
@@ -291,17 +348,25 @@ function gemm_1x8(c: usize, a: usize, cs: usize, bp: usize, kc: i32, nv: i32, bi
     vacc0x0123 = vmadd(va0, v128.load(w), vacc0x0123);
     vacc0x4567 = vmadd(va0, v128.load(w, 16), vacc0x4567);
   }
-  store_row_8(c, f32x4.add(vacc0x0123, vacc1x0123), f32x4.add(vacc0x4567, vacc1x4567), nv,
-    bias_lo(bias, nv), bias_hi(bias, nv), addC, act);
+  vacc0x0123 = f32x4.add(vacc0x0123, vacc1x0123);
+  vacc0x4567 = f32x4.add(vacc0x4567, vacc1x4567);
+  if (nv == 8) {
+    v128.store(c, vacc0x0123);
+    v128.store(c, vacc0x4567, 16);
+  } else {
+    store_lo(c, vacc0x0123, nv);
+    store_hi(c, vacc0x4567, nv);
+  }
+  if (act != 0) act_tile(c, 0, 1, nv, act);
 }
 
 // ---- scalar micro-kernel ----
 
 // @ts-ignore: decorator
-@inline function store_scalar(cp: usize, v: f32, bias: usize, j: i32, addC: bool, act: i32): void {
+@inline function store_scalar(cp: usize, v: f32, bias: usize, j: i32, addC: bool): void {
   if (bias != 0) v += load<f32>(bias + (<usize>j << 2));
   if (addC) v += load<f32>(cp);
-  store<f32>(cp, act != 0 ? act_f32(v, act) : v);
+  store<f32>(cp, v);
 }
 
 /**
@@ -337,9 +402,10 @@ function gemm_4x4_scalar(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, 
     const r1 = i == 0 ? c01 : i == 1 ? c11 : i == 2 ? c21 : c31;
     const r2 = i == 0 ? c02 : i == 1 ? c12 : i == 2 ? c22 : c32;
     const r3 = i == 0 ? c03 : i == 1 ? c13 : i == 2 ? c23 : c33;
-    store_scalar(cp, r0, bias, 0, addC, act);
-    if (nv > 1) store_scalar(cp + 4, r1, bias, 1, addC, act);
-    if (nv > 2) store_scalar(cp + 8, r2, bias, 2, addC, act);
-    if (nv > 3) store_scalar(cp + 12, r3, bias, 3, addC, act);
+    store_scalar(cp, r0, bias, 0, addC);
+    if (nv > 1) store_scalar(cp + 4, r1, bias, 1, addC);
+    if (nv > 2) store_scalar(cp + 8, r2, bias, 2, addC);
+    if (nv > 3) store_scalar(cp + 12, r3, bias, 3, addC);
   }
+  if (act != 0) act_tile(c, ldcb, mr, nv, act);
 }
