@@ -1,7 +1,18 @@
 /**
  * wasmzoo: portable neural-network runtime. Public API.
  */
-export { init, backend, type Backend, type InitOptions } from './runtime/runtime.js';
+import { init as initRuntime, type Backend, type InitOptions } from './runtime/runtime.js';
+export { backend, type Backend, type InitOptions } from './runtime/runtime.js';
+
+/**
+ * Start the runtime: compiles the best kernel variant this engine accepts (relaxed SIMD, then SIMD, then
+ * scalar) and resolves to its name. Idempotent; model builders call it for you. Pass `{ backend }` to force
+ * a variant, or `{ module }` with a precompiled WebAssembly.Module where compiling from bytes is forbidden
+ * (edge workers).
+ */
+export async function init(opts?: InitOptions): Promise<Backend> {
+  return (await initRuntime(opts)).backend;
+}
 export { Tensor, tensor, type Shape } from './tensor.js';
 export { WasmzooError, type ErrorCode } from './errors.js';
 export * as nn from './nn/index.js';

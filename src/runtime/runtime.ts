@@ -63,7 +63,10 @@ export async function instantiate(opts: InitOptions = {}): Promise<Runtime> {
       }
     }
     if (module === undefined) {
-      throw new WasmzooError('E_RUNTIME', `no kernel variant could be compiled by this engine (${errors.join('; ')})`);
+      const hint = errors.some((e) => /disallowed|code generation/i.test(e))
+        ? ": this engine forbids compiling wasm from bytes (edge workers): import a precompiled module, e.g. `import mod from 'wasmzoo/wasm/wasmzoo.simd.wasm'`, and call `init({ module: mod })`"
+        : '';
+      throw new WasmzooError('E_RUNTIME', `no kernel variant could be compiled by this engine (${errors.join('; ')})${hint}`);
     }
   } else if (!(module instanceof WebAssembly.Module)) {
     throw new WasmzooError('E_ARGUMENT', `init: options.module must be a WebAssembly.Module, got ${typeof module}`);
