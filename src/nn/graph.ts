@@ -167,3 +167,39 @@ export function toNCHW(g: GraphBuilder, x: Value): Value {
 export function at(p: Int32Array, v: Value): number {
   return p[v.buf] + (v.offset ?? 0) * 4;
 }
+
+/** Elementwise a + b (same shape), then an activation: residual connections. */
+export function add(g: GraphBuilder, name: string, a: Value, b: Value, act: number = 0): Value {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new WasmzooError('E_SHAPE', `${name}: cannot add ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  }
+  const y = g.value(a.shape);
+  const n = numel(a.shape);
+  const k = g.rt.k;
+  g.op(name, [a, b], (p) => k.add(at(p, y), at(p, a), at(p, b), n, act));
+  return y;
+}
+
+/**
+ * Concatenate images along channels (torch.cat(xs, 1)). Producers that can write their channel slice
+ * directly (Conv2d's `into`) avoid this copy; this is for the rest (e.g. a pooling branch).
+ */
+export function concatChannels(g: GraphBuilder, name: string, xs: readonly Value[]): Value {
+  const [n, , h, w] = xs[0].shape;
+  for (const x of xs) {
+    if (x.shape.length !== 4 || x.shape[0] !== n || x.shape[2] !== h || x.shape[3] !== w) {
+      throw new WasmzooError('E_SHAPE', `${name}: cannot concatenate ${xs.map((v) => shapeStr(v.shape)).join(' and ')} along channels`);
+    }
+  }
+  const total = xs.reduce((s, x) => s + x.shape[1], 0);
+  const y = g.value([n, total, h, w]);
+  const k = g.rt.k;
+  let off = 0;
+  for (const x of xs) {
+    const c = x.shape[1];
+    const o = off;
+    g.op(`${name}.cat`, [x], (p) => k.copy_channels(at(p, y) + o * 4, at(p, x), n * h * w, c, total, c));
+    off += c;
+  }
+  return y;
+}

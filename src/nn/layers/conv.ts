@@ -26,6 +26,11 @@ export interface ConvFusion {
   bn?: BatchNorm2d;
   act?: Act;
   padding?: Pair;
+  /**
+   * Write into channels [channelOffset, channelOffset + outChannels) of an existing image value instead of
+   * a new one (concatenation along channels without a copy, e.g. Inception branches).
+   */
+  into?: { value: Value; channelOffset: number };
 }
 
 export class Conv2d extends Module {
@@ -103,12 +108,23 @@ export class Conv2d extends Module {
       rt.arena.write(ptr + packedFloats * 4, bias ?? new Float32Array(oc));
     });
     const biasPtr = this.bias || fuse.bn ? pwPtr + packedFloats * 4 : 0;
-    const y = g.value([n, oc, oh, ow]);
+    let y: Value;
+    let outPs = oc;
+    let outOff = 0;
+    if (fuse.into) {
+      const t = fuse.into.value.shape;
+      if (t.length !== 4 || t[0] !== n || t[2] !== oh || t[3] !== ow || fuse.into.channelOffset + oc > t[1]) {
+        throw new WasmzooError('E_SHAPE', `${this.name}: output [${n}, ${oc}, ${oh}, ${ow}] does not fit channels ${fuse.into.channelOffset}.. of [${t.join(', ')}]`);
+      }
+      y = fuse.into.value;
+      outPs = t[1];
+      outOff = fuse.into.channelOffset * 4;
+    } else y = g.value([n, oc, oh, ow]);
     g.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, this.groups));
     const flags = epilogueFlags(fuse.act ?? Act.None);
     const groups = this.groups;
     g.op(this.name, [x], (p, scratch) =>
-      k.conv2d_nhwc(at(p, y), at(p, x), pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, oc, flags, scratch),
+      k.conv2d_nhwc(at(p, y) + outOff, at(p, x), pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, outPs, flags, scratch),
     );
     return y;
   }
