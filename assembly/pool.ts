@@ -24,37 +24,47 @@
 /**
  * out pixel y[C] = max over the nh x nw taps starting at x0, tap steps rstep / cstep bytes
  * (dilation folded in). nh or nw = 0 gives -inf.
+ * The vector path uses pmax (one maxps) and ORs a NaN mask into the result at the end: f32x4.max would
+ * propagate NaN by itself but costs ~8 instructions in V8 for its NaN/-0 rules. A NaN comes out as
+ * 0xffffffff (still NaN); the scalar path's f32.max keeps the input NaN.
  */
 @inline function max_window(y: usize, x0: usize, nh: i32, nw: i32, rstep: usize, cstep: usize, C: i32): void {
   let c = 0;
   if (ASC_FEATURE_SIMD) {
     const ninf = f32x4.splat(-Infinity);
+    const zero = f32x4.splat(0);
     for (; c + 16 <= C; c += 16) {
       let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+      let q0 = zero, q1 = zero, q2 = zero, q3 = zero;
       let xr = x0 + (<usize>c << 2);
       for (let i = 0; i < nh; i++, xr += rstep) {
         let x = xr;
         for (let j = 0; j < nw; j++, x += cstep) {
-          m0 = f32x4.max(m0, v128.load(x));
-          m1 = f32x4.max(m1, v128.load(x, 16));
-          m2 = f32x4.max(m2, v128.load(x, 32));
-          m3 = f32x4.max(m3, v128.load(x, 48));
+          const v0 = v128.load(x), v1 = v128.load(x, 16), v2 = v128.load(x, 32), v3 = v128.load(x, 48);
+          m0 = f32x4.pmax(m0, v0); q0 = v128.or(q0, f32x4.ne(v0, v0));
+          m1 = f32x4.pmax(m1, v1); q1 = v128.or(q1, f32x4.ne(v1, v1));
+          m2 = f32x4.pmax(m2, v2); q2 = v128.or(q2, f32x4.ne(v2, v2));
+          m3 = f32x4.pmax(m3, v3); q3 = v128.or(q3, f32x4.ne(v3, v3));
         }
       }
       const yc = y + (<usize>c << 2);
-      v128.store(yc, m0);
-      v128.store(yc, m1, 16);
-      v128.store(yc, m2, 32);
-      v128.store(yc, m3, 48);
+      v128.store(yc, v128.or(m0, q0));
+      v128.store(yc, v128.or(m1, q1), 16);
+      v128.store(yc, v128.or(m2, q2), 32);
+      v128.store(yc, v128.or(m3, q3), 48);
     }
     for (; c + 4 <= C; c += 4) {
-      let m = ninf;
+      let m = ninf, q = zero;
       let xr = x0 + (<usize>c << 2);
       for (let i = 0; i < nh; i++, xr += rstep) {
         let x = xr;
-        for (let j = 0; j < nw; j++, x += cstep) m = f32x4.max(m, v128.load(x));
+        for (let j = 0; j < nw; j++, x += cstep) {
+          const v = v128.load(x);
+          m = f32x4.pmax(m, v);
+          q = v128.or(q, f32x4.ne(v, v));
+        }
       }
-      v128.store(y + (<usize>c << 2), m);
+      v128.store(y + (<usize>c << 2), v128.or(m, q));
     }
   }
   for (; c < C; c++) {

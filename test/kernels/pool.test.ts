@@ -119,10 +119,11 @@ describe.each(BACKENDS)('pooling kernels, %s', (b) => {
 
   it('maxpool2d_nhwc propagates NaN like PyTorch and never returns padding', async () => {
     const rt = await variant(b);
-    const [N, H, W, C] = [1, 3, 3, 6];
+    const [N, H, W, C] = [1, 3, 3, 22];
     const x = randomArray(N * H * W * C, 5, -3, -1); // all negative: zero padding would win
-    x[4 * C + 5] = NaN; // centre pixel, last (tail) channel
-    x[4 * C + 1] = NaN; // centre pixel, vector channel
+    // centre pixel: one NaN in each channel path (16-wide block, 4-wide block, scalar tail)
+    for (const c of [1, 13, 17, 21]) x[4 * C + c] = NaN;
+    x[0 * C + 2] = NaN; // corner pixel: only in the top-left window
     const s = new Scope(rt);
     const o = guarded(s, 4 * C);
     rt.k.maxpool2d_nhwc(o.ptr, s.put(x), N, H, W, C, 2, 2, 3, 3, 2, 2, 1, 1, 1, 1);
