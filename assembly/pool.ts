@@ -9,17 +9,14 @@
 // once per window and the accumulators stay in registers. out must not overlap inp.
 //
 // Semantics (PyTorch docs; avg_pool2d divisor as in aten/src/ATen/native/cpu/AvgPoolKernel.cpp):
-// - max: taps outside the input are skipped (PyTorch pads with -inf, so padding never wins); NaN
-//   propagates (f32.max / f32x4.max), as PyTorch's `val > max || isnan(val)`.
+// - max: taps outside the input are skipped (PyTorch pads with -inf, so padding never wins; a dilated
+//   window that holds only padding gives -inf, as in PyTorch); NaN propagates, as PyTorch's
+//   `val > max || isnan(val)` (see max_window for how).
 // - avg: window [h0, h0+KH) with h0 = oh*SH - PH; pool_size = (min(h0+KH, H+PH) - h0) * (same for w), taken
 //   BEFORE clipping to the input, so a ceil_mode window that runs past the right padding counts fewer
 //   cells; then clip to [0, H); divisor = divisor (if > 0) else count_include_pad ? pool_size : clipped
 //   count. Sums are f32 in kh, kw order, then one division, as PyTorch.
 // - adaptive: window i = [floor(i*H/OH), ceil((i+1)*H/OH)), never empty for OH >= 1.
-
-@inline function ldv(p: usize, c: i32): v128 {
-  return v128.load(p + (<usize>c << 2));
-}
 
 /**
  * out pixel y[C] = max over the nh x nw taps starting at x0, tap steps rstep / cstep bytes
