@@ -1,1 +1,277 @@
-// placeholder: being written
+// Conv2d on NHWC activations, PyTorch semantics (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html):
+// any kernel size, stride, padding, dilation and groups; bias and activation fused; output written with a pixel
+// stride out_ps >= OC so a conv can fill its channel slice of a concat buffer (Inception, DenseNet).
+// Caller: the Conv2d layer (src/layers), which computes OH/OW, packs weights once and owns the scratch.
+//
+// Memory layout (pointers are byte offsets, dims element counts; no alignment required, 16 bytes preferred)
+// - inp  [N, H, W, C]   out [N, OH, OW, out_ps] (channels 0..OC-1 of each pixel written, the rest untouched)
+// - weights come as PyTorch OIHW [OC, C/groups, KH, KW]; conv2d_pack_weights turns them into
+//   * general case: per group g, a GEMM B matrix [K = KH*KW*ICg rows ordered (kh, kw, ic)] x [OCg columns],
+//     packed as gemm_pack_b does (panels of 8 columns, zero-padded), groups back to back;
+//   * depthwise (ICg == 1 and OCg == 1): [KH*KW][OC], channels contiguous for f32x4 loads.
+//
+// Paths
+// - depthwise: direct loop, f32x4 over channels. (im2col + GEMM would waste 7/8 of every panel.)
+// - 1x1, padding 0: the input already is the GEMM's A matrix (rows = pixels, a_rs = C, channels of the
+//   group contiguous): one gemm_packed per group for stride 1, one per output row for other strides. No copy.
+// - otherwise: im2col of a tile of mt output pixels into scratch (mt x K floats, rows ordered like the
+//   packed weights), then gemm_packed on the tile. mt is chosen so the tile stays under SCRATCH_FLOATS
+//   (512 KB): VGG-16 3x3x64 at 224x224 needs 480 KB instead of the 115 MB of a full im2col.
+// The accumulate flag (bit 0) adds into the existing output before the activation (fused residual add).
+import { gemm_packed, gemm_packed_b_size } from './gemm';
+import { act_f32, act_f32x4 } from './activation';
+import { vmadd } from './simd';
+
+/** im2col tile budget: 128 K floats = 512 KB; a tile holds at least TILE_STEP pixels even if K is larger. */
+const SCRATCH_FLOATS: i32 = 1 << 17;
+/** Pixel tiles are multiples of 30 = lcm of the GEMM row tiles (4, 5, 6): no row tails inside a tile. */
+const TILE_STEP: i32 = 30;
+const TILE_MAX: i32 = 1200;
+
+// @ts-ignore: decorator
+@inline function is_depthwise(OC: i32, ICg: i32, groups: i32): bool {
+  return ICg == 1 && OC == groups;
+}
+
+/** Output pixels per im2col tile for rows of K floats and M pixels in all. */
+// @ts-ignore: decorator
+@inline function tile_rows(K: i32, M: i32): i32 {
+  let mt = SCRATCH_FLOATS / max(K, 1);
+  mt -= mt % TILE_STEP;
+  mt = min(max(mt, TILE_STEP), TILE_MAX);
+  return min(mt, M);
+}
+
+/** Floats needed for the packed weights of a conv with OC outputs, ICg inputs per group, KH x KW taps. */
+export function conv2d_packed_size(OC: i32, ICg: i32, KH: i32, KW: i32, groups: i32): i32 {
+  if (is_depthwise(OC, ICg, groups)) return KH * KW * OC;
+  return groups * gemm_packed_b_size(KH * KW * ICg, OC / groups);
+}
+
+/** Pack PyTorch OIHW weights [OC, ICg, KH, KW] (see the layout in the header). Exact copy, zero padding. */
+export function conv2d_pack_weights(dst: usize, w: usize, OC: i32, ICg: i32, KH: i32, KW: i32, groups: i32): void {
+  const taps = KH * KW;
+  if (is_depthwise(OC, ICg, groups)) {
+    for (let c = 0; c < OC; c++) {
+      for (let t = 0; t < taps; t++) {
+        store<f32>(dst + (<usize>(t * OC + c) << 2), load<f32>(w + (<usize>(c * taps + t) << 2)));
+      }
+    }
+    return;
+  }
+  const OCg = OC / groups;
+  const K = taps * ICg;
+  let d = dst;
+  for (let g = 0; g < groups; g++) {
+    for (let n0 = 0; n0 < OCg; n0 += 8) {
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          for (let ic = 0; ic < ICg; ic++) {
+            // row k = (kh*KW + kw)*ICg + ic of the group's B matrix, columns n0..n0+7
+            for (let j = 0; j < 8; j++) {
+              const n = n0 + j;
+              const v: f32 = n < OCg ? load<f32>(w + (<usize>((((g * OCg + n) * ICg + ic) * KH + kh) * KW + kw) << 2)) : 0;
+              store<f32>(d + (<usize>j << 2), v);
+            }
+            d += 32;
+          }
+        }
+      }
+    }
+  }
+  // each group took gemm_packed_b_size(K, OCg) floats: the layout conv2d_nhwc indexes by group
+}
+
+/** Bytes of scratch conv2d_nhwc needs for these dims: an im2col tile, or 0 on the copy-free paths. */
+export function conv2d_scratch_size(N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, OC: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, groups: i32): i32 {
+  const ICg = C / groups;
+  if (is_depthwise(OC, ICg, groups)) return 0;
+  if (KH == 1 && KW == 1 && PH == 0 && PW == 0) return 0;
+  const K = KH * KW * ICg;
+  return tile_rows(K, N * OH * OW) * K * 4;
+}
+
+/**
+ * out[N,OH,OW, 0..OC-1 at pixel stride out_ps] = act((flags&1 ? out : 0) + conv(inp[N,H,W,C], weights) + bias[OC]).
+ * pw from conv2d_pack_weights, bias 0 = none, scratch of conv2d_scratch_size bytes (may be 0 when that is 0).
+ */
+export function conv2d_nhwc(out: usize, inp: usize, pw: usize, bias: usize, N: i32, H: i32, W: i32, C: i32,
+  OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32,
+  DH: i32, DW: i32, groups: i32, out_ps: i32, flags: i32, scratch: usize): void {
+  const ICg = C / groups, OCg = OC / groups;
+  if (N <= 0 || OH <= 0 || OW <= 0 || OC <= 0) return;
+  if (is_depthwise(OC, ICg, groups)) {
+    conv_depthwise(out, inp, pw, bias, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, out_ps, flags);
+    return;
+  }
+  const K = KH * KW * ICg;
+  const gbytes = <usize>gemm_packed_b_size(K, OCg) << 2;
+  const obs = <usize>out_ps << 2;
+  const cbytes = <usize>C << 2;
+  if (KH == 1 && KW == 1 && PH == 0 && PW == 0) {
+    if (SH == 1 && SW == 1) {
+      // all N*H*W pixels are rows of A with stride C: one GEMM per group
+      for (let g = 0; g < groups; g++) {
+        gemm_packed(out + (<usize>(g * OCg) << 2), inp + (<usize>(g * ICg) << 2), pw + <usize>g * gbytes,
+          bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, N * H * W, OCg, ICg, C, 1, out_ps, flags);
+      }
+    } else {
+      // strided 1x1 (ResNet downsample): output row (n, oh) reads input row oh*SH at pixel stride SW
+      for (let n = 0; n < N; n++) {
+        for (let oh = 0; oh < OH; oh++) {
+          const orow = out + <usize>((n * OH + oh) * OW) * obs;
+          const irow = inp + <usize>((n * H + oh * SH) * W) * cbytes;
+          for (let g = 0; g < groups; g++) {
+            gemm_packed(orow + (<usize>(g * OCg) << 2), irow + (<usize>(g * ICg) << 2), pw + <usize>g * gbytes,
+              bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, OW, OCg, ICg, SW * C, 1, out_ps, flags);
+          }
+        }
+      }
+    }
+    return;
+  }
+  const M = N * OH * OW;
+  const mt = tile_rows(K, M);
+  for (let p0 = 0; p0 < M; p0 += mt) {
+    const m = min(mt, M - p0);
+    for (let g = 0; g < groups; g++) {
+      im2col_tile(scratch, inp, p0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
+      gemm_packed(out + <usize>p0 * obs + (<usize>(g * OCg) << 2), scratch, pw + <usize>g * gbytes,
+        bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, m, OCg, K, K, 1, out_ps, flags);
+    }
+  }
+}
+
+// ---- im2col of a pixel tile ----
+
+/** Copy n floats (no overlap). */
+// @ts-ignore: decorator
+@inline function copy_f32(d: usize, s: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(d + (<usize>i << 2), v128.load(s + (<usize>i << 2)));
+  }
+  for (; i < n; i++) store<f32>(d + (<usize>i << 2), load<f32>(s + (<usize>i << 2)));
+}
+
+/** Zero n floats. */
+// @ts-ignore: decorator
+@inline function zero_f32(d: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(d + (<usize>i << 2), f32x4.splat(0));
+  }
+  for (; i < n; i++) store<f32>(d + (<usize>i << 2), 0);
+}
+
+/**
+ * dst[i, k] (row stride K = KH*KW*ICg floats, k ordered (kh, kw, ic)) = input value under tap (kh, kw), channel
+ * c0 + ic, of output pixel p0 + i (pixels numbered n*OH*OW + oh*OW + ow), zero where the tap is in the padding.
+ */
+function im2col_tile(dst: usize, inp: usize, p0: i32, m: i32, c0: i32, ICg: i32, C: i32, H: i32, W: i32,
+  OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32): void {
+  const plane = OH * OW;
+  let n = p0 / plane;
+  const r = p0 - n * plane;
+  let oh = r / OW, ow = r - (r / OW) * OW;
+  const cb = <usize>C << 2;
+  // with DW == 1 and all channels in the group, the KW taps of a kernel row are one contiguous run
+  const runs = DW == 1 && ICg == C;
+  let d = dst;
+  for (let i = 0; i < m; i++) {
+    const img = inp + <usize>(n * H) * <usize>W * cb + (<usize>c0 << 2);
+    const ih0 = oh * SH - PH, iw0 = ow * SW - PW;
+    for (let kh = 0; kh < KH; kh++) {
+      const ih = ih0 + kh * DH;
+      if (ih < 0 || ih >= H) {
+        zero_f32(d, KW * ICg);
+        d += <usize>(KW * ICg) << 2;
+        continue;
+      }
+      const row = img + <usize>ih * <usize>W * cb;
+      if (runs) {
+        const lo = max(0, -iw0), hi = min(KW, W - iw0); // valid kw in [lo, hi)
+        if (hi <= lo) {
+          zero_f32(d, KW * C);
+        } else {
+          if (lo > 0) zero_f32(d, lo * C);
+          copy_f32(d + (<usize>(lo * C) << 2), row + <usize>(iw0 + lo) * cb, (hi - lo) * C);
+          if (hi < KW) zero_f32(d + (<usize>(hi * C) << 2), (KW - hi) * C);
+        }
+        d += <usize>(KW * C) << 2;
+      } else {
+        for (let kw = 0; kw < KW; kw++) {
+          const iw = iw0 + kw * DW;
+          if (iw < 0 || iw >= W) zero_f32(d, ICg);
+          else copy_f32(d, row + <usize>iw * cb, ICg);
+          d += <usize>ICg << 2;
+        }
+      }
+    }
+    if (++ow == OW) {
+      ow = 0;
+      if (++oh == OH) { oh = 0; n++; }
+    }
+  }
+}
+
+// ---- depthwise (groups == C == OC) ----
+
+/**
+ * out[n, oh, ow, c] = act((acc ? out : 0) + bias[c] + sum_{kh,kw} inp[n, ih, iw, c] * pw[(kh*KW + kw)*C + c]).
+ * f32x4 over channels (scalar tail), taps outside the input skipped.
+ */
+function conv_depthwise(out: usize, inp: usize, pw: usize, bias: usize, N: i32, H: i32, W: i32, C: i32,
+  OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
+  out_ps: i32, flags: i32): void {
+  const act = (flags >> 1) & 3;
+  const accumulate = (flags & 1) != 0;
+  const cb = <usize>C << 2;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const op = out + <usize>((n * OH + oh) * OW + ow) * (<usize>out_ps << 2);
+        const ih0 = oh * SH - PH, iw0 = ow * SW - PW;
+        let c = 0;
+        if (ASC_FEATURE_SIMD) {
+          for (; c + 4 <= C; c += 4) {
+            const co = <usize>c << 2;
+            let vacc = bias != 0 ? v128.load(bias + co) : f32x4.splat(0);
+            if (accumulate) vacc = f32x4.add(vacc, v128.load(op + co));
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = ih0 + kh * DH;
+              if (ih < 0 || ih >= H) continue;
+              const row = inp + <usize>(n * H + ih) * <usize>W * cb + co;
+              const wrow = pw + <usize>(kh * KW) * cb + co;
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = iw0 + kw * DW;
+                if (iw < 0 || iw >= W) continue;
+                vacc = vmadd(v128.load(row + <usize>iw * cb), v128.load(wrow + <usize>kw * cb), vacc);
+              }
+            }
+            if (act != 0) vacc = act_f32x4(vacc, act);
+            v128.store(op + co, vacc);
+          }
+        }
+        for (; c < C; c++) {
+          const co = <usize>c << 2;
+          let acc: f32 = bias != 0 ? load<f32>(bias + co) : 0;
+          if (accumulate) acc += load<f32>(op + co);
+          for (let kh = 0; kh < KH; kh++) {
+            const ih = ih0 + kh * DH;
+            if (ih < 0 || ih >= H) continue;
+            const row = inp + <usize>(n * H + ih) * <usize>W * cb + co;
+            const wrow = pw + <usize>(kh * KW) * cb + co;
+            for (let kw = 0; kw < KW; kw++) {
+              const iw = iw0 + kw * DW;
+              if (iw < 0 || iw >= W) continue;
+              acc += load<f32>(row + <usize>iw * cb) * load<f32>(wrow + <usize>kw * cb);
+            }
+          }
+          store<f32>(op + co, act != 0 ? act_f32(acc, act) : acc);
+        }
+      }
+    }
+  }
+}
