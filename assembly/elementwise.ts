@@ -9,8 +9,9 @@
 //
 // Aliasing: relu, sigmoid, tanh, add (out = a or b), softmax, log_softmax and scale_shift may run in place
 // (out == inp): every element is read before it is written, and only by its own position.
-// NOTE: lrn_nhwc, copy_channels and the transposes need out and inp not to overlap (LRN reads neighbour
-// channels; in place would need a scratch buffer the contract does not pass).
+// NOTE: lrn_nhwc reads neighbour channels, so in place it takes a slower scalar path that holds results
+// back until their inputs are dead (size <= 17, i.e. every real model); copy_channels and the transposes
+// need out and inp not to overlap.
 //
 // Accuracy: see assembly/activation.ts for the exp/sigmoid/tanh bounds; the rest is plain f32 arithmetic.
 import { act_f32, act_f32x4, exp_f32, exp_f32x4, madd4 } from './activation';
@@ -241,10 +242,40 @@ export function scale_shift(out: usize, inp: usize, scale: usize, shift: usize, 
   sts(y, c, lds(x, c) / pow_beta_f32(k + a * s, beta));
 }
 
-/** inp[P, C] (NHWC) -> out[P, C], PyTorch LocalResponseNorm(size, alpha, beta, k) across channels. out must not overlap inp. */
+/**
+ * One pixel in place (y == x): each result is held back 8 channels and written once no later window reads
+ * the original value there (windows reach size/2 <= 8 channels back). Scalar, same arithmetic as lrn_one.
+ */
+@inline function lrn_pixel_in_place(x: usize, C: i32, lo: i32, hi: i32, a: f32, beta: f32, k: f32): void {
+  let p0: f32 = 0, p1: f32 = 0, p2: f32 = 0, p3: f32 = 0, p4: f32 = 0, p5: f32 = 0, p6: f32 = 0, p7: f32 = 0;
+  for (let c = 0; c < C; c++) {
+    const j0 = max<i32>(0, c - lo), j1 = min<i32>(C - 1, c + hi);
+    let s: f32 = 0;
+    for (let j = j0; j <= j1; j++) { const v = lds(x, j); s += v * v; }
+    const r = lds(x, c) / pow_beta_f32(k + a * s, beta);
+    if (c >= 8) sts(x, c - 8, p0);
+    p0 = p1; p1 = p2; p2 = p3; p3 = p4; p4 = p5; p5 = p6; p6 = p7; p7 = r;
+  }
+  // flush the last m = min(C, 8) results (in p[8-m..7]): shift them down to p0, then write in order
+  const m = min<i32>(C, 8);
+  for (let i = m; i < 8; i++) { p0 = p1; p1 = p2; p2 = p3; p3 = p4; p4 = p5; p5 = p6; p6 = p7; }
+  for (let c = C - m; c < C; c++) {
+    sts(x, c, p0);
+    p0 = p1; p1 = p2; p2 = p3; p3 = p4; p4 = p5; p5 = p6; p6 = p7;
+  }
+}
+
+/**
+ * inp[P, C] (NHWC) -> out[P, C], PyTorch LocalResponseNorm(size, alpha, beta, k) across channels.
+ * In place (out == inp) is supported for size <= 17 (a slower scalar path); otherwise out must not overlap inp.
+ */
 export function lrn_nhwc(out: usize, inp: usize, P: i32, C: i32, size: i32, alpha: f32, beta: f32, k: f32): void {
   const lo = size >> 1, hi = (size - 1) >> 1;
   const a: f32 = alpha / <f32>size;
+  if (out == inp && lo <= 8) {
+    for (let p = 0; p < P; p++) lrn_pixel_in_place(inp + (<usize>p * <usize>C << 2), C, lo, hi, a, beta, k);
+    return;
+  }
   for (let p = 0; p < P; p++) {
     const off = <usize>p * <usize>C << 2;
     const x = inp + off, y = out + off;

@@ -155,6 +155,20 @@ describe.each(BACKENDS)('elementwise kernels, %s', (b) => {
     }
   });
 
+  it('lrn_nhwc in place (out == inp): sizes up to 17, channel counts around the 8-channel hold-back', async () => {
+    const rt = await variant(b);
+    for (const C of [1, 3, 7, 8, 9, 16, 17, 33, 96]) for (const size of [1, 2, 5, 9, 16, 17]) {
+      const P = 3;
+      const x = randomArray(P * C, C * 17 + size, -3, 3);
+      const s = new Scope(rt);
+      const o = guarded(s, P * C, x);
+      rt.k.lrn_nhwc(o.ptr, o.ptr, P, C, size, 0.5, 0.75, 1);
+      expectClose(o.read(), lrnRef(x, P, C, size, 0.5, 0.75, 1), 1e-7, 1e-6, `lrn in place C ${C} size ${size}`);
+      o.check();
+      s.free();
+    }
+  });
+
   it('lrn_nhwc and its oracle agree with PyTorch fixtures', async () => {
     const rt = await variant(b);
     const golden = JSON.parse(readFileSync('test/golden/pool/torch_cases.json', 'utf8'));
