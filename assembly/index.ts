@@ -5,3 +5,4 @@ export * from './gemm';
 export * from './conv2d';
 export * from './pool';
 export * from './elementwise';
+export * from './rnn';

@@ -95,4 +95,23 @@ export interface Kernels {
   /** Layout changes at the API boundary. */
   nchw_to_nhwc(out: number, inp: number, N: number, C: number, H: number, W: number): void;
   nhwc_to_nchw(out: number, inp: number, N: number, C: number, H: number, W: number): void;
+
+  // ---- Recurrent cells (assembly/rnn.ts): gate blocks of 8 hidden units, see that file's header ----
+  /** Floats of W [G*H, K] packed in gate blocks: ceil(H/8)*8 * G * K. */
+  rnn_packed_gates_size(G: number, H: number, K: number): number;
+  /** Pack W [G*H, K] row-major (PyTorch weight_hh) into gate blocks; units past H are zero. */
+  rnn_pack_gates(dst: number, w: number, G: number, H: number, K: number): void;
+  /**
+   * One LSTM step for B rows: pre = gx[b] + W_hh·h_prev[b]; c' = σf·c + σi·tanh g; h' = σo·tanh c'.
+   * h_out row stride ldh, h_prev ldhp (must not overlap h_out), c [B, H] in place, gx row stride ldgx in
+   * gate-block column order (4*Hp floats, b_ih + b_hh included), pw = rnn_pack_gates(W_hh, 4, H, H).
+   */
+  lstm_step(h_out: number, ldh: number, c: number, h_prev: number, ldhp: number, gx: number, ldgx: number,
+    pw: number, B: number, H: number): void;
+  /**
+   * One GRU step: r, z = σ(gx + W_h·h), n = tanh(gx_n + r·(W_hn·h + b_hn)), h' = (1-z)·n + z·h.
+   * gx holds b_ih, plus b_hr/b_hz; bhn (Hp floats, 0 = none) apart; pw = rnn_pack_gates(W_hh, 3, H, H).
+   */
+  gru_step(h_out: number, ldh: number, h_prev: number, ldhp: number, gx: number, ldgx: number,
+    pw: number, bhn: number, B: number, H: number): void;
 }

@@ -1,0 +1,206 @@
+// Recurrent cells: one fused kernel per timestep that does the recurrent matrix-vector product h_{t-1} · W_hhᵀ
+// AND the gate math (sigmoid/tanh from activation.ts), so the gate pre-activations never leave registers.
+// Caller: src/nn/layers/rnn.ts (LSTM, GRU). The input projection of all timesteps (W_ih x + b) is one GEMM
+// (gemm.ts) before the time loop; plain RNN (tanh/relu) needs no kernel here: its step is gemm_packed with
+// accumulate + fused activation.
+//
+// Memory layout ("gate blocks")
+// - Hidden units go in blocks of 8: Hp = ceil(H/8)*8, U = Hp/8 blocks. G = gates per unit (LSTM 4: i,f,g,o;
+//   GRU 3: r,z,n; PyTorch order).
+// - Packed W_hh (rnn_pack_gates): block u, then k = 0..K-1, then G runs of 8 floats:
+//   W[g*H + 8u + l, k] for l = 0..7 (zero for units >= H). One block is K*G*32 bytes, read front to back by
+//   one pointer with constant offsets, so the K loop of a block has 2G independent f32x4 accumulators
+//   (8 for LSTM, 6 for GRU): enough to cover the multiply-add latency with batch 1 (a GEMV).
+// - gx rows (the input projection, computed by the caller's GEMM with W_ih packed in the same column
+//   order): row b at gx + 4*b*ldgx holds G*Hp floats, column (u*G + g)*8 + l = gate g of unit 8u + l.
+//   LSTM gx includes b_ih + b_hh; GRU gx includes b_ih, and b_hh for r and z only (b_hn is scaled by r,
+//   so it comes in apart: bhn, Hp floats, units in order).
+// - h_prev row b at h_prev + 4*b*ldhp (H floats), h_out row b at h_out + 4*b*ldh (H floats written, nothing
+//   past them): the caller points these into the [T, B, D*H] output sequence, so a layer's output needs no
+//   copy. h_out must not overlap h_prev (all of h_prev is read for every block). c: [B, H] contiguous,
+//   updated in place.
+// No alignment is required (wasm v128 loads accept any address); blocks past H use partial loads/stores,
+// so nothing outside the stated regions is read or written (except gx padding columns, which exist).
+//
+// Error: the K-term sums round as in the GEMM; sigmoid/tanh are activation.ts's approximations (absolute
+// error <= 1.5e-7 each), so h and c are within ~1e-6 of exact plus the sum's rounding (test/kernels/rnn.test.ts).
+import { sigmoid_f32, sigmoid_f32x4, tanh_f32, tanh_f32x4 } from './activation';
+import { load_lanes, store_lanes, vmadd } from './simd';
+
+/** Floats of a packed gate-block matrix: ceil(H/8)*8 * G * K. */
+export function rnn_packed_gates_size(G: i32, H: i32, K: i32): i32 {
+  return ((H + 7) >> 3) * 8 * G * K;
+}
+
+/** Pack W [G*H, K] (row-major, PyTorch's weight_hh_l*) into gate blocks (see the header). */
+export function rnn_pack_gates(dst: usize, w: usize, G: i32, H: i32, K: i32): void {
+  const U = (H + 7) >> 3;
+  let d = dst;
+  for (let u = 0; u < U; u++) {
+    const nv = min(8, H - (u << 3));
+    for (let k = 0; k < K; k++) {
+      for (let g = 0; g < G; g++) {
+        const src = w + ((<usize>(g * H + (u << 3)) * <usize>K + <usize>k) << 2);
+        const rs = <usize>K << 2;
+        let l = 0;
+        for (; l < nv; l++) store<f32>(d + (<usize>l << 2), load<f32>(src + <usize>l * rs));
+        for (; l < 8; l++) store<f32>(d + (<usize>l << 2), 0);
+        d += 32;
+      }
+    }
+  }
+}
+
+/**
+ * One LSTM timestep for B rows (K = H): pre = gx[b] + W_hh h_prev[b];
+ * c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c'). pw = rnn_pack_gates(W_hh, 4, H, H).
+ */
+export function lstm_step(h_out: usize, ldh: i32, c: usize, h_prev: usize, ldhp: i32, gx: usize, ldgx: i32,
+  pw: usize, B: i32, H: i32): void {
+  const U = (H + 7) >> 3;
+  const blk = <usize>H << 7; // K * 4 gates * 8 floats * 4 bytes
+  for (let u = 0; u < U; u++) {
+    const nv = min(8, H - (u << 3));
+    const wb = pw + <usize>u * blk;
+    for (let b = 0; b < B; b++) {
+      const g0 = gx + ((<usize>b * <usize>ldgx + (<usize>u << 5)) << 2);
+      const hp = h_prev + ((<usize>b * <usize>ldhp) << 2);
+      const cp = c + ((<usize>b * <usize>H + (<usize>u << 3)) << 2);
+      const ho = h_out + ((<usize>b * <usize>ldh + (<usize>u << 3)) << 2);
+      if (ASC_FEATURE_SIMD) lstm_block_simd(ho, cp, hp, g0, wb, blk, nv);
+      else lstm_block_scalar(ho, cp, hp, g0, wb, H, nv);
+    }
+  }
+}
+
+/**
+ * One GRU timestep for B rows (K = H): r = σ(gx_r + W_hr h), z = σ(gx_z + W_hz h),
+ * n = tanh(gx_n + r·(W_hn h + b_hn)), h' = (1 - z)·n + z·h. pw = rnn_pack_gates(W_hh, 3, H, H); bhn 0 = none.
+ */
+export function gru_step(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32, gx: usize, ldgx: i32,
+  pw: usize, bhn: usize, B: i32, H: i32): void {
+  const U = (H + 7) >> 3;
+  const blk = <usize>H * 96; // K * 3 gates * 8 floats * 4 bytes
+  for (let u = 0; u < U; u++) {
+    const nv = min(8, H - (u << 3));
+    const wb = pw + <usize>u * blk;
+    const bn = bhn != 0 ? bhn + (<usize>u << 5) : 0;
+    for (let b = 0; b < B; b++) {
+      const g0 = gx + ((<usize>b * <usize>ldgx + <usize>u * 24) << 2);
+      const hp = h_prev + ((<usize>b * <usize>ldhp) << 2);
+      const ho = h_out + ((<usize>b * <usize>ldh + (<usize>u << 3)) << 2);
+      if (ASC_FEATURE_SIMD) gru_block_simd(ho, hp, g0, wb, blk, bn, u << 3, nv);
+      else gru_block_scalar(ho, hp, g0, wb, H, bn, u << 3, nv);
+    }
+  }
+}
+
+// ---- SIMD blocks: 8 units of one batch row ----
+
+// @ts-ignore: decorator
+@inline function lo(nv: i32): i32 { return min(nv, 4); }
+// @ts-ignore: decorator
+@inline function hi(nv: i32): i32 { return max(nv - 4, 0); }
+
+function lstm_block_simd(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize, blk: usize, nv: i32): void {
+  let vi0 = v128.load(g0), vi1 = v128.load(g0, 16);
+  let vf0 = v128.load(g0, 32), vf1 = v128.load(g0, 48);
+  let vg0 = v128.load(g0, 64), vg1 = v128.load(g0, 80);
+  let vo0 = v128.load(g0, 96), vo1 = v128.load(g0, 112);
+  let w = wb, a = hp;
+  const wend = wb + blk;
+  while (w < wend) {
+    const vh = v128.load32_splat(a);
+    a += 4;
+    vi0 = vmadd(vh, v128.load(w), vi0);
+    vi1 = vmadd(vh, v128.load(w, 16), vi1);
+    vf0 = vmadd(vh, v128.load(w, 32), vf0);
+    vf1 = vmadd(vh, v128.load(w, 48), vf1);
+    vg0 = vmadd(vh, v128.load(w, 64), vg0);
+    vg1 = vmadd(vh, v128.load(w, 80), vg1);
+    vo0 = vmadd(vh, v128.load(w, 96), vo0);
+    vo1 = vmadd(vh, v128.load(w, 112), vo1);
+    w += 128;
+  }
+  const c0 = f32x4.add(f32x4.mul(sigmoid_f32x4(vf0), load_lanes(cp, lo(nv))), f32x4.mul(sigmoid_f32x4(vi0), tanh_f32x4(vg0)));
+  const c1 = f32x4.add(f32x4.mul(sigmoid_f32x4(vf1), load_lanes(cp + 16, hi(nv))), f32x4.mul(sigmoid_f32x4(vi1), tanh_f32x4(vg1)));
+  const h0 = f32x4.mul(sigmoid_f32x4(vo0), tanh_f32x4(c0));
+  const h1 = f32x4.mul(sigmoid_f32x4(vo1), tanh_f32x4(c1));
+  store_lanes(cp, c0, lo(nv));
+  store_lanes(cp + 16, c1, hi(nv));
+  store_lanes(ho, h0, lo(nv));
+  store_lanes(ho + 16, h1, hi(nv));
+}
+
+function gru_block_simd(ho: usize, hp: usize, g0: usize, wb: usize, blk: usize, bn: usize, j0: i32, nv: i32): void {
+  let vr0 = v128.load(g0), vr1 = v128.load(g0, 16);
+  let vz0 = v128.load(g0, 32), vz1 = v128.load(g0, 48);
+  let vn0 = f32x4.splat(0), vn1 = f32x4.splat(0);
+  if (bn != 0) { vn0 = v128.load(bn); vn1 = v128.load(bn, 16); }
+  let w = wb, a = hp;
+  const wend = wb + blk;
+  while (w < wend) {
+    const vh = v128.load32_splat(a);
+    a += 4;
+    vr0 = vmadd(vh, v128.load(w), vr0);
+    vr1 = vmadd(vh, v128.load(w, 16), vr1);
+    vz0 = vmadd(vh, v128.load(w, 32), vz0);
+    vz1 = vmadd(vh, v128.load(w, 48), vz1);
+    vn0 = vmadd(vh, v128.load(w, 64), vn0);
+    vn1 = vmadd(vh, v128.load(w, 80), vn1);
+    w += 96;
+  }
+  const r0 = sigmoid_f32x4(vr0), r1 = sigmoid_f32x4(vr1);
+  const z0 = sigmoid_f32x4(vz0), z1 = sigmoid_f32x4(vz1);
+  const n0 = tanh_f32x4(f32x4.add(v128.load(g0, 64), f32x4.mul(r0, vn0)));
+  const n1 = tanh_f32x4(f32x4.add(v128.load(g0, 80), f32x4.mul(r1, vn1)));
+  const hj = hp + (<usize>j0 << 2);
+  // h' = n + z·(h - n)  ==  (1 - z)·n + z·h
+  const h0 = f32x4.add(n0, f32x4.mul(z0, f32x4.sub(load_lanes(hj, lo(nv)), n0)));
+  const h1 = f32x4.add(n1, f32x4.mul(z1, f32x4.sub(load_lanes(hj + 16, hi(nv)), n1)));
+  store_lanes(ho, h0, lo(nv));
+  store_lanes(ho + 16, h1, hi(nv));
+}
+
+// ---- scalar blocks (the scalar variant): unit by unit over the same packed layout ----
+
+function lstm_block_scalar(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize, K: i32, nv: i32): void {
+  for (let l = 0; l < nv; l++) {
+    const lo4 = <usize>l << 2;
+    let ai = load<f32>(g0 + lo4), af = load<f32>(g0 + lo4, 32), ag = load<f32>(g0 + lo4, 64), ao = load<f32>(g0 + lo4, 96);
+    let w = wb + lo4, a = hp;
+    for (let k = 0; k < K; k++) {
+      const h = load<f32>(a);
+      a += 4;
+      ai += h * load<f32>(w);
+      af += h * load<f32>(w, 32);
+      ag += h * load<f32>(w, 64);
+      ao += h * load<f32>(w, 96);
+      w += 128;
+    }
+    const cn = sigmoid_f32(af) * load<f32>(cp + lo4) + sigmoid_f32(ai) * tanh_f32(ag);
+    store<f32>(cp + lo4, cn);
+    store<f32>(ho + lo4, sigmoid_f32(ao) * tanh_f32(cn));
+  }
+}
+
+function gru_block_scalar(ho: usize, hp: usize, g0: usize, wb: usize, K: i32, bn: usize, j0: i32, nv: i32): void {
+  for (let l = 0; l < nv; l++) {
+    const lo4 = <usize>l << 2;
+    let ar = load<f32>(g0 + lo4), az = load<f32>(g0 + lo4, 32);
+    let an: f32 = bn != 0 ? load<f32>(bn + lo4) : 0;
+    let w = wb + lo4, a = hp;
+    for (let k = 0; k < K; k++) {
+      const h = load<f32>(a);
+      a += 4;
+      ar += h * load<f32>(w);
+      az += h * load<f32>(w, 32);
+      an += h * load<f32>(w, 64);
+      w += 96;
+    }
+    const r = sigmoid_f32(ar), z = sigmoid_f32(az);
+    const n = tanh_f32(load<f32>(g0 + lo4, 64) + r * an);
+    const h = load<f32>(hp + ((<usize>(j0 + l)) << 2));
+    store<f32>(ho + lo4, n + z * (h - n));
+  }
+}
