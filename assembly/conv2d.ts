@@ -16,27 +16,44 @@
 //   group contiguous): one gemm_packed per group for stride 1, one per output row for other strides. No copy.
 // - otherwise: im2col of a tile of mt output pixels into scratch (mt x K floats, rows ordered like the
 //   packed weights), then gemm_packed on the tile. mt is chosen so the tile stays under SCRATCH_FLOATS
-//   (512 KB): VGG-16 3x3x64 at 224x224 needs 480 KB instead of the 115 MB of a full im2col.
+//   (2 MB): VGG-16 3x3x64 at 224x224 needs 568 KB instead of the 115 MB of a full im2col.
 // The accumulate flag (bit 0) adds into the existing output before the activation (fused residual add).
 import { gemm_packed, gemm_packed_b_size } from './gemm';
 import { act_f32, act_f32x4 } from './activation';
 import { vmadd } from './simd';
 
-/** im2col tile budget: 128 K floats = 512 KB; a tile holds at least TILE_STEP pixels even if K is larger. */
-const SCRATCH_FLOATS: i32 = 1 << 17;
+/**
+ * im2col tile budget: 512 K floats = 2 MB (a tile holds at least TILE_STEP pixels even if K is larger).
+ * Big K (VGG 3x3x512: K = 4608, weights 9.4 MB) wants many pixels per tile, since every tile streams all
+ * the weights: 30 -> 90 pixels took 512@28 from ~33 to ~38 GFLOP/s (relaxed). Small K wants tiles that
+ * stay in L2 next to the weights: TILE_MAX.
+ */
+const SCRATCH_FLOATS: i32 = 1 << 19;
 /** Pixel tiles are multiples of 30 = lcm of the GEMM row tiles (4, 5, 6): no row tails inside a tile. */
 const TILE_STEP: i32 = 30;
-const TILE_MAX: i32 = 1200;
+const TILE_MAX: i32 = 240;
 
 // @ts-ignore: decorator
 @inline function is_depthwise(OC: i32, ICg: i32, groups: i32): bool {
   return ICg == 1 && OC == groups;
 }
 
+/**
+ * Row stride (floats) of an im2col tile. NOTE: when a row is a multiple of 1-2 KB (K = 512, 1152, 2304, 4608
+ * in ResNet/VGG), the 6 rows a micro-kernel streams fall into the same few L1 sets (4 KB aliasing) and evict
+ * each other; an odd number of cache lines per row spreads them over all sets. Small rows stay packed.
+ */
+// @ts-ignore: decorator
+@inline function tile_lda(K: i32): i32 {
+  if (K < 256) return K;
+  const lines = (K + 15) >> 4;
+  return (lines | 1) << 4;
+}
+
 /** Output pixels per im2col tile for rows of K floats and M pixels in all. */
 // @ts-ignore: decorator
 @inline function tile_rows(K: i32, M: i32): i32 {
-  let mt = SCRATCH_FLOATS / max(K, 1);
+  let mt = SCRATCH_FLOATS / max(tile_lda(K), 1);
   mt -= mt % TILE_STEP;
   mt = min(max(mt, TILE_STEP), TILE_MAX);
   return min(mt, M);
@@ -89,7 +106,7 @@ export function conv2d_scratch_size(N: i32, H: i32, W: i32, C: i32, OH: i32, OW:
   if (is_depthwise(OC, ICg, groups)) return 0;
   if (KH == 1 && KW == 1 && PH == 0 && PW == 0) return 0;
   const K = KH * KW * ICg;
-  return tile_rows(K, N * OH * OW) * K * 4;
+  return tile_rows(K, N * OH * OW) * tile_lda(K) * 4;
 }
 
 /**
@@ -133,12 +150,13 @@ export function conv2d_nhwc(out: usize, inp: usize, pw: usize, bias: usize, N: i
   }
   const M = N * OH * OW;
   const mt = tile_rows(K, M);
+  const lda = tile_lda(K);
   for (let p0 = 0; p0 < M; p0 += mt) {
     const m = min(mt, M - p0);
     for (let g = 0; g < groups; g++) {
-      im2col_tile(scratch, inp, p0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
+      im2col_tile(scratch, lda, inp, p0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
       gemm_packed(out + <usize>p0 * obs + (<usize>(g * OCg) << 2), scratch, pw + <usize>g * gbytes,
-        bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, m, OCg, K, K, 1, out_ps, flags);
+        bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, m, OCg, K, lda, 1, out_ps, flags);
     }
   }
 }
@@ -166,10 +184,10 @@ export function conv2d_nhwc(out: usize, inp: usize, pw: usize, bias: usize, N: i
 }
 
 /**
- * dst[i, k] (row stride K = KH*KW*ICg floats, k ordered (kh, kw, ic)) = input value under tap (kh, kw), channel
+ * dst[i, k] (row stride lda >= K = KH*KW*ICg floats, k ordered (kh, kw, ic); the gap is not written) = input value under tap (kh, kw), channel
  * c0 + ic, of output pixel p0 + i (pixels numbered n*OH*OW + oh*OW + ow), zero where the tap is in the padding.
  */
-function im2col_tile(dst: usize, inp: usize, p0: i32, m: i32, c0: i32, ICg: i32, C: i32, H: i32, W: i32,
+function im2col_tile(dst: usize, lda: i32, inp: usize, p0: i32, m: i32, c0: i32, ICg: i32, C: i32, H: i32, W: i32,
   OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32): void {
   const plane = OH * OW;
   let n = p0 / plane;
@@ -178,8 +196,8 @@ function im2col_tile(dst: usize, inp: usize, p0: i32, m: i32, c0: i32, ICg: i32,
   const cb = <usize>C << 2;
   // with DW == 1 and all channels in the group, the KW taps of a kernel row are one contiguous run
   const runs = DW == 1 && ICg == C;
-  let d = dst;
   for (let i = 0; i < m; i++) {
+    let d = dst + <usize>i * (<usize>lda << 2);
     const img = inp + <usize>(n * H) * <usize>W * cb + (<usize>c0 << 2);
     const ih0 = oh * SH - PH, iw0 = ow * SW - PW;
     for (let kh = 0; kh < KH; kh++) {

@@ -4,7 +4,8 @@
 //
 // Run: npm run bench:kernels   (Node 20 needs --experimental-wasm-relaxed-simd for the relaxed build)
 //      node --experimental-wasm-relaxed-simd bench/kernels.mjs [filter-regex] [variant,...]
-// Method: one warm-up call, then repeat until ~TARGET_MS of work or MAX_RUNS runs; report the median.
+// Method: warm up (~WARM_MS, tier-up), then repeat until ~TARGET_MS of work or MAX_RUNS samples; report the
+// median (samples of sub-millisecond shapes are batches of calls).
 // Scalar gets a smaller time budget (it is ~10x slower). The machine is shared: run several times and
 // keep the best median (see bench/RESULTS-kernels.md).
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { readFileSync } from 'node:fs';
 const filter = process.argv[2] ? new RegExp(process.argv[2]) : null;
 const variants = (process.argv[3] ?? 'scalar,simd,relaxed').split(',');
 const TARGET_MS = { scalar: 150, simd: 300, relaxed: 300 };
+const WARM_MS = { scalar: 50, simd: 100, relaxed: 100 };
 const MAX_RUNS = 15;
 const MIN_RUNS = 3;
 
@@ -45,14 +47,21 @@ class Mem {
 }
 
 function time(variant, fn) {
-  fn(); // warm-up (also tiers up the wasm)
+  // Warm-up: V8 first runs wasm in its baseline tier (Liftoff) and swaps in TurboFan code compiled in the
+  // background, so keep calling until ~WARM_MS have passed (and at least twice).
+  const w0 = performance.now();
+  let calls = 0;
+  while (calls < 2 || (performance.now() - w0 < WARM_MS[variant] && calls < 200)) { fn(); calls++; }
+  // Tiny shapes (batch-1 fc, LeNet) take microseconds: time a batch of calls per sample.
+  const one = (performance.now() - w0) / calls;
+  const reps = Math.max(1, Math.floor(1 / Math.max(one, 1e-4)));
   const times = [];
   let total = 0;
   while (times.length < MIN_RUNS || (total < TARGET_MS[variant] && times.length < MAX_RUNS)) {
     const t0 = performance.now();
-    fn();
+    for (let i = 0; i < reps; i++) fn();
     const dt = performance.now() - t0;
-    times.push(dt);
+    times.push(dt / reps);
     total += dt;
   }
   times.sort((a, b) => a - b);

@@ -153,8 +153,10 @@ describe.each(BACKENDS)('conv2d_nhwc [%s]', (backend) => {
   it('several pixel tiles (last one partial) and K blocks: larger layers', async () => {
     const rt = await variant(backend);
     runCase(rt, { N: 2, H: 30, W: 30, C: 3, OC: 10, K: 3, PH: 1, PW: 1, bias: true }, 21); // 1800 pixels, K = 27
-    runCase(rt, { H: 16, W: 16, C: 40, OC: 20, K: 3, PH: 1, PW: 1, bias: true, act: 1 }, 22); // K = 360 > KC
-    runCase(rt, { H: 10, W: 10, C: 300, OC: 9, K: 3, SH: 2, SW: 2, PH: 1, PW: 1 }, 23); // K = 2700: tiny pixel tiles
+    runCase(rt, { H: 16, W: 16, C: 70, OC: 20, K: 3, PH: 1, PW: 1, bias: true, act: 1 }, 22); // K = 630 > KC, padded lda
+    runCase(rt, { N: 2, H: 17, W: 16, C: 32, OC: 24, K: 3, PH: 1, PW: 1, accumulate: true }, 25); // K = 288, 544 pixels: 3 tiles
+    runCase(rt, { H: 10, W: 10, C: 300, OC: 9, K: 3, SH: 2, SW: 2, PH: 1, PW: 1 }, 23); // K = 2700: several K blocks
+    runCase(rt, { H: 14, W: 14, C: 2100, OC: 3, K: 3, PH: 1, PW: 1 }, 26); // K = 18900 > budget: minimum 30-pixel tiles
     runCase(rt, { H: 28, W: 28, C: 1, OC: 6, K: 5, PH: 2, PW: 2, bias: true, act: 2 }, 24); // LeNet c1
   });
 });

@@ -2,7 +2,7 @@
  * GEMM kernels (assembly/gemm.ts) against the f64 oracle (test/ref/gemm.ts), for every variant.
  *
  * Tile edges swept (see assembly/gemm.ts): MR = 6 (relaxed), 5 (simd), 4 (scalar); NR = 8; K blocks of
- * KC = 256 rows; M blocks of MC = 120 rows. Each dimension is tried at a tile, below, above, a multiple, +1,
+ * KC = 512 rows; M blocks of MC = 120 rows. Each dimension is tried at a tile, below, above, a multiple, +1,
  * size 1 and over two or more loop iterations, with the others at small odd sizes.
  *
  * Tolerance: |d| <= atol + rtol*|ref|. Inputs are uniform in [-1, 1), so each product is <= 1 in magnitude
@@ -105,7 +105,7 @@ function runCase(rt: Runtime, c: Case, seed: number): void {
 const SEEDS = [1, 2, 3];
 const Ms = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 24, 25, 31, 60, 61, 119, 120, 121, 241];
 const Ns = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 33, 65];
-const Ks = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 255, 256, 257, 512, 513];
+const Ks = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 255, 256, 257, 511, 512, 513, 1024, 1025];
 
 describe.each(BACKENDS)('gemm [%s]', (backend) => {
   it('sweeps M around the row tiles (MR 4/5/6, MC 120)', async () => {
@@ -116,21 +116,21 @@ describe.each(BACKENDS)('gemm [%s]', (backend) => {
     const rt = await variant(backend);
     for (const seed of SEEDS) for (const N of Ns) runCase(rt, { M: 13, N, K: 11 }, seed + N);
   });
-  it('sweeps K around the K block (KC 256)', async () => {
+  it('sweeps K around the K block (KC 512)', async () => {
     const rt = await variant(backend);
     for (const seed of SEEDS) for (const K of Ks) runCase(rt, { M: 7, N: 9, K }, seed + K);
   });
   it('random shapes across all edges', async () => {
     const rt = await variant(backend);
     let seed = 100;
-    for (const M of [1, 5, 6, 13, 121]) for (const N of [1, 8, 9, 24]) for (const K of [1, 8, 257]) {
+    for (const M of [1, 5, 6, 13, 121]) for (const N of [1, 8, 9, 24]) for (const K of [1, 8, 513]) {
       runCase(rt, { M, N, K }, seed++);
     }
   });
   it('strided A (a_rs > K), transposed A (Aᵀ·B), transposed B (A·Bᵀ), ldc > N', async () => {
     const rt = await variant(backend);
     for (const seed of SEEDS) {
-      for (const [M, N, K] of [[1, 1, 1], [7, 9, 5], [13, 17, 33], [31, 24, 257], [61, 33, 20]]) {
+      for (const [M, N, K] of [[1, 1, 1], [7, 9, 5], [13, 17, 33], [31, 24, 513], [61, 33, 20]]) {
         runCase(rt, { M, N, K, aPad: 3 }, seed);
         runCase(rt, { M, N, K, form: 'tn' }, seed);
         runCase(rt, { M, N, K, form: 'tn', aPad: 5 }, seed);
@@ -143,7 +143,7 @@ describe.each(BACKENDS)('gemm [%s]', (backend) => {
   it('fused epilogue: bias, accumulate, each activation, and their combinations', async () => {
     const rt = await variant(backend);
     for (const seed of SEEDS) {
-      for (const [M, N, K] of [[1, 3, 4], [7, 9, 5], [13, 17, 300], [25, 16, 8]]) {
+      for (const [M, N, K] of [[1, 3, 4], [7, 9, 5], [13, 17, 600], [25, 16, 8]]) {
         for (const act of [0, 1, 2, 3]) {
           runCase(rt, { M, N, K, act }, seed);
           runCase(rt, { M, N, K, act, bias: true }, seed);
@@ -157,12 +157,12 @@ describe.each(BACKENDS)('gemm [%s]', (backend) => {
     const rt = await variant(backend);
     for (const seed of SEEDS) {
       runCase(rt, { M: 13, N: 17, K: 9, convenience: true }, seed);
-      runCase(rt, { M: 6, N: 8, K: 257, convenience: true, form: 'nt', bias: true, act: 1 }, seed);
+      runCase(rt, { M: 6, N: 8, K: 513, convenience: true, form: 'nt', bias: true, act: 1 }, seed);
       runCase(rt, { M: 5, N: 3, K: 4, convenience: true, form: 'tn', accumulate: true, cPad: 2 }, seed);
     }
   });
   it('a bigger square product (several M, N and K blocks)', async () => {
     const rt = await variant(backend);
-    runCase(rt, { M: 250, N: 70, K: 530, bias: true }, 7);
+    runCase(rt, { M: 250, N: 70, K: 1100, bias: true }, 7);
   });
 });
