@@ -19,3 +19,9 @@ export * as nn from './nn/index.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';
 export type { WeightSource } from './io/weights.js';
 export { LeNet5, lenet5, type LeNet5Options } from './models/lenet.js';
+export {
+  preprocess, preprocessImageNet, imageToTensor, resize, centerCrop, normalize, IMAGENET_MEAN, IMAGENET_STD, IMAGENET_PRESET,
+  type ImageLike, type PreprocessOptions, type Size,
+} from './image/preprocess.js';
+export { imagenetClasses, fashionMnistClasses } from './image/labels.js';
+export { topK, type TopKEntry } from './image/topk.js';
