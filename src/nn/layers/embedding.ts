@@ -1,0 +1,98 @@
+/**
+ * Embedding as torch.nn.Embedding (https://pytorch.org/docs/stable/generated/torch.nn.Embedding.html):
+ * a lookup table weight [numEmbeddings, embeddingDim]; ids [...] -> [..., embeddingDim].
+ *
+ * Ids arrive as a Tensor (float32 values that must be integers in [0, numEmbeddings)); they are checked in
+ * TypeScript before anything runs (`checkIds`), and the lookup op trusts them, like every kernel. The table
+ * is copied into the arena once per weight version; the lookup is a row copy (copyWithin on the arena).
+ * paddingIdx: that row starts at zero (as PyTorch); at inference it is an ordinary row.
+ */
+import { WasmzooError } from '../../errors.js';
+import { Tensor, numel, shapeStr } from '../../tensor.js';
+import { at, type GraphBuilder, type Value } from '../graph.js';
+import { Module, type Parameter } from '../module.js';
+import { PackedBlock } from '../packed.js';
+import { uniform } from '../init.js';
+
+export interface EmbeddingOptions {
+  /** Row that starts at zero (negative counts from the end, as PyTorch). */
+  paddingIdx?: number;
+}
+
+export class Embedding extends Module {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  readonly paddingIdx?: number;
+  readonly weight: Parameter;
+  private table = new PackedBlock();
+
+  constructor(numEmbeddings: number, embeddingDim: number, opts: EmbeddingOptions = {}) {
+    super();
+    for (const [n, v] of [['numEmbeddings', numEmbeddings], ['embeddingDim', embeddingDim]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new WasmzooError('E_ARGUMENT', `Embedding: ${n} must be a positive integer, got ${v}`);
+    }
+    this.numEmbeddings = numEmbeddings;
+    this.embeddingDim = embeddingDim;
+    if (opts.paddingIdx !== undefined) {
+      const p = opts.paddingIdx;
+      if (!Number.isInteger(p) || p < -numEmbeddings || p >= numEmbeddings) {
+        throw new WasmzooError('E_ARGUMENT', `Embedding: paddingIdx must be an integer in [-${numEmbeddings}, ${numEmbeddings}), got ${p}`);
+      }
+      this.paddingIdx = p < 0 ? p + numEmbeddings : p;
+    }
+    this.weight = this.param('weight', [numEmbeddings, embeddingDim]);
+    // PyTorch: N(0, 1) (Box-Muller over the seeded default generator), padding row zero
+    const w = this.weight.data;
+    const u = new Float32Array(2 * w.length);
+    uniform(u, 1);
+    for (let i = 0; i < w.length; i++) {
+      const u1 = (u[2 * i] + 1) / 2 || 1e-7, u2 = (u[2 * i + 1] + 1) / 2;
+      w[i] = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+    if (this.paddingIdx !== undefined) this.weight.data.fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
+  }
+
+  /** Throw unless every id is an integer in [0, numEmbeddings) (naming the layer, the position and the value). */
+  checkIds(ids: ArrayLike<number>, shape?: readonly number[]): void {
+    const n = this.numEmbeddings;
+    for (let i = 0; i < ids.length; i++) {
+      const v = ids[i];
+      if (!Number.isInteger(v) || v < 0 || v >= n) {
+        const where = shape ? ` of ids ${shapeStr(shape)}` : '';
+        throw new WasmzooError('E_ARGUMENT', `${this.name}: token id at flat index ${i}${where} is ${v}; ids must be integers in [0, ${n})`);
+      }
+    }
+  }
+
+  protected override checkInput(s: readonly number[]): void {
+    if (s.length < 1 || s.length > 3) throw new WasmzooError('E_SHAPE', `${this.name}: expected ids with 1 to 3 dimensions, got ${shapeStr(s)}`);
+  }
+
+  /** ids (any 1-3 D shape of integer ids) -> [...ids.shape, embeddingDim]. */
+  override forward(ids: Tensor): Tensor {
+    this.checkIds(ids.data, ids.shape);
+    return super.forward(ids);
+  }
+
+  build(g: GraphBuilder, x: Value): Value {
+    const rt = g.rt;
+    const E = this.embeddingDim;
+    const table = this.table.ensure(rt, String(this.weight.version), this.weight.data.length * 4, (ptr) => rt.arena.write(ptr, this.weight.data));
+    const n = numel(x.shape);
+    const y = g.value([...x.shape, E]);
+    g.op(this.name, [x], (p) => {
+      const f32 = rt.arena.f32;
+      const ids = at(p, x) >> 2, out = at(p, y) >> 2, tb = table >> 2;
+      for (let i = 0; i < n; i++) {
+        const row = tb + f32[ids + i] * E;
+        f32.copyWithin(out + i * E, row, row + E);
+      }
+    });
+    return y;
+  }
+
+  override releaseWeights(): void {
+    this.table.release();
+    super.releaseWeights();
+  }
+}

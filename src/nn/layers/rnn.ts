@@ -1,0 +1,596 @@
+/**
+ * Recurrent layers as torch.nn.RNN, LSTM and GRU (https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html,
+ * .../torch.nn.GRU.html, .../torch.nn.RNN.html): same equations, gate orders (LSTM i,f,g,o; GRU r,z,n with
+ * n = tanh(W_in x + b_in + r·(W_hn h + b_hn))), state_dict keys (weight_ih_l0, weight_hh_l0, bias_ih_l0,
+ * bias_hh_l0, ..._reverse), input/output shapes ([T, B, F], or [B, T, F] with batchFirst, or unbatched
+ * [T, F]) and state shapes ([numLayers*D, B, H]).
+ *
+ * Computation per layer and direction (assembly/rnn.ts has the layouts):
+ *   gx = X · W_ihᵀ + b           one GEMM over all T*B rows, both directions at once (W_ih packed in the
+ *                                 gate-block column order of the step kernel)
+ *   for t: lstm_step / gru_step  recurrent GEMV + gate math fused, h written straight into the output
+ *                                 sequence (the next step and the next layer read it there: no copies)
+ *   RNN (tanh/relu): the input GEMM writes into the output sequence, then each step is gemm_packed with
+ *   accumulate and the activation fused.
+ *
+ * NOTE (multiple inputs/outputs): Module's planner is single-input single-output (`build(g, x)`), while a
+ * recurrent layer takes (x, h0, c0) and returns (output, h_n, c_n). Rather than widening Module for
+ * everyone, recurrent layers plan through `IOPlan` below, which only uses GraphBuilder/Plan's public
+ * surface: extra inputs are values created before the first op (so they are live from the start and never
+ * share memory with anything written while they are still read), extra outputs are `keep()`-ed.
+ * `build(g, x)` (zero initial state, output sequence only) still exists, so models compose recurrent layers
+ * with others in one plan, and `forward(x)` returns a Tensor (the output sequence) that also carries `.h`
+ * and `.c`, so the layer stays a drop-in Module and `const { output, h, c } = lstm.forward(x)` reads like
+ * PyTorch's `output, (h, c) = lstm(x)`.
+ */
+import { WasmzooError } from '../../errors.js';
+import { Act, epilogueFlags } from '../../runtime/kernels.js';
+import { runtime, type Runtime } from '../../runtime/runtime.js';
+import { Tensor, numel, shapeStr, type Shape } from '../../tensor.js';
+import { GraphBuilder, Plan, at, type Value } from '../graph.js';
+import { uniform } from '../init.js';
+import { Module, type Parameter } from '../module.js';
+import { PackedBlock, withStaged } from '../packed.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Plans with several inputs and outputs
+
+/** A planned computation with named-by-position inputs and outputs, built once per input shapes. */
+export class IOPlan {
+  readonly plan: Plan;
+  readonly inputs: Value[];
+  readonly outputs: Value[];
+  constructor(rt: Runtime, inputShapes: readonly Shape[], build: (g: GraphBuilder, inputs: Value[]) => Value[]) {
+    const g = new GraphBuilder(rt);
+    // Values created before any op is recorded are live from op 0 on: inputs written before run().
+    this.inputs = inputShapes.map((s) => g.value(s));
+    this.outputs = build(g, this.inputs);
+    for (const v of this.outputs) g.keep(v);
+    this.plan = new Plan(g, this.inputs[0], this.outputs[0]);
+  }
+  get rt(): Runtime {
+    return this.plan.rt;
+  }
+  /** Copy inputs in, run, copy outputs out (new Float32Arrays: only the JS heap allocates per call). */
+  run(inputs: readonly (ArrayLike<number> | undefined)[]): Float32Array[] {
+    const arena = this.plan.rt.arena;
+    inputs.forEach((d, i) => d && arena.write(this.plan.pointer(this.inputs[i]), d));
+    this.plan.run();
+    return this.outputs.map((v) => arena.read(this.plan.pointer(v), numel(v.shape)));
+  }
+  dispose(): void {
+    this.plan.dispose();
+  }
+}
+
+/** A value viewed with another shape (same buffer, same offset). */
+export function reshapeValue(v: Value, shape: Shape): Value {
+  if (numel(shape) !== numel(v.shape)) throw new WasmzooError('E_SHAPE', `internal: cannot view ${shapeStr(v.shape)} as ${shapeStr(shape)}`);
+  return { ...v, shape: [...shape] };
+}
+
+/** Swap the first two dims of a 3-D value [A, B, F] -> [B, A, F] (batch-first <-> time-major). */
+export function swap01(g: GraphBuilder, name: string, x: Value): Value {
+  const [A, B, F] = x.shape;
+  if (A === 1 || B === 1) return reshapeValue(x, [B, A, F]);
+  const y = g.value([B, A, F]);
+  const k = g.rt.k;
+  // row (a, b) -> (b, a): for each a, B rows of F floats go to stride A*F
+  g.op(`${name}.transpose`, [x], (p) => {
+    const xp = at(p, x), yp = at(p, y);
+    for (let a = 0; a < A; a++) k.copy_channels(yp + a * F * 4, xp + a * B * F * 4, B, F, A * F, F);
+  });
+  return y;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// States
+
+/** The plain-array form of a state: nested arrays [numLayers*D][B][H] (what `JSON.stringify` writes). */
+export interface StateJSON {
+  h: number[][][];
+  c?: number[][][];
+}
+
+/** A recurrent state (h, and c for an LSTM), [numLayers*D, B, H] each. Serialisable for pause/resume. */
+export class RecurrentState {
+  readonly h: Tensor;
+  readonly c?: Tensor;
+  constructor(h: Tensor, c?: Tensor) {
+    this.h = h;
+    this.c = c;
+  }
+  get batchSize(): number {
+    return this.h.shape[1];
+  }
+  /** Plain nested arrays, e.g. to store with JSON.stringify and resume later with `layer.stateFrom(obj)`. */
+  toJSON(): StateJSON {
+    const out: StateJSON = { h: this.h.toArray() as number[][][] };
+    if (this.c) out.c = this.c.toArray() as number[][][];
+    return out;
+  }
+}
+
+/** An initial state: a RecurrentState, `{ h, c? }`, `[h, c]` (PyTorch's tuple), or just `h` (RNN, GRU). */
+export type StateInput = RecurrentState | Tensor | { h: Tensor; c?: Tensor } | [Tensor, Tensor];
+
+/** forward()'s result: the output sequence (a Tensor, as Module.forward promises) with `.output`, `.h`, `.c`. */
+export class RecurrentOutput extends Tensor {
+  readonly h: Tensor;
+  readonly c?: Tensor;
+  constructor(output: Tensor, h: Tensor, c?: Tensor) {
+    super(output.data, output.shape);
+    this.h = h;
+    this.c = c;
+  }
+  /** The output sequence itself (`const { output, h, c } = lstm.forward(x)`). */
+  get output(): Tensor {
+    return new Tensor(this.data, this.shape);
+  }
+  get state(): RecurrentState {
+    return new RecurrentState(this.h, this.c);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The layers
+
+export type RNNMode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
+
+export interface RNNBaseOptions {
+  numLayers?: number;
+  /** Default true: b_ih and b_hh. */
+  bias?: boolean;
+  /** Input and output [B, T, F] instead of [T, B, F] (states stay [numLayers*D, B, H], as PyTorch). */
+  batchFirst?: boolean;
+  /** Dropout between layers: accepted for compatibility; identity at inference (eval mode). */
+  dropout?: number;
+  bidirectional?: boolean;
+}
+
+export interface RNNOptions extends RNNBaseOptions {
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+/** Values of one recorded run: output sequence (API layout), h_n, c_n (LSTM). */
+export interface RecurrentValues {
+  output: Value;
+  /** The output sequence time-major [T, B, D*H] (same as output unless batchFirst). */
+  timeMajor: Value;
+  h: Value;
+  c?: Value;
+}
+
+interface PlanEntry {
+  io: IOPlan;
+  hasState: boolean;
+  outShape: Shape;
+  stateShape: Shape;
+}
+
+const GATES: Record<RNNMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
+
+export abstract class RNNBase extends Module {
+  readonly mode: RNNMode;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  /** Parameters per layer and direction: [l*D + d] -> { wih, whh, bih?, bhh? }. */
+  private readonly weights: { wih: Parameter; whh: Parameter; bih?: Parameter; bhh?: Parameter }[] = [];
+  private readonly packed: PackedBlock[] = [];
+  private readonly ioPlans = new Map<string, PlanEntry>();
+  private ioVersion = -1;
+  private gone = false;
+
+  constructor(mode: RNNMode, inputSize: number, hiddenSize: number, opts: RNNBaseOptions = {}) {
+    super();
+    const kind = mode === 'LSTM' ? 'LSTM' : mode === 'GRU' ? 'GRU' : 'RNN';
+    const numLayers = opts.numLayers ?? 1;
+    for (const [n, v] of [['inputSize', inputSize], ['hiddenSize', hiddenSize], ['numLayers', numLayers]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new WasmzooError('E_ARGUMENT', `${kind}: ${n} must be a positive integer, got ${v}`);
+    }
+    const dropout = opts.dropout ?? 0;
+    if (!(dropout >= 0 && dropout <= 1)) throw new WasmzooError('E_ARGUMENT', `${kind}: dropout must be in [0, 1], got ${dropout}`);
+    this.mode = mode;
+    this.inputSize = inputSize;
+    this.hiddenSize = hiddenSize;
+    this.numLayers = numLayers;
+    this.bias = opts.bias ?? true;
+    this.batchFirst = opts.batchFirst ?? false;
+    this.dropout = dropout;
+    this.bidirectional = opts.bidirectional ?? false;
+    const G = GATES[mode];
+    const D = this.directions;
+    // PyTorch's reset_parameters: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)); registration order as
+    // its _flat_weights_names (so stateDict() lists keys in PyTorch's order).
+    const bound = 1 / Math.sqrt(hiddenSize);
+    for (let l = 0; l < numLayers; l++) {
+      for (let d = 0; d < D; d++) {
+        const sfx = `_l${l}${d ? '_reverse' : ''}`;
+        const F = l === 0 ? inputSize : D * hiddenSize;
+        const wih = this.param(`weight_ih${sfx}`, [G * hiddenSize, F]);
+        const whh = this.param(`weight_hh${sfx}`, [G * hiddenSize, hiddenSize]);
+        const bih = this.bias ? this.param(`bias_ih${sfx}`, [G * hiddenSize]) : undefined;
+        const bhh = this.bias ? this.param(`bias_hh${sfx}`, [G * hiddenSize]) : undefined;
+        for (const p of [wih, whh, bih, bhh]) if (p) uniform(p.data, bound);
+        this.weights.push({ wih, whh, bih, bhh });
+      }
+      this.packed.push(new PackedBlock());
+    }
+  }
+
+  /** 2 if bidirectional, else 1. */
+  get directions(): number {
+    return this.bidirectional ? 2 : 1;
+  }
+
+  private get gates(): number {
+    return GATES[this.mode];
+  }
+
+  private get hasCell(): boolean {
+    return this.mode === 'LSTM';
+  }
+
+  // ---- shape checks ----
+
+  /** [T, B, F] time-major dims of an input shape, or an error naming the layer and both shapes. */
+  private seqDims(s: Shape): { T: number; B: number; batched: boolean } {
+    const F = this.inputSize;
+    if ((s.length !== 3 && s.length !== 2) || s[s.length - 1] !== F || !s.every((d) => Number.isInteger(d) && d > 0)) {
+      const want = this.batchFirst ? `[B, T, ${F}]` : `[T, B, ${F}]`;
+      throw new WasmzooError('E_SHAPE', `${this.name}: expected input ${want} (or unbatched [T, ${F}]), got ${shapeStr(s)}`);
+    }
+    if (s.length === 2) return { T: s[0], B: 1, batched: false };
+    return this.batchFirst ? { T: s[1], B: s[0], batched: true } : { T: s[0], B: s[1], batched: true };
+  }
+
+  private stateShape(B: number, batched: boolean): Shape {
+    const LD = this.numLayers * this.directions;
+    return batched ? [LD, B, this.hiddenSize] : [LD, this.hiddenSize];
+  }
+
+  private checkState(what: string, t: Tensor | undefined, want: Shape): void {
+    if (!t || !(t.data instanceof Float32Array) || !Array.isArray(t.shape)) {
+      throw new WasmzooError('E_SHAPE', `${this.name}: initial ${what} missing: expected a tensor ${shapeStr(want)}`);
+    }
+    if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]) || t.data.length !== numel(want)) {
+      throw new WasmzooError('E_SHAPE', `${this.name}: initial ${what} must be ${shapeStr(want)} (numLayers*directions, batch, hiddenSize), got ${shapeStr(t.shape)}`);
+    }
+  }
+
+  /** Normalise the accepted initial-state forms to (h, c). */
+  private splitState(st: StateInput): { h: Tensor | undefined; c: Tensor | undefined } {
+    if (st instanceof Tensor) {
+      if (this.hasCell) throw new WasmzooError('E_ARGUMENT', `${this.name}: an LSTM state needs both h and c: pass { h, c } or [h, c]`);
+      return { h: st, c: undefined };
+    }
+    if (Array.isArray(st)) return { h: st[0], c: st[1] };
+    if (st && typeof st === 'object' && 'h' in st) return { h: st.h, c: st.c };
+    throw new WasmzooError('E_ARGUMENT', `${this.name}: initial state must be a RecurrentState, { h${this.hasCell ? ', c' : ''} }${this.hasCell ? ', [h, c]' : ' or a Tensor'}`);
+  }
+
+  // ---- weights ----
+
+  /** Pack layer l's weights (both directions) once per parameter version. Returns pointers. */
+  private packLayer(rt: Runtime, l: number): { ih: number; ihBias: number; hh: number[]; bhn: number[] } {
+    const k = rt.k;
+    const { gates: G, hiddenSize: H, directions: D } = this;
+    const F = l === 0 ? this.inputSize : D * H;
+    const rnn = G === 1;
+    const Hp = rnn ? H : Math.ceil(H / 8) * 8;
+    const N = D * G * Hp; // gx columns (RNN: the output sequence's D*H columns)
+    const ws = this.weights.slice(l * D, l * D + D);
+    const key = ws.map((w) => [w.wih, w.whh, w.bih, w.bhh].map((p) => p?.version ?? '-').join(',')).join(';');
+    const ihFloats = k.gemm_packed_b_size(F, N);
+    const hhFloats = rnn ? k.gemm_packed_b_size(H, H) : k.rnn_packed_gates_size(G, H, H);
+    const align = (n: number) => Math.ceil(n / 16) * 16;
+    const offIhBias = align(ihFloats);
+    const offHh = offIhBias + align(N);
+    const offBhn = offHh + D * align(hhFloats);
+    const total = offBhn + D * align(Hp);
+    const base = this.packed[l].ensure(rt, key, total * 4, (ptr) => {
+      // W_ih of every direction as one B operand [F, N]: row r of `rows` is output column r.
+      const rows = new Float32Array(N * F);
+      const bias = new Float32Array(N);
+      const col = (d: number, g: number, j: number) => (rnn ? d * H + j : d * G * Hp + ((j >> 3) * G + g) * 8 + (j & 7));
+      for (let d = 0; d < D; d++) {
+        const { wih, bih, bhh } = ws[d];
+        for (let g = 0; g < G; g++) {
+          for (let j = 0; j < H; j++) {
+            const r = g * H + j;
+            const c = col(d, g, j);
+            rows.set(wih.data.subarray(r * F, (r + 1) * F), c * F);
+            // GRU's b_hn is scaled by r inside the cell: it stays apart (bhn below)
+            bias[c] = (bih?.data[r] ?? 0) + (this.mode === 'GRU' && g === 2 ? 0 : bhh?.data[r] ?? 0);
+          }
+        }
+      }
+      withStaged(rt, rows, (raw) => k.gemm_pack_b(ptr, raw, F, N, 1, F));
+      rt.arena.write(ptr + offIhBias * 4, bias);
+      for (let d = 0; d < D; d++) {
+        const { whh, bhh } = ws[d];
+        const dst = ptr + (offHh + d * align(hhFloats)) * 4;
+        // RNN: B = W_hhᵀ for gemm_packed (b_rs = 1, b_cs = H); gated cells: gate blocks
+        withStaged(rt, whh.data, (raw) => (rnn ? k.gemm_pack_b(dst, raw, H, H, 1, H) : k.rnn_pack_gates(dst, raw, G, H, H)));
+        const bhn = new Float32Array(Hp);
+        if (this.mode === 'GRU' && bhh) bhn.set(bhh.data.subarray(2 * H, 3 * H));
+        rt.arena.write(ptr + (offBhn + d * align(Hp)) * 4, bhn);
+      }
+    });
+    return {
+      ih: base,
+      ihBias: base + offIhBias * 4,
+      hh: Array.from({ length: D }, (_, d) => base + (offHh + d * align(hhFloats)) * 4),
+      bhn: Array.from({ length: D }, (_, d) => base + (offBhn + d * align(Hp)) * 4),
+    };
+  }
+
+  override releaseWeights(): void {
+    for (const p of this.packed) p.release();
+    this.dropIOPlans();
+    super.releaseWeights();
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.gone = true;
+  }
+
+  // ---- recording ----
+
+  /**
+   * Record the layer on x ([T, B, F] / [B, T, F] / unbatched [T, F]) with optional initial states
+   * ([L*D, B, H] or [L*D, H]). Returns the output sequence, h_n and c_n values.
+   */
+  buildRecurrent(g: GraphBuilder, x: Value, init: { h?: Value; c?: Value } = {}): RecurrentValues {
+    if (this.training && this.dropout > 0 && this.numLayers > 1) {
+      throw new WasmzooError('E_ARGUMENT', `${this.name}: dropout in training mode is not implemented yet; call model.eval()`);
+    }
+    const { T, B, batched } = this.seqDims(x.shape);
+    const { gates: G, hiddenSize: H, directions: D, numLayers: L } = this;
+    const rt = g.rt;
+    const k = rt.k;
+    const rnn = G === 1;
+    const Hp = rnn ? H : Math.ceil(H / 8) * 8;
+    const DH = D * H;
+    const LD = L * D;
+    const name = this.name;
+    // Final states first: they are written by every layer (c is the LSTM's working cell buffer).
+    const hN = g.value(this.stateShape(B, batched));
+    const cN = this.hasCell ? g.value(this.stateShape(B, batched)) : undefined;
+    let zero: Value | undefined;
+    if (!init.h) {
+      const z = (zero = g.value([B, H]));
+      const n = B * H;
+      g.op(`${name}.zero_state`, [], (p) => rt.arena.f32.fill(0, at(p, z) >> 2, (at(p, z) >> 2) + n));
+    }
+    if (cN) {
+      const c0 = init.c;
+      const n = LD * B * H;
+      g.op(`${name}.init_c`, c0 ? [c0] : [], (p) => {
+        const f32 = rt.arena.f32, dst = at(p, cN) >> 2;
+        if (c0) f32.copyWithin(dst, at(p, c0) >> 2, (at(p, c0) >> 2) + n);
+        else f32.fill(0, dst, dst + n);
+      });
+    }
+    // time-major input rows [T*B, F]
+    let inp = batched && this.batchFirst ? swap01(g, name, x) : x;
+    let out: Value = inp;
+    for (let l = 0; l < L; l++) {
+      const F = l === 0 ? this.inputSize : DH;
+      const w = this.packLayer(rt, l);
+      const ln = `${name}.l${l}`;
+      out = g.value([T, B, DH]);
+      const N = D * G * Hp;
+      const M = T * B;
+      const src = inp;
+      const o = out;
+      let gx: Value | undefined;
+      if (rnn) {
+        // the input projection lands in the output sequence; the steps accumulate into it
+        g.op(`${ln}.input_gemm`, [src], (p) => k.gemm_packed(at(p, o), at(p, src), w.ih, w.ihBias, M, N, F, F, 1, N, 0));
+      } else {
+        const v = (gx = g.value([M, N]));
+        g.op(`${ln}.input_gemm`, [src], (p) => k.gemm_packed(at(p, v), at(p, src), w.ih, w.ihBias, M, N, F, F, 1, N, 0));
+      }
+      for (let d = 0; d < D; d++) {
+        const s = l * D + d;
+        const h0 = init.h;
+        const hInit = h0 ? s * B * H * 4 : 0; // byte offset of this slice in h0
+        const hSrc: Value = h0 ?? zero!;
+        const pw = w.hh[d];
+        const bhn = this.bias ? w.bhn[d] : 0;
+        const mode = this.mode;
+        const flags = epilogueFlags(mode === 'RNN_RELU' ? Act.Relu : Act.Tanh, true);
+        const reads: Value[] = [hSrc, o];
+        if (gx) reads.push(gx);
+        if (cN) reads.push(cN);
+        const gxv = gx;
+        g.op(`${ln}${d ? '_reverse' : ''}.steps`, reads, (p) => {
+          const op = at(p, o) + d * H * 4;
+          const gxp = gxv ? at(p, gxv) + d * G * Hp * 4 : 0;
+          const cp = cN ? at(p, cN) + s * B * H * 4 : 0;
+          let hp = at(p, hSrc) + hInit;
+          let ldhp = H;
+          for (let i = 0; i < T; i++) {
+            const t = d ? T - 1 - i : i;
+            const ho = op + t * B * DH * 4;
+            if (mode === 'LSTM') k.lstm_step(ho, DH, cp, hp, ldhp, gxp + t * B * N * 4, N, pw, B, H);
+            else if (mode === 'GRU') k.gru_step(ho, DH, hp, ldhp, gxp + t * B * N * 4, N, pw, bhn, B, H);
+            else k.gemm_packed(ho, hp, pw, 0, B, H, H, ldhp, 1, DH, flags);
+            hp = ho;
+            ldhp = DH;
+          }
+        });
+        // h_n: the last step of this direction (t = T-1 forward, t = 0 reverse)
+        const last = d ? 0 : T - 1;
+        g.op(`${ln}${d ? '_reverse' : ''}.h_n`, [o], (p) =>
+          k.copy_channels(at(p, hN) + s * B * H * 4, at(p, o) + (last * B * DH + d * H) * 4, B, H, H, DH));
+      }
+      // dropout between layers: identity in eval mode
+      inp = reshapeValue(out, [M, DH]);
+    }
+    const timeMajor = reshapeValue(out, batched ? [T, B, DH] : [T, DH]);
+    const output = batched && this.batchFirst ? swap01(g, name, reshapeValue(out, [T, B, DH])) : timeMajor;
+    return { output, timeMajor, h: hN, c: cN };
+  }
+
+  /** Module interface: the output sequence with a zero initial state. */
+  build(g: GraphBuilder, x: Value): Value {
+    return this.buildRecurrent(g, x).output;
+  }
+
+  // ---- running ----
+
+  private paramVersion(): number {
+    let v = 0;
+    for (const w of this.weights) for (const p of [w.wih, w.whh, w.bih, w.bhh]) v += p?.version ?? 0;
+    return v;
+  }
+
+  private dropIOPlans(): void {
+    for (const e of this.ioPlans.values()) e.io.dispose();
+    this.ioPlans.clear();
+  }
+
+  private planFor3(shape: Shape, hasState: boolean): PlanEntry {
+    if (this.gone) throw new WasmzooError('E_DISPOSED', `${this.name}: used after dispose()`);
+    const { T, B, batched } = this.seqDims(shape);
+    const v = this.paramVersion();
+    if (v !== this.ioVersion) {
+      this.dropIOPlans();
+      this.ioVersion = v;
+    }
+    const key = `${shape.join('x')}|${hasState}`;
+    let e = this.ioPlans.get(key);
+    if (e) return e;
+    const stateShape = this.stateShape(B, batched);
+    const shapes: Shape[] = [shape];
+    if (hasState) shapes.push(stateShape, ...(this.hasCell ? [stateShape] : []));
+    const io = new IOPlan(runtime(), shapes, (g, ins) => {
+      const r = this.buildRecurrent(g, ins[0], hasState ? { h: ins[1], c: ins[2] } : {});
+      return [r.output, r.h, ...(r.c ? [r.c] : [])];
+    });
+    const DH = this.directions * this.hiddenSize;
+    const outShape = batched ? (this.batchFirst ? [B, T, DH] : [T, B, DH]) : [T, DH];
+    e = { io, hasState, outShape, stateShape };
+    this.ioPlans.set(key, e);
+    return e;
+  }
+
+  /**
+   * Run on a whole sequence: x [T, B, inputSize] ([B, T, inputSize] with batchFirst; unbatched [T, inputSize]),
+   * initial state optional (zeros). Returns the output sequence [T, B, D*H] (a Tensor) with `.output`, `.h`
+   * ([numLayers*D, B, H]) and, for an LSTM, `.c`.
+   */
+  override forward(x: Tensor, initialState?: StateInput): RecurrentOutput {
+    if (!(x instanceof Tensor)) throw new WasmzooError('E_ARGUMENT', `${this.name}: input must be a Tensor`);
+    const e = this.planFor3(x.shape, initialState !== undefined);
+    const ins: ArrayLike<number>[] = [x.data];
+    if (initialState !== undefined) {
+      const { h, c } = this.splitState(initialState);
+      this.checkState('h', h, e.stateShape);
+      ins.push(h!.data);
+      if (this.hasCell) {
+        this.checkState('c', c, e.stateShape);
+        ins.push(c!.data);
+      }
+    }
+    const [out, h, c] = e.io.run(ins);
+    return new RecurrentOutput(new Tensor(out, e.outShape), new Tensor(h, e.stateShape), c && new Tensor(c, e.stateShape));
+  }
+
+  /**
+   * Streaming: advance by one timestep (x [B, inputSize]) or a chunk (x [T, B, inputSize], [B, T, inputSize]
+   * with batchFirst) from `state` (zeros when absent). Returns the output ([B, H], or the chunk's output
+   * sequence) and the state to pass to the next call. Feeding a sequence in any split gives the same result
+   * as forward() on the whole. Unidirectional layers only (a reverse direction needs the future).
+   */
+  step(x: Tensor, state?: RecurrentState | StateInput): { output: Tensor; state: RecurrentState } {
+    if (this.bidirectional) {
+      throw new WasmzooError('E_ARGUMENT', `${this.name}: step() streams forward in time; a bidirectional layer needs the whole sequence (use forward())`);
+    }
+    if (!(x instanceof Tensor)) throw new WasmzooError('E_ARGUMENT', `${this.name}: input must be a Tensor`);
+    const single = x.shape.length === 2;
+    if (single && x.shape[1] !== this.inputSize) {
+      throw new WasmzooError('E_SHAPE', `${this.name}: step() expected one timestep [B, ${this.inputSize}] or a chunk [${this.batchFirst ? 'B, T' : 'T, B'}, ${this.inputSize}], got ${shapeStr(x.shape)}`);
+    }
+    if (!single && x.shape.length !== 3) {
+      throw new WasmzooError('E_SHAPE', `${this.name}: step() expected one timestep [B, ${this.inputSize}] or a chunk [${this.batchFirst ? 'B, T' : 'T, B'}, ${this.inputSize}], got ${shapeStr(x.shape)}`);
+    }
+    const seq = single ? x.reshape(this.batchFirst ? [x.shape[0], 1, this.inputSize] : [1, x.shape[0], this.inputSize]) : x;
+    const r = this.forward(seq, state);
+    const output = single ? new Tensor(r.data, [x.shape[0], this.hiddenSize]) : r.output;
+    return { output, state: r.state };
+  }
+
+  /** A zero state for batch size B (what forward() starts from without an initial state). */
+  zeroState(B = 1): RecurrentState {
+    const s = this.stateShape(B, true);
+    return new RecurrentState(new Tensor(new Float32Array(numel(s)), s), this.hasCell ? new Tensor(new Float32Array(numel(s)), s) : undefined);
+  }
+
+  /** Rebuild a state from its plain form (`state.toJSON()`, or parsed JSON), checking every shape. */
+  stateFrom(obj: StateJSON | RecurrentState): RecurrentState {
+    if (obj instanceof RecurrentState) return obj;
+    const LD = this.numLayers * this.directions;
+    const H = this.hiddenSize;
+    const conv = (what: 'h' | 'c', a: unknown): Tensor => {
+      const bad = (why: string) => new WasmzooError('E_SHAPE', `${this.name}: state.${what} must be nested arrays [${LD}][B][${H}] of numbers (numLayers*directions, batch, hiddenSize): ${why}`);
+      if (!Array.isArray(a) || a.length !== LD) throw bad(`got ${Array.isArray(a) ? `${a.length} rows` : typeof a}`);
+      const B = Array.isArray(a[0]) ? a[0].length : -1;
+      if (B < 1) throw bad('no batch rows');
+      const data = new Float32Array(LD * B * H);
+      for (let i = 0; i < LD; i++) {
+        if (!Array.isArray(a[i]) || a[i].length !== B) throw bad(`row ${i} has ${Array.isArray(a[i]) ? a[i].length : 'no'} batch entries, expected ${B}`);
+        for (let b = 0; b < B; b++) {
+          const v = a[i][b];
+          if (!Array.isArray(v) || v.length !== H) throw bad(`[${i}][${b}] has length ${Array.isArray(v) ? v.length : 'none'}`);
+          for (let j = 0; j < H; j++) {
+            if (typeof v[j] !== 'number' || !Number.isFinite(v[j])) throw bad(`[${i}][${b}][${j}] is ${v[j]}`);
+            data[(i * B + b) * H + j] = v[j];
+          }
+        }
+      }
+      return new Tensor(data, [LD, B, H]);
+    };
+    if (!obj || typeof obj !== 'object') throw new WasmzooError('E_ARGUMENT', `${this.name}: stateFrom() needs { h${this.hasCell ? ', c' : ''} }`);
+    const h = conv('h', obj.h);
+    const c = this.hasCell ? conv('c', obj.c) : undefined;
+    if (c && c.shape[1] !== h.shape[1]) throw new WasmzooError('E_SHAPE', `${this.name}: state.h has batch ${h.shape[1]} but state.c has ${c.shape[1]}`);
+    return new RecurrentState(h, c);
+  }
+}
+
+/** torch.nn.RNN: h' = tanh (or relu)(W_ih x + b_ih + W_hh h + b_hh). */
+export class RNN extends RNNBase {
+  readonly nonlinearity: 'tanh' | 'relu';
+  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
+    const nl = opts.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') throw new WasmzooError('E_ARGUMENT', `RNN: nonlinearity must be 'tanh' or 'relu', got ${JSON.stringify(nl)}`);
+    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts);
+    this.nonlinearity = nl;
+  }
+}
+
+/** torch.nn.LSTM (no proj_size): gates i, f, g, o. forward() also returns `.c`. */
+export class LSTM extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, opts: RNNBaseOptions = {}) {
+    super('LSTM', inputSize, hiddenSize, opts);
+  }
+  override forward(x: Tensor, initialState?: StateInput): RecurrentOutput & { c: Tensor } {
+    return super.forward(x, initialState) as RecurrentOutput & { c: Tensor };
+  }
+}
+
+/** torch.nn.GRU: gates r, z, n. */
+export class GRU extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, opts: RNNBaseOptions = {}) {
+    super('GRU', inputSize, hiddenSize, opts);
+  }
+}
