@@ -3,7 +3,8 @@
  * NHWC tensors with OIHW weights), for every variant.
  *
  * Paths covered: 1x1 stride-1 pad-0 (plain GEMM on the input), 1x1 strided (GEMM per output row), the
- * general im2col-tile path (several pixel tiles, last one partial), grouped convs, and the direct depthwise
+ * general im2col-tile path (several pixel tiles, last one partial; interior pixels with kernel-row runs of
+ * < 4, 4..8, 9..12 and more floats, border pixels), grouped convs, and the direct depthwise
  * kernel (groups == C == OC). The output is written into a wider poisoned buffer (pixel stride out_ps > OC,
  * at a channel offset) and everything outside the conv's slice must stay untouched.
  *
@@ -116,6 +117,8 @@ describe.each(BACKENDS)('conv2d_nhwc [%s]', (backend) => {
       runCase(rt, { H: 12, W: 12, C: 5, OC: 9, K: 3, DH: 2, DW: 2, PH: 2, PW: 2 }, seed);
       runCase(rt, { H: 12, W: 13, C: 3, OC: 4, K: 5, DH: 2, DW: 2, SH: 2, SW: 2, PH: 1, PW: 3 }, seed);
       runCase(rt, { H: 5, W: 5, C: 3, OC: 3, K: 3, PH: 3, PW: 3 }, seed); // padding larger than needed: all-zero windows
+      runCase(rt, { H: 9, W: 8, C: 2, OC: 5, K: 3, DH: 2, DW: 1, PH: 2, PW: 1 }, seed); // dilation in H only (contiguous runs)
+      runCase(rt, { H: 9, W: 9, C: 1, OC: 4, K: 5, DH: 1, DW: 2, PH: 1, PW: 4 }, seed); // dilation in W only
     }
   });
   it('1x1 fast paths: stride 1 (one GEMM), stride 2 (GEMM per row), grouped, with padding (general path)', async () => {
