@@ -19,7 +19,7 @@
 // Micro-kernels (register blocks of f32x4 accumulators, vacc<row>x<cols>):
 //   relaxed 6x8 with f32x4.relaxed_madd (12 accumulators + 2 B + 1 A splat = 15 xmm registers)
 //   simd    5x8 with mul+add (a 6x8 one spills in V8: TOOLCHAIN.md)
-//   scalar  4x4 on half panels (16 f32 accumulators)
+//   scalar  4x4 on half panels (16 f32 accumulators), 1x8 for a single row
 // Row tails reuse the MR kernel with the extra row pointers clamped to the last valid row (their results are
 // computed and dropped) unless a single row is left, which goes to a 1x8 kernel (also the GEMV path for
 // batch-1 linear layers). Column tails read the zero-padded panel and store only the valid columns.
@@ -133,6 +133,10 @@ export function gemm(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, 
   } else {
     for (let m = 0; m < mc; m += 4) {
       const mr = min(4, mc - m);
+      if (mr == 1) { // single row (GEMV): the 4-row kernel would compute it 4 times
+        gemm_1x8_scalar(c + <usize>m * ldcb, a + <usize>m * rs, cs, bp, kc, nv, bias, addC, act);
+        break;
+      }
       const cm = c + <usize>m * ldcb, am = a + <usize>m * rs;
       gemm_4x4_scalar(cm, ldcb, am, rs, cs, bp, mr, kc, min(nv, 4), bias, addC, act);
       if (nv > 4) gemm_4x4_scalar(cm + 16, ldcb, am, rs, cs, bp + 16, mr, kc, nv - 4, bias != 0 ? bias + 16 : 0, addC, act);
@@ -419,4 +423,26 @@ function gemm_4x4_scalar(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, 
     if (nv > 3) store_scalar(cp + 12, r3, bias, 3, addC);
   }
   if (act != 0) act_tile(c, ldcb, mr, nv, act);
+}
+
+/** 1x8 scalar kernel: one row (GEMV for batch-1 linear layers, single-row tails), nv valid columns. */
+function gemm_1x8_scalar(c: usize, a: usize, cs: usize, bp: usize, kc: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
+  let c0: f32 = 0, c1: f32 = 0, c2: f32 = 0, c3: f32 = 0, c4: f32 = 0, c5: f32 = 0, c6: f32 = 0, c7: f32 = 0;
+  let a0 = a, w = bp;
+  for (let k = 0; k < kc; k++) {
+    const x = load<f32>(a0);
+    a0 += cs;
+    c0 += x * load<f32>(w); c1 += x * load<f32>(w, 4); c2 += x * load<f32>(w, 8); c3 += x * load<f32>(w, 12);
+    c4 += x * load<f32>(w, 16); c5 += x * load<f32>(w, 20); c6 += x * load<f32>(w, 24); c7 += x * load<f32>(w, 28);
+    w += 32;
+  }
+  store_scalar(c, c0, bias, 0, addC);
+  if (nv > 1) store_scalar(c + 4, c1, bias, 1, addC);
+  if (nv > 2) store_scalar(c + 8, c2, bias, 2, addC);
+  if (nv > 3) store_scalar(c + 12, c3, bias, 3, addC);
+  if (nv > 4) store_scalar(c + 16, c4, bias, 4, addC);
+  if (nv > 5) store_scalar(c + 20, c5, bias, 5, addC);
+  if (nv > 6) store_scalar(c + 24, c6, bias, 6, addC);
+  if (nv > 7) store_scalar(c + 28, c7, bias, 7, addC);
+  if (act != 0) act_tile(c, 0, 1, nv, act);
 }
