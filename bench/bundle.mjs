@@ -1,0 +1,63 @@
+// Bundles wasmzoo from src/ (with esbuild, the three kernel variants from build/ inlined) into
+// .cache/bench/wasmzoo-bench.mjs for bench/models.mjs, adding what the public API does not export (yet):
+// the model files present under src/models/, the hashed weights, and the runtime (for the arena's
+// high-water mark). A model file that does not compile yet (work in progress) is left out, with a note,
+// so the benchmark still runs the others.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import * as esbuild from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const OPTIONAL = ['registry', 'alexnet', 'zfnet', 'vgg', 'resnet', 'googlenet'].map((m) => `src/models/${m}.ts`);
+
+// The rollup wasm plugin's contract, which src/runtime/runtime.ts relies on: the default export is a loader
+// that compiles (no imports given) or instantiates the embedded bytes.
+const wasmPlugin = {
+  name: 'wasm-inline',
+  setup(build) {
+    build.onLoad({ filter: /\.wasm$/ }, (args) => ({
+      loader: 'js',
+      contents: `const b64 = ${JSON.stringify(readFileSync(args.path).toString('base64'))};
+        const bytes = () => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        export default (imports) => imports ? WebAssembly.instantiate(bytes(), imports) : WebAssembly.compile(bytes());`,
+    }));
+  },
+};
+
+export async function bundleWasmzoo() {
+  const outfile = join(root, '.cache', 'bench', 'wasmzoo-bench.mjs');
+  mkdirSync(dirname(outfile), { recursive: true });
+  for (const v of ['simd', 'relaxed']) {
+    if (!existsSync(join(root, 'build', `wasmzoo.${v}.wasm`))) throw new Error(`build/wasmzoo.${v}.wasm is missing: run \`npm run build:wasm\``);
+  }
+  let files = OPTIONAL.filter((f) => existsSync(join(root, f)));
+  const skipped = [];
+  for (;;) {
+    const contents = [
+      "export * from './src/index.ts';",
+      "export { hashWeights, hashTensor, hashInto } from './src/models/hashweights.ts';",
+      "export { runtime } from './src/runtime/runtime.ts';",
+      ...files.map((f) => `export * from './${f}';`),
+    ].join('\n');
+    try {
+      await esbuild.build({
+        stdin: { contents, resolveDir: root, loader: 'ts', sourcefile: 'bench-entry.ts' },
+        bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile, logLevel: 'silent',
+        plugins: [wasmPlugin],
+      });
+      return { path: outfile, skipped };
+    } catch (e) {
+      const bad = files.find((f) => (e.errors ?? []).some((m) => m.location?.file?.endsWith(f.slice(4)) || m.text.includes(f.slice(4))));
+      if (!bad) {
+        // e.g. two model files exporting the same name: drop the last optional file and retry
+        if (files.length === 0) throw e;
+        skipped.push(`${files[files.length - 1]} (${e.errors?.[0]?.text ?? e.message})`);
+        files = files.slice(0, -1);
+      } else {
+        skipped.push(`${bad} (${e.errors.find((m) => m.location?.file?.endsWith(bad.slice(4)))?.text ?? 'does not compile'})`);
+        files = files.filter((f) => f !== bad);
+      }
+    }
+  }
+}
