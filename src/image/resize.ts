@@ -131,13 +131,43 @@ export function resizeStrided(
   const tmpH = rowHi - rowLo;
   const ow = win.width;
   const oh = win.height;
-  const tmp = new Float32Array(tmpH * ow);
   const out = new Float32Array(offsets.length * oh * ow);
   const xs = new Int32Array(ow);
   for (let x = 0; x < ow; x++) xs[x] = wx.start[x] * pixelStride;
-  for (let p = 0; p < offsets.length; p++) {
-    // horizontal pass (W first, as PyTorch): input rows rowLo..rowHi -> tmp
+  const np = offsets.length;
+  // Interleaved RGB(A) source: one horizontal pass reads all planes of a pixel together (3x fewer passes
+  // over a large photo); tmpAll holds every plane's rows.
+  const interleaved = np === 3 && pixelStride >= 3 && offsets[1] === offsets[0] + 1 && offsets[2] === offsets[0] + 2;
+  const tmp = new Float32Array(interleaved ? 0 : tmpH * ow);
+  const tmpAll = interleaved ? new Float32Array(3 * tmpH * ow) : tmp;
+  if (interleaved) {
+    const plane = tmpH * ow;
     for (let y = 0; y < tmpH; y++) {
+      const row = offsets[0] + (rowLo + y) * rowStride;
+      for (let x = 0; x < ow; x++) {
+        let s = row + xs[x];
+        const wo = x * wx.stride;
+        const n = wx.count[x];
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        for (let j = 0; j < n; j++, s += pixelStride) {
+          const w = wx.weights[wo + j];
+          a0 += src[s] * w;
+          a1 += src[s + 1] * w;
+          a2 += src[s + 2] * w;
+        }
+        const t = y * ow + x;
+        tmpAll[t] = a0 * k;
+        tmpAll[plane + t] = a1 * k;
+        tmpAll[2 * plane + t] = a2 * k;
+      }
+    }
+  }
+  for (let p = 0; p < np; p++) {
+    const tp = interleaved ? tmpAll.subarray(p * tmpH * ow, (p + 1) * tmpH * ow) : tmp;
+    // horizontal pass (W first, as PyTorch): input rows rowLo..rowHi -> tmp
+    for (let y = 0; !interleaved && y < tmpH; y++) {
       const row = offsets[p] + (rowLo + y) * rowStride;
       for (let x = 0; x < ow; x++) {
         const s = row + xs[x];
@@ -157,7 +187,7 @@ export function resizeStrided(
       const o = ob + y * ow;
       for (let x = 0; x < ow; x++) {
         let acc = 0;
-        for (let j = 0; j < n; j++) acc += tmp[(r0 + j) * ow + x] * wy.weights[wo + j];
+        for (let j = 0; j < n; j++) acc += tp[(r0 + j) * ow + x] * wy.weights[wo + j];
         out[o + x] = acc;
       }
     }
