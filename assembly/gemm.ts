@@ -10,21 +10,22 @@
 //   portable. 16-byte alignment of pb makes the panel loads aligned (the loads do not require it).
 // - No alignment is required of a, c or bias (wasm v128 loads/stores accept any address).
 //
-// Loop nest (GotoBLAS-style, without packing A: gemm_packed has no scratch, and the row-pointer kernel is
-// already at ~95% of peak with A in L2):
+// Loop nest (GotoBLAS-style, without packing A: gemm_packed has no scratch parameter, and the row-pointer
+// kernel ran as fast as a packed-A one in an isolated test here):
 //   for each block of MC rows of A            (MC x KC block of A stays in L2: 120 x 512 x 4 = 240 KB)
 //     for each block of KC rows of K          (partial sums go through C between K blocks)
-//       for each panel of 8 columns            (KC x 8 slice of the panel stays in L1: 8 KB)
+//       for each panel of 8 columns            (KC x 8 slice of the panel stays in L1: 16 KB)
 //         for each MR rows: micro-kernel MR x 8 over KC
 // Micro-kernels (register blocks of f32x4 accumulators, vacc<row>x<cols>):
 //   relaxed 6x8 with f32x4.relaxed_madd (12 accumulators + 2 B + 1 A splat = 15 xmm registers)
 //   simd    5x8 with mul+add (a 6x8 one spills in V8: TOOLCHAIN.md)
 //   scalar  4x4 on half panels (16 f32 accumulators), 1x8 for a single row
-// Row tails reuse the MR kernel with the extra row pointers clamped to the last valid row (their results are
-// computed and dropped) unless a single row is left, which goes to a 1x8 kernel (also the GEMV path for
-// batch-1 linear layers). Column tails read the zero-padded panel and store only the valid columns.
-// The epilogue (C, bias, activation) runs once per tile after the K loop: bias is added in the first K block,
-// the activation in the last one, C is read back when accumulating or after the first K block.
+// Row tails reuse the MR kernel with the extra rows aliased to the last valid row (same inputs, same result
+// stored to the same address) unless a single row is left, which goes to a 1x8 kernel (also the GEMV path
+// for batch-1 linear layers). Column tails read the zero-padded panel and store only the valid columns.
+// Epilogue: the accumulators start at bias (first K block only) + C (when accumulating, or after the first
+// K block); the activation runs in place after the last K block. So C = act(C_old + A·B + bias): the
+// activation comes after the accumulation (fused residual add; the RNN layer relies on it).
 import { act_f32, act_f32x4 } from './activation';
 import { vmadd, load_lanes, store_lanes } from './simd';
 
