@@ -7,10 +7,13 @@
 // Memory layout ("gate blocks")
 // - Hidden units go in blocks of 8: Hp = ceil(H/8)*8, U = Hp/8 blocks. G = gates per unit (LSTM 4: i,f,g,o;
 //   GRU 3: r,z,n; PyTorch order).
-// - Packed W_hh (rnn_pack_gates): block u, then k = 0..K-1, then G runs of 8 floats:
-//   W[g*H + 8u + l, k] for l = 0..7 (zero for units >= H). One block is K*G*32 bytes, read front to back by
-//   one pointer with constant offsets, so the K loop of a block has 2G independent f32x4 accumulators
-//   (8 for LSTM, 6 for GRU): enough to cover the multiply-add latency with batch 1 (a GEMV).
+// - Packed W_hh (rnn_pack_gates): block u, then gate groups (LSTM: [i, f] then [g, o]; GRU: [r, z, n]; RNN:
+//   [h]), then k = 0..K-1, then one run of 8 floats per gate of the group: W[g*H + 8u + l, k] for l = 0..7
+//   (zero for units >= H). A group is read front to back by one pointer with constant offsets; its K loop
+//   keeps 2 f32x4 accumulators per gate (LSTM 4 per pass, two passes; GRU 6): enough independent chains to
+//   cover the multiply-add latency with batch 1 (a GEMV), and few enough that V8 does not spill.
+//   NOTE: one LSTM pass over all 4 gates (8 accumulators + 8 hoisted loads + splat > 15 xmm registers) made
+//   V8 spill an accumulator inside the loop: 5 GFLOP/s instead of ~20.
 // - gx rows (the input projection, computed by the caller's GEMM with W_ih packed in the same column
 //   order): row b at gx + 4*b*ldgx holds G*Hp floats, column (u*G + g)*8 + l = gate g of unit 8u + l.
 //   LSTM gx includes b_ih + b_hh; GRU gx includes b_ih, and b_hh for r and z only (b_hn is scaled by r,
@@ -18,7 +21,8 @@
 // - h_prev row b at h_prev + 4*b*ldhp (H floats), h_out row b at h_out + 4*b*ldh (H floats written, nothing
 //   past them): the caller points these into the [T, B, D*H] output sequence, so a layer's output needs no
 //   copy. h_out must not overlap h_prev (all of h_prev is read for every block). c: [B, H] contiguous,
-//   updated in place.
+//   updated in place. NOTE: lstm_step overwrites its gx rows with the gate pre-activations (they are read
+//   once; the SIMD variant needs the room, see lstm_block_simd).
 // No alignment is required (wasm v128 loads accept any address); blocks past H use partial loads/stores,
 // so nothing outside the stated regions is read or written (except gx padding columns, which exist).
 //
@@ -32,20 +36,27 @@ export function rnn_packed_gates_size(G: i32, H: i32, K: i32): i32 {
   return ((H + 7) >> 3) * 8 * G * K;
 }
 
+/** Gates per group in a packed block: LSTM's 4 gates go in 2 groups of 2, others in one group (see the header). */
+// @ts-ignore: decorator
+@inline function group_size(G: i32): i32 { return G == 4 ? 2 : G; }
+
 /** Pack W [G*H, K] (row-major, PyTorch's weight_hh_l*) into gate blocks (see the header). */
 export function rnn_pack_gates(dst: usize, w: usize, G: i32, H: i32, K: i32): void {
   const U = (H + 7) >> 3;
+  const GS = group_size(G);
+  const rs = <usize>K << 2;
   let d = dst;
   for (let u = 0; u < U; u++) {
     const nv = min(8, H - (u << 3));
-    for (let k = 0; k < K; k++) {
-      for (let g = 0; g < G; g++) {
-        const src = w + ((<usize>(g * H + (u << 3)) * <usize>K + <usize>k) << 2);
-        const rs = <usize>K << 2;
-        let l = 0;
-        for (; l < nv; l++) store<f32>(d + (<usize>l << 2), load<f32>(src + <usize>l * rs));
-        for (; l < 8; l++) store<f32>(d + (<usize>l << 2), 0);
-        d += 32;
+    for (let g0 = 0; g0 < G; g0 += GS) {
+      for (let k = 0; k < K; k++) {
+        for (let g = g0; g < g0 + GS; g++) {
+          const src = w + ((<usize>(g * H + (u << 3)) * <usize>K + <usize>k) << 2);
+          let l = 0;
+          for (; l < nv; l++) store<f32>(d + (<usize>l << 2), load<f32>(src + <usize>l * rs));
+          for (; l < 8; l++) store<f32>(d + (<usize>l << 2), 0);
+          d += 32;
+        }
       }
     }
   }
@@ -105,10 +116,9 @@ export function gru_step(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32, gx: u
 function lstm_block_simd(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize, blk: usize, nv: i32): void {
   let vi0 = v128.load(g0), vi1 = v128.load(g0, 16);
   let vf0 = v128.load(g0, 32), vf1 = v128.load(g0, 48);
-  let vg0 = v128.load(g0, 64), vg1 = v128.load(g0, 80);
-  let vo0 = v128.load(g0, 96), vo1 = v128.load(g0, 112);
+  const half = blk >> 1;
   let w = wb, a = hp;
-  const wend = wb + blk;
+  let wend = wb + half;
   while (w < wend) {
     const vh = v128.load32_splat(a);
     a += 4;
@@ -116,20 +126,40 @@ function lstm_block_simd(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize, 
     vi1 = vmadd(vh, v128.load(w, 16), vi1);
     vf0 = vmadd(vh, v128.load(w, 32), vf0);
     vf1 = vmadd(vh, v128.load(w, 48), vf1);
-    vg0 = vmadd(vh, v128.load(w, 64), vg0);
-    vg1 = vmadd(vh, v128.load(w, 80), vg1);
-    vo0 = vmadd(vh, v128.load(w, 96), vo0);
-    vo1 = vmadd(vh, v128.load(w, 112), vo1);
-    w += 128;
+    w += 64;
   }
-  const c0 = f32x4.add(f32x4.mul(sigmoid_f32x4(vf0), load_lanes(cp, lo(nv))), f32x4.mul(sigmoid_f32x4(vi0), tanh_f32x4(vg0)));
-  const c1 = f32x4.add(f32x4.mul(sigmoid_f32x4(vf1), load_lanes(cp + 16, hi(nv))), f32x4.mul(sigmoid_f32x4(vi1), tanh_f32x4(vg1)));
-  const h0 = f32x4.mul(sigmoid_f32x4(vo0), tanh_f32x4(c0));
-  const h1 = f32x4.mul(sigmoid_f32x4(vo1), tanh_f32x4(c1));
+  let vg0 = v128.load(g0, 64), vg1 = v128.load(g0, 80);
+  let vo0 = v128.load(g0, 96), vo1 = v128.load(g0, 112);
+  a = hp;
+  wend += half;
+  while (w < wend) {
+    const vh = v128.load32_splat(a);
+    a += 4;
+    vg0 = vmadd(vh, v128.load(w), vg0);
+    vg1 = vmadd(vh, v128.load(w, 16), vg1);
+    vo0 = vmadd(vh, v128.load(w, 32), vo0);
+    vo1 = vmadd(vh, v128.load(w, 48), vo1);
+    w += 64;
+  }
+  // NOTE: the gate math needs ~10 more registers; with the 8 accumulators still live, V8 spills them and puts
+  // the spills inside the K loop (measured: 5 vs 20+ GFLOP/s). So the pre-activations go back to the gx block
+  // (plain stores, accumulators dead afterwards) and the gate math reads them from L1.
+  v128.store(g0, vi0); v128.store(g0, vi1, 16);
+  v128.store(g0, vf0, 32); v128.store(g0, vf1, 48);
+  v128.store(g0, vg0, 64); v128.store(g0, vg1, 80);
+  v128.store(g0, vo0, 96); v128.store(g0, vo1, 112);
+  lstm_gates_simd(ho, cp, g0, nv);
+}
+
+function lstm_gates_simd(ho: usize, cp: usize, g0: usize, nv: i32): void {
+  const c0 = f32x4.add(f32x4.mul(sigmoid_f32x4(v128.load(g0, 32)), load_lanes(cp, lo(nv))),
+    f32x4.mul(sigmoid_f32x4(v128.load(g0)), tanh_f32x4(v128.load(g0, 64))));
+  const c1 = f32x4.add(f32x4.mul(sigmoid_f32x4(v128.load(g0, 48)), load_lanes(cp + 16, hi(nv))),
+    f32x4.mul(sigmoid_f32x4(v128.load(g0, 16)), tanh_f32x4(v128.load(g0, 80))));
   store_lanes(cp, c0, lo(nv));
   store_lanes(cp + 16, c1, hi(nv));
-  store_lanes(ho, h0, lo(nv));
-  store_lanes(ho + 16, h1, hi(nv));
+  store_lanes(ho, f32x4.mul(sigmoid_f32x4(v128.load(g0, 96)), tanh_f32x4(c0)), lo(nv));
+  store_lanes(ho + 16, f32x4.mul(sigmoid_f32x4(v128.load(g0, 112)), tanh_f32x4(c1)), hi(nv));
 }
 
 function gru_block_simd(ho: usize, hp: usize, g0: usize, wb: usize, blk: usize, bn: usize, j0: i32, nv: i32): void {
@@ -165,6 +195,7 @@ function gru_block_simd(ho: usize, hp: usize, g0: usize, wb: usize, blk: usize, 
 // ---- scalar blocks (the scalar variant): unit by unit over the same packed layout ----
 
 function lstm_block_scalar(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize, K: i32, nv: i32): void {
+  const half = <usize>K << 6; // bytes of one gate group: K * 2 gates * 8 floats * 4
   for (let l = 0; l < nv; l++) {
     const lo4 = <usize>l << 2;
     let ai = load<f32>(g0 + lo4), af = load<f32>(g0 + lo4, 32), ag = load<f32>(g0 + lo4, 64), ao = load<f32>(g0 + lo4, 96);
@@ -174,9 +205,9 @@ function lstm_block_scalar(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize
       a += 4;
       ai += h * load<f32>(w);
       af += h * load<f32>(w, 32);
-      ag += h * load<f32>(w, 64);
-      ao += h * load<f32>(w, 96);
-      w += 128;
+      ag += h * load<f32>(w + half);
+      ao += h * load<f32>(w + half, 32);
+      w += 64;
     }
     const cn = sigmoid_f32(af) * load<f32>(cp + lo4) + sigmoid_f32(ai) * tanh_f32(ag);
     store<f32>(cp + lo4, cn);

@@ -118,18 +118,22 @@ export function rnnRef(a: RnnRefArgs): { output: Float64Array; h: Float64Array; 
 
 /**
  * The packed "gate block" layout of assembly/rnn.ts, as an oracle: hidden units in blocks of 8
- * (Hp = ceil(H/8)*8); block u holds, for each k, G runs of 8 floats: W[g*H + 8u + l, k] (zero past H).
+ * (Hp = ceil(H/8)*8); block u holds gate groups (LSTM [i, f], [g, o]; otherwise all G gates in one group),
+ * each group K rows of one 8-float run per gate: W[g*H + 8u + l, k] (zero past H).
  */
 export function packGatesRef(w: ArrayLike<number>, G: number, H: number, K: number): Float32Array {
   const U = Math.ceil(H / 8);
+  const GS = G === 4 ? 2 : G;
   const out = new Float32Array(U * K * G * 8);
+  let i = 0;
   for (let u = 0; u < U; u++)
-    for (let k = 0; k < K; k++)
-      for (let g = 0; g < G; g++)
-        for (let l = 0; l < 8; l++) {
-          const j = 8 * u + l;
-          out[((u * K + k) * G + g) * 8 + l] = j < H ? w[(g * H + j) * K + k] : 0;
-        }
+    for (let g0 = 0; g0 < G; g0 += GS)
+      for (let k = 0; k < K; k++)
+        for (let g = g0; g < g0 + GS; g++)
+          for (let l = 0; l < 8; l++) {
+            const j = 8 * u + l;
+            out[i++] = j < H ? w[(g * H + j) * K + k] : 0;
+          }
   return out;
 }
 
