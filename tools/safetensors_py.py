@@ -16,7 +16,8 @@ def save(path, tensors, metadata=None):
     blobs = []
     off = 0
     for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
+        a = np.asarray(tensors[name])
+        a = a.copy(order="C") if a.ndim == 0 else np.ascontiguousarray(a)  # ascontiguousarray turns 0-d into 1-d
         b = a.astype(a.dtype.newbyteorder('<')).tobytes()
         header[name] = {'dtype': _DT[a.dtype], 'shape': list(a.shape), 'data_offsets': [off, off + len(b)]}
         blobs.append(b)
