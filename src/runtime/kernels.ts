@@ -77,7 +77,9 @@ export interface Kernels {
   /** adaptive max pooling (same windows as adaptive avg). */
   adaptive_maxpool2d_nhwc(out: number, inp: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
 
-  // ---- Elementwise (assembly/elementwise.ts); out may equal inp (in place) ----
+  // ---- Elementwise (assembly/elementwise.ts). Unary ops, add, softmax and scale_shift may run in place
+  // (out == inp); lrn_nhwc in place only for size <= 17; pooling, copy_channels and the transposes need
+  // out and inp not to overlap. ----
   relu(out: number, inp: number, n: number): void;
   sigmoid(out: number, inp: number, n: number): void;
   tanh(out: number, inp: number, n: number): void;
