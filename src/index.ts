@@ -25,3 +25,6 @@ export {
 } from './image/preprocess.js';
 export { imagenetClasses, fashionMnistClasses } from './image/labels.js';
 export { topK, type TopKEntry } from './image/topk.js';
+export { SequenceLSTM, sequenceLSTM, type SequenceLSTMOptions } from './models/seq.js';
+export { Seq2Seq, seq2seq, type Seq2SeqOptions, type GreedyOptions, type BeamOptions, type Hypothesis } from './models/seq2seq.js';
+export { CharTokenizer, PAD, BOS, EOS, UNK, type EncodeOptions, type DecodeOptions } from './models/tokenizer.js';
