@@ -12,8 +12,8 @@ seq2seq.safetensors  the encoder-decoder (src/models/seq2seq.ts): weights, sourc
 The beam search here is the reference of the algorithm src/models/seq2seq.ts implements (fairseq-style, constant
 beam): every step scores all (hypothesis, token) pairs by cumulative log-probability, keeps the 2*width best
 (ties: lower hypothesis index, then lower token id), finalises those ending in EOS that rank within the first
-`width`, continues with the first `width` that do not end in EOS; stops once `width` hypotheses are final or after
-max_len steps (then the open ones are final too). Final ranking: score / lp(len), GNMT's length penalty
+`width`, continues with the first `width` that do not end in EOS; stops once `width` hypotheses are final (or none
+continues), or after max_len steps (then the open ones are final too). Final ranking: score / lp(len), GNMT's length penalty
 lp(len) = ((5 + len) / 6) ** alpha, len = generated tokens including EOS.
 """
 import json
@@ -185,7 +185,7 @@ def beam(m, src, width, max_len, alpha):
                     final.append((s, toks, len(toks) + 1))
             elif len(nxt) < width:
                 nxt.append((s, toks + [v], H[:, a:a + 1], C[:, a:a + 1]))
-        if len(final) >= width:
+        if len(final) >= width or not nxt:
             break
         active = nxt
     else:

@@ -1,0 +1,313 @@
+/**
+ * An LSTM encoder-decoder (Sutskever et al. 2014, "Sequence to Sequence Learning with Neural Networks"):
+ *
+ *   src_embed  nn.Embedding(srcVocab, embeddingDim, padding_idx=PAD)
+ *   encoder    nn.LSTM(embeddingDim, hiddenSize, numLayers, batch_first=True)   its final (h, c): the thought vector
+ *   tgt_embed  nn.Embedding(tgtVocab, embeddingDim, padding_idx=PAD)
+ *   decoder    nn.LSTM(embeddingDim, hiddenSize, numLayers, batch_first=True)   starts from the encoder's (h, c)
+ *   out        nn.Linear(hiddenSize, tgtVocab)                                   log_softmax over the target vocabulary
+ *
+ * Ids in, ids out; special ids as src/models/tokenizer.ts (PAD 0, BOS 1, EOS 2, UNK 3). state_dict keys are the
+ * attribute names above (tools/gen_rnn_goldens.py has the PyTorch class, a reference greedy loop and the
+ * reference beam search this file is tested against).
+ *
+ * Decoding
+ * - greedy(src, { maxLength }): argmax each step from BOS; a row ends at EOS (not returned). Batched: all
+ *   sources of one call have the same length (pad with PAD yourself: PAD is an ordinary token to this model).
+ * - beamSearch(src, { beamWidth, maxLength, lengthPenalty }): fairseq-style constant-width beam. Each step
+ *   scores every (hypothesis, token) by cumulative log-probability and keeps the 2*beamWidth best (ties:
+ *   lower hypothesis index, then lower token id); candidates ending in EOS that rank within the first
+ *   beamWidth become final, the first beamWidth others continue. It stops once beamWidth hypotheses are final
+ *   (or after maxLength steps: the open ones become final). Final hypotheses are ranked by
+ *   score / lp(len) with GNMT's length penalty lp(len) = ((5 + len) / 6)^alpha (Wu et al. 2016), len = generated
+ *   tokens including EOS; alpha = lengthPenalty (0 ranks by raw log-probability). Width 1 is exactly greedy.
+ *
+ * Planning: encode() and decodeStep() each run an IOPlan (several inputs/outputs, see src/nn/layers/rnn.ts),
+ * one per input shape, so after the first call with a shape nothing is allocated in the arena; the decode
+ * loops themselves (argmax, candidate selection, reordering beam states) are plain JavaScript.
+ */
+import { WasmzooError } from '../errors.js';
+import type { WeightSource } from '../io/weights.js';
+import { init, runtime, type InitOptions } from '../runtime/runtime.js';
+import { Tensor } from '../tensor.js';
+import { at, type GraphBuilder, type Value } from '../nn/graph.js';
+import { Module } from '../nn/module.js';
+import { Embedding } from '../nn/layers/embedding.js';
+import { Linear } from '../nn/layers/linear.js';
+import { IOPlan, LSTM, RecurrentState, reshapeValue } from '../nn/layers/rnn.js';
+import { BOS, EOS, PAD } from './tokenizer.js';
+
+export interface Seq2SeqOptions {
+  srcVocab: number;
+  tgtVocab: number;
+  embeddingDim: number;
+  hiddenSize: number;
+  /** Stacked LSTM layers in the encoder and in the decoder (default 2). */
+  numLayers?: number;
+  /** Ids (defaults: tokenizer.ts's PAD 0, BOS 1, EOS 2). */
+  pad?: number;
+  bos?: number;
+  eos?: number;
+}
+
+export interface GreedyOptions {
+  /** Most tokens generated per sequence, EOS included (default 64). */
+  maxLength?: number;
+}
+
+export interface BeamOptions extends GreedyOptions {
+  /** Hypotheses kept (default 4). */
+  beamWidth?: number;
+  /** alpha of GNMT's length penalty ((5 + len) / 6)^alpha (default 0.6; 0 = raw log-probability). */
+  lengthPenalty?: number;
+}
+
+export interface Hypothesis {
+  /** Generated ids, without BOS and EOS. */
+  ids: number[];
+  /** Ranking score: logProb / ((5 + len) / 6)^alpha. */
+  score: number;
+  /** Sum of the token log-probabilities (EOS included when the hypothesis ended with it). */
+  logProb: number;
+  /** Whether it ended with EOS (false: cut at maxLength). */
+  finished: boolean;
+}
+
+export class Seq2Seq extends Module {
+  readonly srcEmbed: Embedding;
+  readonly encoder: LSTM;
+  readonly tgtEmbed: Embedding;
+  readonly decoder: LSTM;
+  readonly out: Linear;
+  readonly bos: number;
+  readonly eos: number;
+  private readonly ioPlans = new Map<string, IOPlan>();
+  private ioVersion = -1;
+  private gone = false;
+
+  constructor(opts: Seq2SeqOptions) {
+    super('seq2seq');
+    const L = opts.numLayers ?? 2;
+    const pad = opts.pad ?? PAD;
+    this.bos = opts.bos ?? BOS;
+    this.eos = opts.eos ?? EOS;
+    for (const [n, v] of [['bos', this.bos], ['eos', this.eos]] as const) {
+      if (!Number.isInteger(v) || v < 0 || v >= opts.tgtVocab) throw new WasmzooError('E_ARGUMENT', `seq2seq: ${n} id must be in [0, tgtVocab = ${opts.tgtVocab}), got ${v}`);
+    }
+    this.srcEmbed = this.child('src_embed', new Embedding(opts.srcVocab, opts.embeddingDim, { paddingIdx: pad < opts.srcVocab ? pad : undefined }));
+    this.encoder = this.child('encoder', new LSTM(opts.embeddingDim, opts.hiddenSize, { numLayers: L, batchFirst: true }));
+    this.tgtEmbed = this.child('tgt_embed', new Embedding(opts.tgtVocab, opts.embeddingDim, { paddingIdx: pad < opts.tgtVocab ? pad : undefined }));
+    this.decoder = this.child('decoder', new LSTM(opts.embeddingDim, opts.hiddenSize, { numLayers: L, batchFirst: true }));
+    this.out = this.child('out', new Linear(opts.hiddenSize, opts.tgtVocab));
+  }
+
+  get numLayers(): number {
+    return this.encoder.numLayers;
+  }
+
+  get tgtVocab(): number {
+    return this.out.outFeatures;
+  }
+
+  /** Module interface: the encoder's output sequence [B, S, hiddenSize] for source ids [B, S]. */
+  build(g: GraphBuilder, ids: Value): Value {
+    return this.encoder.build(g, this.srcEmbed.build(g, ids));
+  }
+
+  override forward(ids: Tensor): Tensor {
+    this.srcEmbed.checkIds(ids.data, ids.shape);
+    return super.forward(ids);
+  }
+
+  // ---- plans ----
+
+  private plan(key: string, make: () => IOPlan): IOPlan {
+    if (this.gone) throw new WasmzooError('E_DISPOSED', `${this.name}: used after dispose()`);
+    let v = 0;
+    for (const [, p] of this.namedParameters()) v += p.version;
+    if (v !== this.ioVersion) {
+      this.dropIOPlans();
+      this.ioVersion = v;
+    }
+    let p = this.ioPlans.get(key);
+    if (!p) this.ioPlans.set(key, (p = make()));
+    return p;
+  }
+
+  private dropIOPlans(): void {
+    for (const p of this.ioPlans.values()) p.dispose();
+    this.ioPlans.clear();
+  }
+
+  override releaseWeights(): void {
+    this.dropIOPlans();
+    super.releaseWeights();
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.gone = true;
+  }
+
+  /** Source ids as equal-length rows, checked: a single sequence or a batch. */
+  private sourceRows(src: readonly number[] | readonly (readonly number[])[]): number[][] {
+    const rows = (src.length > 0 && Array.isArray(src[0]) ? src : [src]) as number[][];
+    const S = rows[0]?.length ?? 0;
+    if (rows.length === 0 || S === 0) throw new WasmzooError('E_SHAPE', `${this.name}: empty source: expected ids [S] or [B, S] with S >= 1`);
+    rows.forEach((r, b) => {
+      if (!Array.isArray(r) || r.length !== S) {
+        throw new WasmzooError('E_SHAPE', `${this.name}: source row ${b} has ${Array.isArray(r) ? r.length : 'no'} ids but row 0 has ${S}: a batch needs equal lengths (pad with ${PAD})`);
+      }
+    });
+    this.srcEmbed.checkIds(rows.flat(), [rows.length, S]);
+    return rows;
+  }
+
+  /** Run the encoder on source ids [S] or [B, S]: its final (h, c), [numLayers, B, hiddenSize] each. */
+  encode(src: readonly number[] | readonly (readonly number[])[]): RecurrentState {
+    const rows = this.sourceRows(src);
+    const B = rows.length, S = rows[0].length;
+    const io = this.plan(`enc:${B}x${S}`, () => new IOPlan(runtime(), [[B, S]], (g, [ids]) => {
+      const r = this.encoder.buildRecurrent(g, this.srcEmbed.build(g, ids));
+      return [r.h, r.c!];
+    }));
+    const [h, c] = io.run([Float32Array.from(rows.flat())]);
+    const shape = [this.numLayers, B, this.encoder.hiddenSize];
+    return new RecurrentState(new Tensor(h, shape), new Tensor(c, shape));
+  }
+
+  /**
+   * One decoder step for A hypotheses: previous tokens [A] and state ([numLayers, A, H] h and c) ->
+   * log-probabilities over the target vocabulary [A, tgtVocab] and the next state.
+   */
+  decodeStep(tokens: readonly number[], state: RecurrentState): { logProbs: Tensor; state: RecurrentState } {
+    const A = tokens.length;
+    const L = this.numLayers, H = this.decoder.hiddenSize, V = this.tgtVocab;
+    if (A === 0) throw new WasmzooError('E_SHAPE', `${this.name}: decodeStep needs at least one token`);
+    this.tgtEmbed.checkIds(tokens, [A]);
+    for (const [what, t] of [['h', state?.h], ['c', state?.c]] as const) {
+      const ok = t && t.shape.length === 3 && t.shape[0] === L && t.shape[1] === A && t.shape[2] === H;
+      if (!ok) throw new WasmzooError('E_SHAPE', `${this.name}.decoder: state.${what} must be [${L}, ${A}, ${H}] (numLayers, tokens, hiddenSize), got ${t ? `[${t.shape.join(', ')}]` : 'nothing'}`);
+    }
+    const io = this.plan(`dec:${A}`, () => new IOPlan(runtime(), [[A], [L, A, H], [L, A, H]], (g, [ids, h0, c0]) => {
+      const emb = reshapeValue(this.tgtEmbed.build(g, ids), [A, 1, this.tgtEmbed.embeddingDim]);
+      const r = this.decoder.buildRecurrent(g, emb, { h: h0, c: c0 });
+      const logits = this.out.build(g, reshapeValue(r.timeMajor, [A, H]));
+      const lp = g.value([A, V]);
+      const k = g.rt.k;
+      g.op(`${this.name}.log_softmax`, [logits], (p) => k.log_softmax(at(p, lp), at(p, logits), A, V));
+      return [lp, r.h, r.c!];
+    }));
+    const [lp, h, c] = io.run([Float32Array.from(tokens), state.h.data, state.c!.data]);
+    return { logProbs: new Tensor(lp, [A, V]), state: new RecurrentState(new Tensor(h, [L, A, H]), new Tensor(c, [L, A, H])) };
+  }
+
+  /** Greedy decoding of source ids [S] or [B, S] (equal lengths): generated ids per source, without EOS. */
+  greedy(src: readonly number[] | readonly (readonly number[])[], opts: GreedyOptions = {}): number[][] {
+    const maxLength = checkMaxLength(this.name, opts.maxLength);
+    let state = this.encode(src);
+    const B = state.h.shape[1];
+    const V = this.tgtVocab;
+    const tok = new Array<number>(B).fill(this.bos);
+    const outs: number[][] = Array.from({ length: B }, () => []);
+    const done = new Array<boolean>(B).fill(false);
+    for (let step = 0; step < maxLength && !done.every(Boolean); step++) {
+      const r = this.decodeStep(tok, state);
+      state = r.state;
+      for (let b = 0; b < B; b++) {
+        const row = r.logProbs.data.subarray(b * V, (b + 1) * V);
+        let best = 0;
+        for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
+        tok[b] = best;
+        if (done[b]) continue;
+        if (best === this.eos) done[b] = true;
+        else outs[b].push(best);
+      }
+    }
+    return outs;
+  }
+
+  /** Beam search for one source sequence (algorithm in the file header): hypotheses, best first. */
+  beamSearch(src: readonly number[], opts: BeamOptions = {}): Hypothesis[] {
+    const maxLength = checkMaxLength(this.name, opts.maxLength);
+    const width = opts.beamWidth ?? 4;
+    const alpha = opts.lengthPenalty ?? 0.6;
+    if (!Number.isInteger(width) || width < 1) throw new WasmzooError('E_ARGUMENT', `${this.name}: beamWidth must be a positive integer, got ${width}`);
+    if (!Number.isFinite(alpha) || alpha < 0) throw new WasmzooError('E_ARGUMENT', `${this.name}: lengthPenalty must be a finite number >= 0, got ${alpha}`);
+    if (src.length > 0 && Array.isArray(src[0])) throw new WasmzooError('E_SHAPE', `${this.name}: beamSearch decodes one source sequence [S]; call it per sequence`);
+    const V = this.tgtVocab, L = this.numLayers, H = this.decoder.hiddenSize;
+    let state = this.encode(src);
+    let active: { score: number; ids: number[] }[] = [{ score: 0, ids: [] }];
+    const final: { logProb: number; ids: number[]; len: number; finished: boolean }[] = [];
+    let stopped = false;
+    for (let step = 0; step < maxLength; step++) {
+      const tokens = active.map((h) => (h.ids.length ? h.ids[h.ids.length - 1] : this.bos));
+      const r = this.decodeStep(tokens, state);
+      const cands = topCandidates(active.map((h) => h.score), r.logProbs.data, V, 2 * width);
+      const next: { score: number; ids: number[] }[] = [];
+      const parents: number[] = [];
+      cands.forEach(({ score, a, v }, rank) => {
+        if (v === this.eos) {
+          if (rank < width) final.push({ logProb: score, ids: active[a].ids, len: active[a].ids.length + 1, finished: true });
+        } else if (next.length < width) {
+          next.push({ score, ids: [...active[a].ids, v] });
+          parents.push(a);
+        }
+      });
+      if (final.length >= width || next.length === 0) {
+        stopped = true;
+        break;
+      }
+      active = next;
+      state = gatherRows(r.state, parents, L, H);
+    }
+    if (!stopped) for (const h of active) final.push({ logProb: h.score, ids: h.ids, len: h.ids.length, finished: false });
+    const ranked = final.map((f) => ({ ids: f.ids, logProb: f.logProb, finished: f.finished, score: f.logProb / Math.pow((5 + f.len) / 6, alpha) }));
+    ranked.sort((x, y) => y.score - x.score); // stable: earlier-final first on ties
+    return ranked.slice(0, width);
+  }
+}
+
+function checkMaxLength(name: string, m: number | undefined): number {
+  const v = m ?? 64;
+  if (!Number.isInteger(v) || v < 1) throw new WasmzooError('E_ARGUMENT', `${name}: maxLength must be a positive integer, got ${v}`);
+  return v;
+}
+
+/**
+ * The K best (score + logProb) over hypotheses x vocabulary, best first; ties keep the lower hypothesis
+ * index, then the lower token id (the scan order).
+ */
+function topCandidates(scores: number[], lp: Float32Array, V: number, K: number): { score: number; a: number; v: number }[] {
+  const best: { score: number; a: number; v: number }[] = [];
+  for (let a = 0; a < scores.length; a++) {
+    for (let v = 0; v < V; v++) {
+      const s = scores[a] + lp[a * V + v];
+      if (best.length === K && !(s > best[K - 1].score)) continue;
+      let i = best.length;
+      while (i > 0 && best[i - 1].score < s) i--;
+      best.splice(i, 0, { score: s, a, v });
+      if (best.length > K) best.pop();
+    }
+  }
+  return best;
+}
+
+/** State rows reordered to follow the surviving hypotheses' parents. */
+function gatherRows(st: RecurrentState, parents: number[], L: number, H: number): RecurrentState {
+  const A = st.h.shape[1], N = parents.length;
+  const pick = (t: Tensor) => {
+    const out = new Float32Array(L * N * H);
+    for (let l = 0; l < L; l++) parents.forEach((p, i) => out.set(t.data.subarray((l * A + p) * H, (l * A + p + 1) * H), (l * N + i) * H));
+    return new Tensor(out, [L, N, H]);
+  };
+  return new RecurrentState(pick(st.h), pick(st.c!));
+}
+
+/** Build a Seq2Seq model (initialising the runtime if needed) and load `weights` if given. */
+export async function seq2seq(opts: Seq2SeqOptions & { weights?: WeightSource; init?: InitOptions }): Promise<Seq2Seq> {
+  await init(opts.init);
+  const m = new Seq2Seq(opts);
+  if (opts.weights !== undefined) m.loadStateDict(opts.weights);
+  return m;
+}
