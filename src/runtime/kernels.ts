@@ -37,7 +37,8 @@ export interface Kernels {
   /** Pack B: element (k, n) is at b + 4*(k*b_rs + n*b_cs). Zero-pads the last panel. */
   gemm_pack_b(dst: number, b: number, K: number, N: number, b_rs: number, b_cs: number): void;
   /**
-   * C[M,N] (row stride ldc) = act(A[M,K] · B + bias[N]) (+ C if accumulate).
+   * C[M,N] (row stride ldc) = act(A[M,K] · B + bias[N] + (accumulate ? C : 0)): the activation comes last,
+   * so a fused residual add (accumulate) + ReLU is one call.
    * A element (m, k) is at a + 4*(m*a_rs + k*a_cs): a_rs=K,a_cs=1 is row-major A; a_rs=1,a_cs=M is Aᵀ.
    * pb is B packed by gemm_pack_b. bias may be 0.
    */
