@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'E_DTYPE' // a dtype that cannot feed the target
   | 'E_RUNTIME' // wasm runtime not ready, backend unavailable
   | 'E_ARGUMENT' // a bad constructor or function argument
+  | 'E_IO' // weights could not be fetched or read
   | 'E_DISPOSED'; // a disposed model was used
 
 export class WasmzooError extends Error {

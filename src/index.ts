@@ -25,6 +25,14 @@ export {
 } from './image/preprocess.js';
 export { imagenetClasses, fashionMnistClasses } from './image/labels.js';
 export { topK, type TopKEntry } from './image/topk.js';
+export { alexnet, AlexNet } from './models/alexnet.js';
+export { zfnet, ZFNet } from './models/zfnet.js';
+export { googlenet, GoogLeNet, type GoogLeNetOptions } from './models/googlenet.js';
+export { vgg11, vgg13, vgg16, vgg19, vgg11_bn, vgg13_bn, vgg16_bn, vgg19_bn, VGG, VGG_CFGS } from './models/vgg.js';
+export { resnet18, resnet34, resnet50, resnet101, resnet152, ResNet, RESNET_DEPTHS } from './models/resnet.js';
+export { resolveWeights, ZooModel, type ZooOptions, type ZooWeightSource, type ModelMeta, type ZooName } from './models/common.js';
+export { zoo, zooNames, type ZooEntry } from './models/registry.js';
+export { hashWeights, hashTensor } from './models/hashweights.js';
 export { SequenceLSTM, sequenceLSTM, type SequenceLSTMOptions } from './models/seq.js';
 export { Seq2Seq, seq2seq, type Seq2SeqOptions, type GreedyOptions, type BeamOptions, type Hypothesis } from './models/seq2seq.js';
 export { CharTokenizer, PAD, BOS, EOS, UNK, type EncodeOptions, type DecodeOptions } from './models/tokenizer.js';

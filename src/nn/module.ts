@@ -137,12 +137,12 @@ export abstract class Module {
     for (const [k, p] of own) {
       const t = src.get(k);
       if (!t) {
-        missing.push(k);
+        if (!this.optionalKey(k)) missing.push(k);
         continue;
       }
       if (!sameShape(t.shape, p.shape)) mismatched.push(`${k}: expected ${shapeStr(p.shape)}, got ${shapeStr(t.shape)}`);
     }
-    const unexpected = [...src.keys()].filter((k) => !ownKeys.has(k));
+    const unexpected = [...src.keys()].filter((k) => !ownKeys.has(k) && !this.optionalKey(k));
     const problems: string[] = [];
     if (mismatched.length) problems.push(`size mismatch for ${mismatched.join('; ')}`);
     if (strict && missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
@@ -158,6 +158,15 @@ export abstract class Module {
     }
     for (const [p, data] of converted) p.set(data);
     return this;
+  }
+
+  /**
+   * Keys that loadStateDict tolerates even when strict: an own key that may be absent, or a foreign key that
+   * is skipped (e.g. GoogLeNet's auxiliary classifiers, or the classifier of a headless model). Models
+   * override it; plain layers accept nothing extra.
+   */
+  protected optionalKey(_key: string): boolean {
+    return false;
   }
 
   /** Switch training mode on (or off) for this module and its children. */

@@ -1,0 +1,272 @@
+/**
+ * Shared plumbing of the ImageNet zoo (AlexNet, ZFNet, VGG, ResNet, GoogLeNet): weight sources, builder
+ * options, the headless feature-extractor head, input checks and metadata.
+ *
+ * Every zoo model is a Module whose attribute names mirror torchvision's, so a torchvision `state_dict()`
+ * saved as safetensors loads unchanged. Key policy (see ZooModel.optionalKey):
+ *   - `*.num_batches_tracked` may be absent (it does not take part in inference);
+ *   - a headless model (`includeTop: false`) skips the classifier keys of a full state dict (`classifier.*`,
+ *     `fc.*`), so the same file serves both, strictly;
+ *   - models add their own (GoogLeNet skips `aux1.*`, `aux2.*`).
+ */
+import { WasmzooError } from '../errors.js';
+import { init, type InitOptions } from '../runtime/runtime.js';
+import type { WeightSource } from '../io/weights.js';
+import { type GraphBuilder, type Value, shapeError } from '../nn/graph.js';
+import { Module, type LoadOptions } from '../nn/module.js';
+import { AdaptiveAvgPool2d, AdaptiveMaxPool2d } from '../nn/layers/pool.js';
+import { Flatten } from '../nn/layers/misc.js';
+import { Linear } from '../nn/layers/linear.js';
+import type { Shape } from '../tensor.js';
+
+/** Anything `weights` may be: bytes, a state dict, a fetch Response, a URL, or a file path (Node/Deno). */
+export type ZooWeightSource = WeightSource | Response | URL | string;
+
+/**
+ * Weights from any accepted source, as bytes or a state dict:
+ *   - Uint8Array / ArrayBuffer / a name -> tensor map: as they are;
+ *   - a fetch `Response`: its body (a non-OK status is an error);
+ *   - a `URL` or a string with a scheme (`https:`, `http:`, `data:`, `blob:`): fetched with `fetch`;
+ *     `file:` URLs are read from the file system in Node and Deno;
+ *   - any other string: a file path in Node (`process.getBuiltinModule('node:fs/promises')`) or Deno
+ *     (`Deno.readFile`); where there is no file system (browsers, workers) it is fetched as a relative URL.
+ * No static import of a Node module: the package bundles for browsers unchanged.
+ */
+export async function resolveWeights(src: ZooWeightSource): Promise<WeightSource> {
+  if (src instanceof Uint8Array || src instanceof ArrayBuffer) return src;
+  if (typeof Response !== 'undefined' && src instanceof Response) return readResponse(src, src.url || 'response');
+  if (src instanceof URL || typeof src === 'string') {
+    const s = src instanceof URL ? src.href : src;
+    if (/^file:/i.test(s)) return readFile(decodeURIComponent(new URL(s).pathname), s);
+    if (/^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s)) return fetchBytes(s);
+    return readFile(s, s);
+  }
+  if (src !== null && typeof src === 'object') return src as WeightSource; // a state dict; readWeights checks it
+  throw new WasmzooError('E_ARGUMENT', `weights must be bytes, a state dict, a Response, a URL or a file path, got ${src === null ? 'null' : typeof src}`);
+}
+
+async function readResponse(r: Response, what: string): Promise<Uint8Array> {
+  if (!r.ok) throw new WasmzooError('E_IO', `weights: fetching ${what} failed: HTTP ${r.status} ${r.statusText}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  let r: Response;
+  try {
+    r = await fetch(url);
+  } catch (e) {
+    throw new WasmzooError('E_IO', `weights: cannot fetch ${url}: ${(e as Error).message}`);
+  }
+  return readResponse(r, url);
+}
+
+interface NodeFs { readFile(path: string): Promise<Uint8Array> }
+interface DenoLike { readFile(path: string): Promise<Uint8Array> }
+
+async function readFile(path: string, what: string): Promise<Uint8Array> {
+  const g = globalThis as { process?: { getBuiltinModule?: (m: string) => unknown }; Deno?: DenoLike };
+  const fs = g.process?.getBuiltinModule?.('node:fs/promises') as NodeFs | undefined;
+  try {
+    if (fs) return new Uint8Array(await fs.readFile(path));
+    if (g.Deno) return await g.Deno.readFile(path);
+  } catch (e) {
+    throw new WasmzooError('E_IO', `weights: cannot read ${what}: ${(e as Error).message}`);
+  }
+  if (/^file:/i.test(what)) throw new WasmzooError('E_IO', `weights: no file system to read ${what} (pass bytes or an http(s) URL)`);
+  return fetchBytes(path); // browsers and workers: a relative URL
+}
+
+export type Pooling = 'avg' | 'max';
+
+export interface ZooOptions {
+  /** Weights: safetensors bytes, a state dict, a Response, a URL or a file path (see resolveWeights). */
+  weights?: ZooWeightSource;
+  /** Size of the last Linear (default 1000, ImageNet-1k). */
+  numClasses?: number;
+  /**
+   * false: a headless feature extractor, like Keras `include_top=False`. Without `pooling` the output is the
+   * last feature map, NCHW; with `pooling: 'avg' | 'max'` it is global-pooled to [N, C] embeddings.
+   */
+  includeTop?: boolean;
+  pooling?: Pooling;
+  /** Options for the runtime, if the builder is the first to start it. */
+  init?: InitOptions;
+  /** Like PyTorch's strict (default true) when loading `weights`. */
+  strict?: boolean;
+}
+
+/** Torchvision-style metadata of a zoo model (for its default configuration unless built otherwise). */
+export interface ModelMeta {
+  name: string;
+  /** Learnable parameter values (running statistics excluded), as torchvision's `num_params`. */
+  numParams: number;
+  /**
+   * Floating-point operations of one forward pass, batch 1, at `inputSize`: 2 x the multiply-adds of every
+   * convolution and linear layer (pooling, normalisation and activations not counted). torchvision's
+   * `_ops` counts multiply-adds in G, i.e. flops / 2e9.
+   */
+  flops: number;
+  /** [C, H, W] the weights are meant for. */
+  inputSize: [number, number, number];
+  /** Smallest H = W the architecture accepts (smaller inputs are rejected before planning). */
+  minSize: number;
+  /** torchvision's ImageNet transform: resize the short side, center-crop, scale to [0, 1], normalise. */
+  preprocessing: {
+    resize: number;
+    crop: number;
+    interpolation: 'bilinear';
+    mean: [number, number, number];
+    std: [number, number, number];
+  };
+  /** Class labels: a key of the label tables (the ImageNet-1k names ship separately). */
+  categories: 'imagenet-1k' | null;
+  /** Where the architecture comes from. */
+  reference: string;
+}
+
+export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
+export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
+
+/** Per-architecture numbers of the default configuration (1000 classes, 3x224x224), written by tools/gen_zoo_goldens.py. */
+export interface ArchStats {
+  numParams: number;
+  /** 2 x multiply-adds of the convolutions alone at 224x224 (the linear part is computed from the model). */
+  convFlops: number;
+  minSize: number;
+  reference: string;
+}
+
+/** Base of every zoo model: options, input check, key policy, headless head and metadata. */
+export abstract class ZooModel extends Module {
+  readonly includeTop: boolean;
+  readonly pooling: Pooling | undefined;
+  readonly numClasses: number;
+  protected readonly stats: ArchStats;
+  private headPool: Module | undefined;
+  private readonly flatten = new Flatten();
+
+  constructor(name: string, stats: ArchStats, opts: Omit<ZooOptions, 'weights'>) {
+    super(name);
+    this.stats = stats;
+    this.includeTop = opts.includeTop ?? true;
+    this.pooling = opts.pooling;
+    this.numClasses = opts.numClasses ?? 1000;
+    if (!Number.isInteger(this.numClasses) || this.numClasses <= 0) {
+      throw new WasmzooError('E_ARGUMENT', `${name}: numClasses must be a positive integer, got ${opts.numClasses}`);
+    }
+    if (this.pooling !== undefined && this.pooling !== 'avg' && this.pooling !== 'max') {
+      throw new WasmzooError('E_ARGUMENT', `${name}: pooling must be 'avg', 'max' or undefined, got ${JSON.stringify(this.pooling)}`);
+    }
+    if (this.includeTop && this.pooling !== undefined) {
+      throw new WasmzooError('E_ARGUMENT', `${name}: pooling applies to a headless model: pass includeTop: false with it`);
+    }
+    if (!this.includeTop && opts.numClasses !== undefined) {
+      throw new WasmzooError('E_ARGUMENT', `${name}: numClasses needs the classifier: drop includeTop: false`);
+    }
+    if (this.pooling) {
+      this.headPool = this.pooling === 'avg' ? new AdaptiveAvgPool2d(1) : new AdaptiveMaxPool2d(1);
+      this.headPool.name = `${name}.pool`;
+    }
+    this.flatten.name = `${name}.flatten`;
+  }
+
+  /** Keys of the classifier, skipped when headless. */
+  protected headKey(key: string): boolean {
+    return /^(classifier|fc)\./.test(key);
+  }
+
+  protected override optionalKey(key: string): boolean {
+    return key.endsWith('.num_batches_tracked') || (!this.includeTop && this.headKey(key));
+  }
+
+  /** The headless output: the feature map as it is, or global-pooled to [N, C]. */
+  protected headless(g: GraphBuilder, x: Value): Value {
+    if (!this.headPool) return x;
+    return this.flatten.build(g, this.headPool.build(g, x));
+  }
+
+  protected override checkInput(s: Shape): void {
+    const m = this.stats.minSize;
+    if (s.length !== 4 || s[1] !== 3 || s[2] < m || s[3] < m) {
+      throw shapeError(this.name, `[N, 3, H, W] with H, W >= ${m} (${this.meta.inputSize.slice(1).join('x')} for ImageNet weights)`, s);
+    }
+  }
+
+  override loadStateDict(weights: WeightSource, opts: LoadOptions = {}): this {
+    try {
+      return super.loadStateDict(weights, opts);
+    } catch (e) {
+      if (e instanceof WasmzooError && e.code === 'E_STATE_DICT') {
+        throw new WasmzooError('E_STATE_DICT', `${e.message}. (Are these weights of another architecture or configuration? This is ${this.describe()}.)`);
+      }
+      throw e;
+    }
+  }
+
+  private describe(): string {
+    return this.includeTop ? `${this.name} with ${this.numClasses} classes` : `a headless ${this.name}`;
+  }
+
+  private cachedMeta: ModelMeta | undefined;
+
+  /** Metadata of this model as built (parameter count and FLOPs follow numClasses and includeTop). */
+  get meta(): ModelMeta {
+    if (this.cachedMeta) return this.cachedMeta;
+    let linearMacs = 0;
+    const walk = (m: Module): void => {
+      if (m instanceof Linear) linearMacs += m.inFeatures * m.outFeatures;
+      for (const [, c] of m.namedChildren()) walk(c);
+    };
+    walk(this);
+    this.cachedMeta = Object.freeze({
+      name: this.name,
+      numParams: this.parameterCount(),
+      flops: this.stats.convFlops + 2 * linearMacs,
+      inputSize: [3, 224, 224],
+      minSize: this.stats.minSize,
+      preprocessing: { resize: 256, crop: 224, interpolation: 'bilinear', mean: IMAGENET_MEAN, std: IMAGENET_STD },
+      categories: this.includeTop && this.numClasses === 1000 ? 'imagenet-1k' : null,
+      reference: this.stats.reference,
+    }) as ModelMeta;
+    return this.cachedMeta;
+  }
+}
+
+/** Start the runtime, build, and load weights if given: the body of every zoo builder. */
+export async function buildZoo<M extends ZooModel>(make: () => M, opts: ZooOptions): Promise<M> {
+  await init(opts.init);
+  const weights = opts.weights === undefined ? undefined : await resolveWeights(opts.weights);
+  const model = make();
+  if (weights !== undefined) model.loadStateDict(weights, { strict: opts.strict ?? true });
+  return model;
+}
+
+
+export type ZooName =
+  | 'alexnet' | 'zfnet' | 'googlenet'
+  | 'vgg11' | 'vgg13' | 'vgg16' | 'vgg19' | 'vgg11_bn' | 'vgg13_bn' | 'vgg16_bn' | 'vgg19_bn'
+  | 'resnet18' | 'resnet34' | 'resnet50' | 'resnet101' | 'resnet152';
+
+/**
+ * Default-configuration numbers (1000 classes, 3x224x224), printed by tools/gen_zoo_goldens.py from the
+ * PyTorch models (torchvision's own definitions, tools/zfnet.py) and checked by test/models/zoo.test.ts.
+ * numParams equals torchvision's `num_params`; minSize is the smallest input the PyTorch model accepts.
+ */
+export const ARCH_STATS = {
+  alexnet: { numParams: 61100840, convFlops: 1311133056, minSize: 63, reference: 'Krizhevsky 2014, arXiv:1404.5997 (torchvision)' },
+  zfnet: { numParams: 62357608, convFlops: 2218821888, minSize: 47, reference: 'Zeiler & Fergus 2013, arXiv:1311.2901 (tools/zfnet.py)' },
+  googlenet: { numParams: 6624904, convFlops: 2994704384, minSize: 15, reference: 'Szegedy et al. 2014, arXiv:1409.4842 (torchvision)' },
+  resnet18: { numParams: 11689512, convFlops: 3627122688, minSize: 1, reference: 'He et al. 2015, arXiv:1512.03385 (torchvision)' },
+  resnet34: { numParams: 21797672, convFlops: 7326498816, minSize: 1, reference: 'He et al. 2015, arXiv:1512.03385 (torchvision)' },
+  resnet50: { numParams: 25557032, convFlops: 8174272512, minSize: 1, reference: 'He et al. 2015, arXiv:1512.03385 (torchvision)' },
+  resnet101: { numParams: 44549160, convFlops: 15598714880, minSize: 1, reference: 'He et al. 2015, arXiv:1512.03385 (torchvision)' },
+  resnet152: { numParams: 60192808, convFlops: 23023157248, minSize: 1, reference: 'He et al. 2015, arXiv:1512.03385 (torchvision)' },
+  vgg11: { numParams: 132863336, convFlops: 14970912768, minSize: 32, reference: 'Simonyan & Zisserman 2014, arXiv:1409.1556 (torchvision)' },
+  vgg11_bn: { numParams: 132868840, convFlops: 14970912768, minSize: 32, reference: 'Simonyan & Zisserman 2014, arXiv:1409.1556 (torchvision)' },
+  vgg13: { numParams: 133047848, convFlops: 22369665024, minSize: 32, reference: 'Simonyan & Zisserman 2014, arXiv:1409.1556 (torchvision)' },
+  vgg13_bn: { numParams: 133053736, convFlops: 22369665024, minSize: 32, reference: 'Simonyan & Zisserman 2014, arXiv:1409.1556 (torchvision)' },
+  vgg16: { numParams: 138357544, convFlops: 30693261312, minSize: 32, reference: 'Simonyan & Zisserman 2014, arXiv:1409.1556 (torchvision)' },
+  vgg16_bn: { numParams: 138365992, convFlops: 30693261312, minSize: 32, reference: 'Simonyan & Zisserman 2014, arXiv:1409.1556 (torchvision)' },
+  vgg19: { numParams: 143667240, convFlops: 39016857600, minSize: 32, reference: 'Simonyan & Zisserman 2014, arXiv:1409.1556 (torchvision)' },
+  vgg19_bn: { numParams: 143678248, convFlops: 39016857600, minSize: 32, reference: 'Simonyan & Zisserman 2014, arXiv:1409.1556 (torchvision)' },
+} satisfies Record<ZooName, ArchStats>;
