@@ -67,31 +67,43 @@ export class GraphBuilder {
 
 const ALIGN_FLOATS = 16; // 64 bytes
 
-/** A planned forward pass for one input shape: one activation block, one scratch block. */
+/**
+ * A planned pass for one set of input shapes: one activation block, one scratch block. Inputs are written
+ * before op 0 (so nothing may share their memory); outputs stay alive to the end.
+ */
 export class Plan {
   readonly rt: Runtime;
-  readonly input: Value;
-  readonly output: Value;
+  readonly inputs: readonly Value[];
+  readonly outputs: readonly Value[];
   private readonly ops: Op[];
   private readonly ptr: Int32Array;
   private readonly block: number;
   private readonly scratchPtr: number;
   readonly activationBytes: number;
 
-  constructor(g: GraphBuilder, input: Value, output: Value) {
+  constructor(g: GraphBuilder, inputs: Value | readonly Value[], outputs: Value | readonly Value[]) {
     this.rt = g.rt;
-    this.input = input;
-    this.output = output;
+    this.inputs = Array.isArray(inputs) ? inputs : [inputs as Value];
+    this.outputs = Array.isArray(outputs) ? outputs : [outputs as Value];
     this.ops = g.ops;
-    g.keep(output);
-    // the input is written before op 0
-    g.bufs[input.buf].first = -1;
+    for (const v of this.outputs) g.keep(v);
+    for (const v of this.inputs) g.bufs[v.buf].first = -1;
     const offsets = assignOffsets(g.bufs);
     this.activationBytes = offsets.total * 4;
     this.block = this.rt.arena.alloc(Math.max(64, this.activationBytes));
     this.scratchPtr = g.scratchBytes > 0 ? this.rt.arena.alloc(g.scratchBytes) : 0;
     this.ptr = new Int32Array(g.bufs.length);
     for (let i = 0; i < g.bufs.length; i++) this.ptr[i] = this.block + offsets.offset[i] * 4;
+  }
+
+  /** The first input (single-input plans). */
+  get input(): Value {
+    return this.inputs[0];
+  }
+
+  /** The first output (single-output plans). */
+  get output(): Value {
+    return this.outputs[0];
   }
 
   /** Byte pointer of a value. */
