@@ -5,17 +5,18 @@
 // accumulate + fused activation.
 //
 // Memory layout ("gate blocks")
-// - Hidden units go in blocks of 8: Hp = ceil(H/8)*8, U = Hp/8 blocks. G = gates per unit (LSTM 4: i,f,g,o;
-//   GRU 3: r,z,n; PyTorch order).
-// - Packed W_hh (rnn_pack_gates): block u, then gate groups (LSTM: [i, f] then [g, o]; GRU: [r, z, n]; RNN:
-//   [h]), then k = 0..K-1, then one run of 8 floats per gate of the group: W[g*H + 8u + l, k] for l = 0..7
-//   (zero for units >= H). A group is read front to back by one pointer with constant offsets; its K loop
-//   keeps 2 f32x4 accumulators per gate (LSTM 4 per pass, two passes; GRU 6): enough independent chains to
-//   cover the multiply-add latency with batch 1 (a GEMV), and few enough that V8 does not spill.
-//   NOTE: one LSTM pass over all 4 gates (8 accumulators + 8 hoisted loads + splat > 15 xmm registers) made
-//   V8 spill an accumulator inside the loop: 5 GFLOP/s instead of ~20.
+// - Hidden units go in blocks of UB = rnn_block_units(G): 12 for LSTM (G = 4 gates i,f,g,o), 8 otherwise
+//   (GRU G = 3: r,z,n); PyTorch's gate order. Hp = ceil(H/UB)*UB, U = Hp/UB blocks.
+// - Packed W_hh (rnn_pack_gates): block u, then gate groups (LSTM: [i, f] then [g, o]; GRU: [r, z, n]), then
+//   k = 0..K-1, then one run of UB floats per gate of the group: W[g*H + UB*u + l, k] for l < UB (zero for
+//   units >= H). A group is read front to back by one pointer with constant offsets; its K loop keeps
+//   6 f32x4 accumulators (LSTM: 2 gates x 3 vectors, two passes; GRU: 3 gates x 2 vectors, one pass).
+//   Why 6: with batch 1 this is a GEMV whose speed is set by how many independent multiply-add chains hide
+//   the latency (measured: 4 chains ~19, 6 chains ~25 GFLOP/s), and 6 accumulators + 6 loads V8 hoists +
+//   1 splat still fit the 15 xmm registers V8 gives wasm. NOTE: one LSTM pass over all 4 gates of 8 units
+//   (8 accumulators) made V8 spill an accumulator inside the loop: 5 GFLOP/s.
 // - gx rows (the input projection, computed by the caller's GEMM with W_ih packed in the same column
-//   order): row b at gx + 4*b*ldgx holds G*Hp floats, column (u*G + g)*8 + l = gate g of unit 8u + l.
+//   order): row b at gx + 4*b*ldgx holds G*Hp floats, column (u*G + g)*UB + l = gate g of unit UB*u + l.
 //   LSTM gx includes b_ih + b_hh; GRU gx includes b_ih, and b_hh for r and z only (b_hn is scaled by r,
 //   so it comes in apart: bhn, Hp floats, units in order).
 // - h_prev row b at h_prev + 4*b*ldhp (H floats), h_out row b at h_out + 4*b*ldh (H floats written, nothing
@@ -31,9 +32,15 @@
 import { sigmoid_f32, sigmoid_f32x4, tanh_f32, tanh_f32x4 } from './activation';
 import { load_lanes, store_lanes, vmadd } from './simd';
 
-/** Floats of a packed gate-block matrix: ceil(H/8)*8 * G * K. */
+/** Hidden units per gate block for a cell with G gates: 12 for LSTM (G = 4), 8 otherwise (see the header). */
+export function rnn_block_units(G: i32): i32 {
+  return G == 4 ? 12 : 8;
+}
+
+/** Floats of a packed gate-block matrix: ceil(H/UB)*UB * G * K. */
 export function rnn_packed_gates_size(G: i32, H: i32, K: i32): i32 {
-  return ((H + 7) >> 3) * 8 * G * K;
+  const UB = rnn_block_units(G);
+  return ((H + UB - 1) / UB) * UB * G * K;
 }
 
 /** Gates per group in a packed block: LSTM's 4 gates go in 2 groups of 2, others in one group (see the header). */
@@ -42,20 +49,21 @@ export function rnn_packed_gates_size(G: i32, H: i32, K: i32): i32 {
 
 /** Pack W [G*H, K] (row-major, PyTorch's weight_hh_l*) into gate blocks (see the header). */
 export function rnn_pack_gates(dst: usize, w: usize, G: i32, H: i32, K: i32): void {
-  const U = (H + 7) >> 3;
+  const UB = rnn_block_units(G);
+  const U = (H + UB - 1) / UB;
   const GS = group_size(G);
   const rs = <usize>K << 2;
   let d = dst;
   for (let u = 0; u < U; u++) {
-    const nv = min(8, H - (u << 3));
+    const nv = min(UB, H - u * UB);
     for (let g0 = 0; g0 < G; g0 += GS) {
       for (let k = 0; k < K; k++) {
         for (let g = g0; g < g0 + GS; g++) {
-          const src = w + ((<usize>(g * H + (u << 3)) * <usize>K + <usize>k) << 2);
+          const src = w + ((<usize>(g * H + u * UB) * <usize>K + <usize>k) << 2);
           let l = 0;
           for (; l < nv; l++) store<f32>(d + (<usize>l << 2), load<f32>(src + <usize>l * rs));
-          for (; l < 8; l++) store<f32>(d + (<usize>l << 2), 0);
-          d += 32;
+          for (; l < UB; l++) store<f32>(d + (<usize>l << 2), 0);
+          d += <usize>UB << 2;
         }
       }
     }
@@ -68,16 +76,16 @@ export function rnn_pack_gates(dst: usize, w: usize, G: i32, H: i32, K: i32): vo
  */
 export function lstm_step(h_out: usize, ldh: i32, c: usize, h_prev: usize, ldhp: i32, gx: usize, ldgx: i32,
   pw: usize, B: i32, H: i32): void {
-  const U = (H + 7) >> 3;
-  const blk = <usize>H << 7; // K * 4 gates * 8 floats * 4 bytes
+  const U = (H + 11) / 12;
+  const blk = <usize>H * 192; // K * 4 gates * 12 floats * 4 bytes
   for (let u = 0; u < U; u++) {
-    const nv = min(8, H - (u << 3));
+    const nv = min(12, H - u * 12);
     const wb = pw + <usize>u * blk;
     for (let b = 0; b < B; b++) {
-      const g0 = gx + ((<usize>b * <usize>ldgx + (<usize>u << 5)) << 2);
+      const g0 = gx + ((<usize>b * <usize>ldgx + <usize>u * 48) << 2);
       const hp = h_prev + ((<usize>b * <usize>ldhp) << 2);
-      const cp = c + ((<usize>b * <usize>H + (<usize>u << 3)) << 2);
-      const ho = h_out + ((<usize>b * <usize>ldh + (<usize>u << 3)) << 2);
+      const cp = c + ((<usize>b * <usize>H + <usize>u * 12) << 2);
+      const ho = h_out + ((<usize>b * <usize>ldh + <usize>u * 12) << 2);
       if (ASC_FEATURE_SIMD) lstm_block_simd(ho, cp, hp, g0, wb, blk, nv);
       else lstm_block_scalar(ho, cp, hp, g0, wb, H, nv);
     }
@@ -113,53 +121,66 @@ export function gru_step(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32, gx: u
 // @ts-ignore: decorator
 @inline function hi(nv: i32): i32 { return max(nv - 4, 0); }
 
+// Lanes of vector q (0, 1, 2) of a block with nv valid units.
+// @ts-ignore: decorator
+@inline function lanes(nv: i32, q: i32): i32 { return min(max(nv - (q << 2), 0), 4); }
+
+/** 12 units of one row: gx block [i(12) f(12) g(12) o(12)] at g0, packed groups [i,f] and [g,o] at wb. */
 function lstm_block_simd(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize, blk: usize, nv: i32): void {
-  let vi0 = v128.load(g0), vi1 = v128.load(g0, 16);
-  let vf0 = v128.load(g0, 32), vf1 = v128.load(g0, 48);
   const half = blk >> 1;
   let w = wb, a = hp;
   let wend = wb + half;
+  // pass 1: i and f (3 vectors each)
+  let va0 = v128.load(g0), va1 = v128.load(g0, 16), va2 = v128.load(g0, 32);
+  let vb0 = v128.load(g0, 48), vb1 = v128.load(g0, 64), vb2 = v128.load(g0, 80);
   while (w < wend) {
     const vh = v128.load32_splat(a);
     a += 4;
-    vi0 = vmadd(vh, v128.load(w), vi0);
-    vi1 = vmadd(vh, v128.load(w, 16), vi1);
-    vf0 = vmadd(vh, v128.load(w, 32), vf0);
-    vf1 = vmadd(vh, v128.load(w, 48), vf1);
-    w += 64;
+    va0 = vmadd(vh, v128.load(w), va0);
+    va1 = vmadd(vh, v128.load(w, 16), va1);
+    va2 = vmadd(vh, v128.load(w, 32), va2);
+    vb0 = vmadd(vh, v128.load(w, 48), vb0);
+    vb1 = vmadd(vh, v128.load(w, 64), vb1);
+    vb2 = vmadd(vh, v128.load(w, 80), vb2);
+    w += 96;
   }
-  let vg0 = v128.load(g0, 64), vg1 = v128.load(g0, 80);
-  let vo0 = v128.load(g0, 96), vo1 = v128.load(g0, 112);
+  // NOTE: the gate math needs ~10 more registers; with accumulators live across it, V8 spills them inside
+  // the K loop. So pre-activations go back to the gx block (plain stores) and the gate math reads them there.
+  v128.store(g0, va0); v128.store(g0, va1, 16); v128.store(g0, va2, 32);
+  v128.store(g0, vb0, 48); v128.store(g0, vb1, 64); v128.store(g0, vb2, 80);
+  // pass 2: g and o
   a = hp;
   wend += half;
+  va0 = v128.load(g0, 96); va1 = v128.load(g0, 112); va2 = v128.load(g0, 128);
+  vb0 = v128.load(g0, 144); vb1 = v128.load(g0, 160); vb2 = v128.load(g0, 176);
   while (w < wend) {
     const vh = v128.load32_splat(a);
     a += 4;
-    vg0 = vmadd(vh, v128.load(w), vg0);
-    vg1 = vmadd(vh, v128.load(w, 16), vg1);
-    vo0 = vmadd(vh, v128.load(w, 32), vo0);
-    vo1 = vmadd(vh, v128.load(w, 48), vo1);
-    w += 64;
+    va0 = vmadd(vh, v128.load(w), va0);
+    va1 = vmadd(vh, v128.load(w, 16), va1);
+    va2 = vmadd(vh, v128.load(w, 32), va2);
+    vb0 = vmadd(vh, v128.load(w, 48), vb0);
+    vb1 = vmadd(vh, v128.load(w, 64), vb1);
+    vb2 = vmadd(vh, v128.load(w, 80), vb2);
+    w += 96;
   }
-  // NOTE: the gate math needs ~10 more registers; with the 8 accumulators still live, V8 spills them and puts
-  // the spills inside the K loop (measured: 5 vs 20+ GFLOP/s). So the pre-activations go back to the gx block
-  // (plain stores, accumulators dead afterwards) and the gate math reads them from L1.
-  v128.store(g0, vi0); v128.store(g0, vi1, 16);
-  v128.store(g0, vf0, 32); v128.store(g0, vf1, 48);
-  v128.store(g0, vg0, 64); v128.store(g0, vg1, 80);
-  v128.store(g0, vo0, 96); v128.store(g0, vo1, 112);
+  v128.store(g0, va0, 96); v128.store(g0, va1, 112); v128.store(g0, va2, 128);
+  v128.store(g0, vb0, 144); v128.store(g0, vb1, 160); v128.store(g0, vb2, 176);
   lstm_gates_simd(ho, cp, g0, nv);
 }
 
+/** Gate math for one 12-unit block from its pre-activations at g0 ([i f g o] x 12). */
 function lstm_gates_simd(ho: usize, cp: usize, g0: usize, nv: i32): void {
-  const c0 = f32x4.add(f32x4.mul(sigmoid_f32x4(v128.load(g0, 32)), load_lanes(cp, lo(nv))),
-    f32x4.mul(sigmoid_f32x4(v128.load(g0)), tanh_f32x4(v128.load(g0, 64))));
-  const c1 = f32x4.add(f32x4.mul(sigmoid_f32x4(v128.load(g0, 48)), load_lanes(cp + 16, hi(nv))),
-    f32x4.mul(sigmoid_f32x4(v128.load(g0, 16)), tanh_f32x4(v128.load(g0, 80))));
-  store_lanes(cp, c0, lo(nv));
-  store_lanes(cp + 16, c1, hi(nv));
-  store_lanes(ho, f32x4.mul(sigmoid_f32x4(v128.load(g0, 96)), tanh_f32x4(c0)), lo(nv));
-  store_lanes(ho + 16, f32x4.mul(sigmoid_f32x4(v128.load(g0, 112)), tanh_f32x4(c1)), hi(nv));
+  for (let q = 0; q < 3; q++) {
+    const n = lanes(nv, q);
+    if (n == 0) break;
+    const o4 = <usize>q << 4;
+    const p = g0 + o4;
+    const cn = f32x4.add(f32x4.mul(sigmoid_f32x4(v128.load(p, 48)), load_lanes(cp + o4, n)),
+      f32x4.mul(sigmoid_f32x4(v128.load(p)), tanh_f32x4(v128.load(p, 96))));
+    store_lanes(cp + o4, cn, n);
+    store_lanes(ho + o4, f32x4.mul(sigmoid_f32x4(v128.load(p, 144)), tanh_f32x4(cn)), n);
+  }
 }
 
 function gru_block_simd(ho: usize, hp: usize, g0: usize, wb: usize, blk: usize, bn: usize, j0: i32, nv: i32): void {
@@ -195,19 +216,19 @@ function gru_block_simd(ho: usize, hp: usize, g0: usize, wb: usize, blk: usize, 
 // ---- scalar blocks (the scalar variant): unit by unit over the same packed layout ----
 
 function lstm_block_scalar(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize, K: i32, nv: i32): void {
-  const half = <usize>K << 6; // bytes of one gate group: K * 2 gates * 8 floats * 4
+  const half = <usize>K * 96; // bytes of one gate group: K * 2 gates * 12 floats * 4
   for (let l = 0; l < nv; l++) {
     const lo4 = <usize>l << 2;
-    let ai = load<f32>(g0 + lo4), af = load<f32>(g0 + lo4, 32), ag = load<f32>(g0 + lo4, 64), ao = load<f32>(g0 + lo4, 96);
+    let ai = load<f32>(g0 + lo4), af = load<f32>(g0 + lo4, 48), ag = load<f32>(g0 + lo4, 96), ao = load<f32>(g0 + lo4, 144);
     let w = wb + lo4, a = hp;
     for (let k = 0; k < K; k++) {
       const h = load<f32>(a);
       a += 4;
       ai += h * load<f32>(w);
-      af += h * load<f32>(w, 32);
+      af += h * load<f32>(w, 48);
       ag += h * load<f32>(w + half);
-      ao += h * load<f32>(w + half, 32);
-      w += 64;
+      ao += h * load<f32>(w + half, 48);
+      w += 96;
     }
     const cn = sigmoid_f32(af) * load<f32>(cp + lo4) + sigmoid_f32(ai) * tanh_f32(ag);
     store<f32>(cp + lo4, cn);

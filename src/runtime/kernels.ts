@@ -99,8 +99,10 @@ export interface Kernels {
   nchw_to_nhwc(out: number, inp: number, N: number, C: number, H: number, W: number): void;
   nhwc_to_nchw(out: number, inp: number, N: number, C: number, H: number, W: number): void;
 
-  // ---- Recurrent cells (assembly/rnn.ts): gate blocks of 8 hidden units, see that file's header ----
-  /** Floats of W [G*H, K] packed in gate blocks: ceil(H/8)*8 * G * K. */
+  // ---- Recurrent cells (assembly/rnn.ts): gate blocks of hidden units, see that file's header ----
+  /** Hidden units per gate block for a cell with G gates (12 for LSTM, 8 for GRU): Hp = ceil(H/UB)*UB. */
+  rnn_block_units(G: number): number;
+  /** Floats of W [G*H, K] packed in gate blocks: Hp * G * K. */
   rnn_packed_gates_size(G: number, H: number, K: number): number;
   /** Pack W [G*H, K] row-major (PyTorch weight_hh) into gate blocks; units past H are zero. */
   rnn_pack_gates(dst: number, w: number, G: number, H: number, K: number): void;

@@ -1,8 +1,8 @@
 /**
  * Recurrent kernels (assembly/rnn.ts) against the f64 oracle (test/ref/rnn.ts), in every variant.
  *
- * Tile edges: hidden units go in blocks of 8 (SIMD: two f32x4 halves per gate), so H sweeps 1 (one lane),
- * 3, 4 (one half), 5, 8 (one block), 9, 13, 16 (two blocks), 17 (+1 tail) and 33; B = 1, 2, 3 rows; strided
+ * Tile edges: hidden units go in blocks of 12 (LSTM: three f32x4 per gate) or 8 (GRU: two), so H sweeps 1
+ * (one lane), 3, 4 (one vector), 5, 8, 9, 11, 12 (one LSTM block), 13, 16, 17, 24, 25 and 33; B = 1, 2, 3 rows; strided
  * h_out / h_prev / gx rows, with poison after every valid region to catch stray writes. Each case runs two
  * chained steps, so the second reads the first one's h (and c) back: a layout slip would show up there.
  *
@@ -13,7 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, Scope, expectClose, variant } from './harness.js';
 import { randomArray } from '../ref/rng.js';
-import { cellRef, gateCount, packGatesRef, toBlockColumns, type RnnMode } from '../ref/rnn.js';
+import { blockUnits, cellRef, gateCount, packGatesRef, toBlockColumns, type RnnMode } from '../ref/rnn.js';
 
 const POISON = 12345.5;
 const atolFor = (H: number) => 4e-6 * H + 1e-6;
@@ -23,11 +23,12 @@ describe.each(BACKENDS)('rnn kernels (%s)', (backend) => {
   it('rnn_pack_gates matches the block layout exactly, and the size formula', async () => {
     const rt = await variant(backend);
     const k = rt.k;
-    for (const [G, H, K] of [[4, 1, 1], [4, 5, 3], [3, 9, 7], [3, 16, 2], [1, 13, 5], [4, 33, 17]]) {
+    for (const [G, H, K] of [[4, 1, 1], [4, 5, 3], [4, 12, 2], [3, 9, 7], [3, 16, 2], [1, 13, 5], [4, 33, 17]]) {
       const s = new Scope(rt);
       const w = randomArray(G * H * K, G * 100 + H);
       const n = k.rnn_packed_gates_size(G, H, K);
-      expect(n).toBe(Math.ceil(H / 8) * 8 * G * K);
+      expect(k.rnn_block_units(G)).toBe(blockUnits(G));
+      expect(n).toBe(Math.ceil(H / blockUnits(G)) * blockUnits(G) * G * K);
       const dst = s.poisoned(n + 8);
       k.rnn_pack_gates(dst, s.put(w), G, H, K);
       const got = s.get(dst, n + 8);
@@ -38,7 +39,7 @@ describe.each(BACKENDS)('rnn kernels (%s)', (backend) => {
   });
 
   for (const mode of ['LSTM', 'GRU'] as const) {
-    for (const H of [1, 3, 4, 5, 8, 9, 13, 16, 17, 33]) {
+    for (const H of [1, 3, 4, 5, 8, 9, 11, 12, 13, 16, 17, 24, 25, 33]) {
       for (const B of [1, 2, 3]) {
         it(`${mode.toLowerCase()}_step H=${H} B=${B}, two chained steps`, async () => {
           const rt = await variant(backend);
@@ -59,7 +60,7 @@ function runSteps(rt: Awaited<ReturnType<typeof variant>>, mode: RnnMode, H: num
   const s = new Scope(rt);
   try {
     const G = gateCount(mode);
-    const Hp = Math.ceil(H / 8) * 8;
+    const Hp = Math.ceil(H / blockUnits(G)) * blockUnits(G);
     const whh = randomArray(G * H * H, seed);
     const bhh = randomArray(G * H, seed + 1);
     const pw = s.put(k.rnn_packed_gates_size(G, H, H));

@@ -116,37 +116,42 @@ export function rnnRef(a: RnnRefArgs): { output: Float64Array; h: Float64Array; 
   return { output: out, h: hN, c: cN };
 }
 
+/** Hidden units per packed block (assembly/rnn.ts rnn_block_units): 12 for LSTM, 8 otherwise. */
+export const blockUnits = (G: number): number => (G === 4 ? 12 : 8);
+
 /**
- * The packed "gate block" layout of assembly/rnn.ts, as an oracle: hidden units in blocks of 8
- * (Hp = ceil(H/8)*8); block u holds gate groups (LSTM [i, f], [g, o]; otherwise all G gates in one group),
- * each group K rows of one 8-float run per gate: W[g*H + 8u + l, k] (zero past H).
+ * The packed "gate block" layout of assembly/rnn.ts, as an oracle: hidden units in blocks of UB
+ * (Hp = ceil(H/UB)*UB); block u holds gate groups (LSTM [i, f], [g, o]; otherwise all G gates in one group),
+ * each group K rows of one UB-float run per gate: W[g*H + UB*u + l, k] (zero past H).
  */
 export function packGatesRef(w: ArrayLike<number>, G: number, H: number, K: number): Float32Array {
-  const U = Math.ceil(H / 8);
+  const UB = blockUnits(G);
+  const U = Math.ceil(H / UB);
   const GS = G === 4 ? 2 : G;
-  const out = new Float32Array(U * K * G * 8);
+  const out = new Float32Array(U * K * G * UB);
   let i = 0;
   for (let u = 0; u < U; u++)
     for (let g0 = 0; g0 < G; g0 += GS)
       for (let k = 0; k < K; k++)
         for (let g = g0; g < g0 + GS; g++)
-          for (let l = 0; l < 8; l++) {
-            const j = 8 * u + l;
+          for (let l = 0; l < UB; l++) {
+            const j = UB * u + l;
             out[i++] = j < H ? w[(g * H + j) * K + k] : 0;
           }
   return out;
 }
 
-/** Gate pre-activations [rows, G*H] (PyTorch order) -> block column order [rows, G*Hp]: col (u*G + g)*8 + l. */
+/** Gate pre-activations [rows, G*H] (PyTorch order) -> block column order [rows, G*Hp]: col (u*G + g)*UB + l. */
 export function toBlockColumns(gx: ArrayLike<number>, rows: number, G: number, H: number): Float32Array {
-  const U = Math.ceil(H / 8);
-  const out = new Float32Array(rows * U * G * 8);
+  const UB = blockUnits(G);
+  const U = Math.ceil(H / UB);
+  const out = new Float32Array(rows * U * G * UB);
   for (let r = 0; r < rows; r++)
     for (let u = 0; u < U; u++)
       for (let g = 0; g < G; g++)
-        for (let l = 0; l < 8; l++) {
-          const j = 8 * u + l;
-          out[r * U * G * 8 + (u * G + g) * 8 + l] = j < H ? gx[r * G * H + g * H + j] : 0;
+        for (let l = 0; l < UB; l++) {
+          const j = UB * u + l;
+          out[r * U * G * UB + (u * G + g) * UB + l] = j < H ? gx[r * G * H + g * H + j] : 0;
         }
   return out;
 }

@@ -282,7 +282,8 @@ export abstract class RNNBase extends Module {
     const { gates: G, hiddenSize: H, directions: D } = this;
     const F = l === 0 ? this.inputSize : D * H;
     const rnn = G === 1;
-    const Hp = rnn ? H : Math.ceil(H / 8) * 8;
+    const UB = rnn ? 1 : k.rnn_block_units(G);
+    const Hp = Math.ceil(H / UB) * UB;
     const N = D * G * Hp; // gx columns (RNN: the output sequence's D*H columns)
     const ws = this.weights.slice(l * D, l * D + D);
     const key = ws.map((w) => [w.wih, w.whh, w.bih, w.bhh].map((p) => p?.version ?? '-').join(',')).join(';');
@@ -297,7 +298,7 @@ export abstract class RNNBase extends Module {
       // W_ih of every direction as one B operand [F, N]: row r of `rows` is output column r.
       const rows = new Float32Array(N * F);
       const bias = new Float32Array(N);
-      const col = (d: number, g: number, j: number) => (rnn ? d * H + j : d * G * Hp + ((j >> 3) * G + g) * 8 + (j & 7));
+      const col = (d: number, g: number, j: number) => (rnn ? d * H + j : d * G * Hp + (Math.floor(j / UB) * G + g) * UB + (j % UB));
       for (let d = 0; d < D; d++) {
         const { wih, bih, bhh } = ws[d];
         for (let g = 0; g < G; g++) {
@@ -356,7 +357,8 @@ export abstract class RNNBase extends Module {
     const rt = g.rt;
     const k = rt.k;
     const rnn = G === 1;
-    const Hp = rnn ? H : Math.ceil(H / 8) * 8;
+    const UB = rnn ? 1 : k.rnn_block_units(G);
+    const Hp = Math.ceil(H / UB) * UB;
     const DH = D * H;
     const LD = L * D;
     const name = this.name;
