@@ -59,6 +59,12 @@ export class GraphBuilder {
     if (bytes > this.scratchBytes) this.scratchBytes = bytes;
   }
 
+  /** Training hook: a residual add was recorded (TrainGraph records its backward). */
+  recordedAdd(_name: string, _a: Value, _b: Value, _y: Value, _act: number): void {}
+
+  /** Training hook: a channel concat was recorded. */
+  recordedConcat(_name: string, _xs: readonly Value[], _y: Value): void {}
+
   /** Keep a value alive to the end (model outputs). */
   keep(v: Value): void {
     this.bufs[v.buf].last = Number.MAX_SAFE_INTEGER;
@@ -189,6 +195,7 @@ export function add(g: GraphBuilder, name: string, a: Value, b: Value, act: numb
   const n = numel(a.shape);
   const k = g.rt.k;
   g.op(name, [a, b], (p) => k.add(at(p, y), at(p, a), at(p, b), n, act));
+  g.recordedAdd(name, a, b, y, act);
   return y;
 }
 
@@ -213,5 +220,6 @@ export function concatChannels(g: GraphBuilder, name: string, xs: readonly Value
     g.op(`${name}.cat`, [x], (p) => k.copy_channels(at(p, y) + o * 4, at(p, x), n * h * w, c, total, c));
     off += c;
   }
+  g.recordedConcat(name, xs, y);
   return y;
 }

@@ -7,6 +7,8 @@ import { Act } from '../../runtime/kernels.js';
 import { numel, shapeStr } from '../../tensor.js';
 import { at, type GraphBuilder, type Value } from '../graph.js';
 import { Module } from '../module.js';
+import { isTraining } from '../../train/graph.js';
+import { trainActivation, unsupported } from '../../train/layers.js';
 
 type Unary = 'relu' | 'tanh' | 'sigmoid';
 
@@ -15,6 +17,7 @@ abstract class Elementwise extends Module {
   abstract readonly act: Act;
   protected abstract readonly kernel: Unary;
   build(g: GraphBuilder, x: Value): Value {
+    if (isTraining(g)) return trainActivation(g, this.name, x, this.act);
     const y = g.value(x.shape);
     const k = g.rt.k;
     const n = numel(x.shape);
@@ -64,6 +67,7 @@ abstract class SoftmaxBase extends Module {
     if (d < 0 || d >= s.length || !contiguous) {
       throw new WasmzooError('E_SHAPE', `${this.name}: dim ${this.dim} of a ${shapeStr(s)} input is not supported (use the last dim, or dim 1 of an image)`);
     }
+    if (isTraining(g)) unsupported(this.name, `${this.constructor.name} (train on logits: the losses include it)`);
     const cols = s[d];
     const rows = numel(s) / cols;
     const y = g.value(s);

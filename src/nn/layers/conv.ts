@@ -11,6 +11,8 @@ import { uniform } from '../init.js';
 import { Module, type Parameter } from '../module.js';
 import { PackedBlock, withStaged } from '../packed.js';
 import type { BatchNorm2d } from './norm.js';
+import { isTraining } from '../../train/graph.js';
+import { trainConv2d, unsupported } from '../../train/layers.js';
 
 export interface Conv2dOptions {
   stride?: number | Pair;
@@ -93,6 +95,12 @@ export class Conv2d extends Module {
     const ow = convOut(w, kw, sw, pw, dw);
     if (oh <= 0 || ow <= 0) {
       throw new WasmzooError('E_SHAPE', `${this.name}: input ${h}x${w} is too small for kernel ${kh}x${kw} (dilation ${dh}x${dw}, padding ${ph}x${pw})`);
+    }
+    if (isTraining(g)) {
+      if (fuse.into) unsupported(this.name, 'writing into a concat slice');
+      // A batch norm normalises with batch statistics in training: it cannot be folded, so it runs after.
+      const y = trainConv2d(g, this, x, fuse.bn ? Act.None : fuse.act ?? Act.None, [ph, pw]);
+      return fuse.bn ? fuse.bn.build(g, y, fuse.act ?? Act.None) : y;
     }
     const oc = this.outChannels;
     const rt = g.rt;

@@ -11,6 +11,8 @@ import { uniform } from '../init.js';
 import { Module, type Parameter } from '../module.js';
 import { PackedBlock, withStaged } from '../packed.js';
 import type { BatchNorm1d } from './norm.js';
+import { isTraining } from '../../train/graph.js';
+import { trainLinear } from '../../train/layers.js';
 
 export interface LinearOptions {
   bias?: boolean;
@@ -49,6 +51,10 @@ export class Linear extends Module {
     // 4-D values are stored NHWC, so their last PyTorch dimension is not contiguous: flatten first.
     if (s.length < 1 || s.length > 3 || s[s.length - 1] !== this.inFeatures) {
       throw shapeError(this.name, `[..., ${this.inFeatures}] with 1 to 3 dimensions`, s);
+    }
+    if (isTraining(g)) {
+      const y = trainLinear(g, this, x, fuse.bn ? Act.None : fuse.act ?? Act.None);
+      return fuse.bn ? fuse.bn.build(g, y, fuse.act ?? Act.None) : y;
     }
     const rows = numel(s) / this.inFeatures;
     const K = this.inFeatures;

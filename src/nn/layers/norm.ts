@@ -13,6 +13,8 @@ import { Act } from '../../runtime/kernels.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../graph.js';
 import { Module, type Parameter } from '../module.js';
 import { PackedBlock } from '../packed.js';
+import { isTraining } from '../../train/graph.js';
+import { trainBatchNorm, unsupported } from '../../train/layers.js';
 
 export interface BatchNormOptions {
   eps?: number;
@@ -91,6 +93,7 @@ abstract class BatchNorm extends Module {
   }
 
   protected buildScaleShift(g: GraphBuilder, x: Value, pixels: number, act: Act = Act.None): Value {
+    if (isTraining(g)) return trainBatchNorm(g, this, x, pixels, act);
     const rt = g.rt;
     const c = this.numFeatures;
     const ptr = this.packed.ensure(rt, this.versionKey(), 8 * c, (p) => {
@@ -150,6 +153,7 @@ export class LocalResponseNorm extends Module {
   build(g: GraphBuilder, x: Value): Value {
     const s = x.shape;
     if (s.length !== 4) throw new WasmzooError('E_SHAPE', `${this.name}: expected a 4-D input [N, C, H, W], got ${shapeStr(s)}`);
+    if (isTraining(g)) unsupported(this.name, 'LocalResponseNorm');
     const k = g.rt.k;
     const y = g.value(s);
     const pixels = s[0] * s[2] * s[3];

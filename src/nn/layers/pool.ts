@@ -8,6 +8,8 @@ import { poolOut, pair, type Pair } from '../../shape.js';
 import { shapeStr } from '../../tensor.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../graph.js';
 import { Module } from '../module.js';
+import { isTraining } from '../../train/graph.js';
+import { adaptiveAvgBackward, poolBackward, unsupported } from '../../train/layers.js';
 
 export interface MaxPool2dOptions {
   /** Defaults to kernelSize, as PyTorch. */
@@ -71,6 +73,7 @@ export class MaxPool2d extends Pool2d {
     const k = g.rt.k;
     const [kh, kw] = this.kernelSize, [sh, sw] = this.stride, [ph, pw] = this.padding, [dh, dw] = this.dilation;
     g.op(this.name, [x], (p) => k.maxpool2d_nhwc(at(p, y), at(p, x), n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw));
+    if (isTraining(g)) poolBackward(g, 'max', this, x, y);
     return y;
   }
 }
@@ -94,6 +97,7 @@ export class AvgPool2d extends Pool2d {
     const [kh, kw] = this.kernelSize, [sh, sw] = this.stride, [ph, pw] = this.padding;
     const cip = this.countIncludePad ? 1 : 0;
     g.op(this.name, [x], (p) => k.avgpool2d_nhwc(at(p, y), at(p, x), n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, cip, this.divisorOverride));
+    if (isTraining(g)) poolBackward(g, 'avg', this, x, y);
     return y;
   }
 }
@@ -127,6 +131,7 @@ export class AdaptiveAvgPool2d extends AdaptivePool2d {
     const y = g.value([n, c, oh, ow]);
     const k = g.rt.k;
     g.op(this.name, [x], (p) => k.adaptive_avgpool2d_nhwc(at(p, y), at(p, x), n, h, w, c, oh, ow));
+    if (isTraining(g)) adaptiveAvgBackward(g, this.name, x, y);
     return y;
   }
 }
@@ -135,6 +140,7 @@ export class AdaptiveMaxPool2d extends AdaptivePool2d {
   build(g: GraphBuilder, x: Value): Value {
     const [n, c, h, w, oh, ow] = this.dims(x);
     if (oh === h && ow === w) return x;
+    if (isTraining(g)) unsupported(this.name, 'AdaptiveMaxPool2d');
     const y = g.value([n, c, oh, ow]);
     const k = g.rt.k;
     g.op(this.name, [x], (p) => k.adaptive_maxpool2d_nhwc(at(p, y), at(p, x), n, h, w, c, oh, ow));
