@@ -6,6 +6,18 @@
  *   const { build, meta } = wasmzoo.zoo.resnet50;
  *   meta.numParams  // 25557032, as torchvision
  *   meta.flops      // 8.18e9: 2 x multiply-adds of convs and linears, batch 1, 224x224
+ *
+ * Converting torchvision's pretrained weights (keys load unchanged; tools/safetensors_py.py is a 20-line
+ * writer, the `safetensors` package's save_file works too):
+ *
+ *   import torchvision, sys; sys.path.insert(0, 'tools'); import safetensors_py
+ *   m = torchvision.models.resnet50(weights='IMAGENET1K_V1')
+ *   safetensors_py.save('resnet50.safetensors', {k: v.numpy() for k, v in m.state_dict().items()})
+ *
+ *   const model = await wasmzoo.resnet50({ weights: 'resnet50.safetensors' });   // path, URL, bytes, Response
+ *
+ * GoogLeNet: pass `transformInput: true` with torchvision's pretrained weights (torchvision sets it when it
+ * loads them); its aux1/aux2 keys are skipped. Inputs: resize 256, center-crop 224, ImageNet mean/std.
  */
 import { alexnet } from './alexnet.js';
 import { zfnet } from './zfnet.js';
