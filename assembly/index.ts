@@ -6,3 +6,6 @@ export * from './conv2d';
 export * from './pool';
 export * from './elementwise';
 export * from './rnn';
+export * from './backward/index';
+export * from './loss';
+export * from './optim';

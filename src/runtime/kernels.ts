@@ -119,4 +119,94 @@ export interface Kernels {
    */
   gru_step(h_out: number, ldh: number, h_prev: number, ldhp: number, gx: number, ldgx: number,
     pw: number, bhn: number, B: number, H: number): void;
+
+  // ---- Training ----
+  // Backward kernels (assembly/backward/), losses (assembly/loss.ts), optimizers (assembly/optim.ts).
+  // Linear backward is the existing gemm: dX = dY·W (B = W row-major [OUT, IN]: b_rs = IN, b_cs = 1),
+  // dW (+)= dYᵀ·X (A = dYᵀ: a_rs = 1, a_cs = OUT), db via bias_grad. `flags` bit 0 = accumulate (+=) where
+  // stated; "overwritten" outputs ignore prior contents.
+
+  /** db[n] (+)= sum_m dy[m*N + n] (Linear: M = batch; conv: M = N*OH*OW pixels). f32 blocks of 32 rows summed in f64. */
+  bias_grad(db: number, dy: number, M: number, N: number, flags: number): void;
+  /** dx = dy * act'(y) from the forward OUTPUT y: relu dy*(y>0), tanh dy*(1-y²), sigmoid dy*y*(1-y), 0 = copy. In place allowed. */
+  act_backward(dx: number, dy: number, y: number, n: number, act: number): void;
+  /** out = a * b elementwise (dropout forward/backward with the mask). In place allowed. */
+  mul(out: number, a: number, b: number, n: number): void;
+
+  /** Bytes of scratch for conv2d_backward_data and conv2d_backward_weight (same dims as the forward; bounded: <= ~2 MB + one tap's packed weights chunk). */
+  conv2d_backward_scratch_size(N: number, H: number, W: number, C: number, OH: number, OW: number, OC: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number, DH: number, DW: number, groups: number): number;
+  /** dx [N,H,W,C] (overwritten) from dy [N,OH,OW,OC] and RAW PyTorch OIHW weights w [OC, C/groups, KH, KW]. */
+  conv2d_backward_data(dx: number, dy: number, w: number, N: number, H: number, W: number, C: number,
+    OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
+    DH: number, DW: number, groups: number, scratch: number): void;
+  /** dw OIHW [OC, C/groups, KH, KW] (+= with flags bit 0) from x [N,H,W,C] and dy [N,OH,OW,OC]. Conv bias: bias_grad. */
+  conv2d_backward_weight(dw: number, x: number, dy: number, N: number, H: number, W: number, C: number,
+    OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
+    DH: number, DW: number, groups: number, flags: number, scratch: number): void;
+
+  /**
+   * dx [N,H,W,C] (overwritten) of max_pool2d from dy [N,OH,OW,C] and the forward input x. Each window's
+   * gradient goes to the tap PyTorch's CPU kernel picks: scan kh then kw, update on `v > max || isnan(v)`
+   * (the first maximum, or the last NaN); overlapping windows add. dx must not overlap dy or x.
+   */
+  maxpool2d_backward_nhwc(dx: number, dy: number, x: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number, DH: number, DW: number): void;
+  /** dx (overwritten) of avg_pool2d: dy / divisor to every in-input cell of the window (forward's divisor rules). */
+  avgpool2d_backward_nhwc(dx: number, dy: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number, count_include_pad: number, divisor: number): void;
+  /** dx (overwritten) of adaptive_avg_pool2d. */
+  adaptive_avgpool2d_backward_nhwc(dx: number, dy: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
+  /** dx (overwritten) of adaptive_max_pool2d (same argmax rule as maxpool2d_backward_nhwc). */
+  adaptive_maxpool2d_backward_nhwc(dx: number, dy: number, x: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
+
+  /**
+   * BatchNorm training forward, part 1: per-channel batch mean and BIASED variance of x [P, C] (two passes,
+   * f64 accumulation). The caller then sets scale = gamma/sqrt(var+eps), shift = beta - mean*scale (C floats,
+   * TS side) and runs scale_shift; the running stats update (momentum, running_var with the unbiased
+   * var*P/(P-1)) is TS side too.
+   */
+  batchnorm_stats(mean: number, var_: number, x: number, P: number, C: number): void;
+  /**
+   * Training-mode BatchNorm backward: dx [P, C] (overwritten; may be dy) = gamma*invstd*(dy - mean(dy) -
+   * xhat*mean(dy*xhat)); dbeta (+)= sum dy, dgamma (+)= sum dy*xhat (flags bit 0; either pointer may be 0).
+   * mean/var are batchnorm_stats' (biased); gamma 0 = affine off (gamma = 1).
+   */
+  batchnorm_backward(dx: number, dgamma: number, dbeta: number, dy: number, x: number, mean: number, var_: number,
+    gamma: number, eps: number, P: number, C: number, flags: number): void;
+  /**
+   * mask[i] = u(seed, i) >= p ? 1/(1-p) : 0 for i < n, u = splitmix64(seed + (i+1)*0x9E3779B97F4A7C15) >> 40
+   * divided by 2^24; seed = seed_hi * 2^32 + seed_lo (u32 each). Deterministic, the same in every variant.
+   * p >= 1: all 0. Dropout forward y = mul(x, mask), backward dx = mul(dy, mask).
+   */
+  dropout_mask(mask: number, n: number, p: number, seed_lo: number, seed_hi: number): void;
+  /** dw [num, dim] += dy [count, dim] scattered by ids [count] (i32); rows whose id == padding_idx skipped (-1 = none). Always accumulates. */
+  embedding_backward(dw: number, ids: number, dy: number, count: number, dim: number, padding_idx: number): void;
+
+  // Losses: L = scale * sum of per-element (per-row) losses is RETURNED (f64) and dL/dinput written (f32),
+  // so scale = 1/batch gives reduction='mean'. A gradient pointer 0 = loss only.
+  /**
+   * Cross-entropy on logits [rows, cols], labels i32 [rows]: L = scale * sum_r (logsumexp(x_r) - x_r[label]),
+   * dlogits = (softmax - onehot) * scale (may be logits: in place). Labels outside [0, cols) (ignore_index)
+   * add nothing and get a zero gradient row.
+   */
+  softmax_cross_entropy(dlogits: number, logits: number, labels: number, rows: number, cols: number, scale: number): number;
+  /** L = scale * sum (pred - target)², dpred = 2*scale*(pred - target). */
+  mse_loss(dpred: number, pred: number, target: number, n: number, scale: number): number;
+  /** L = scale * sum (max(x,0) - x*t + log(1+exp(-|x|))), dx = scale * (sigmoid(x) - t). */
+  bce_with_logits(dx: number, x: number, target: number, n: number, scale: number): number;
+  /** VAE KL term: L = scale * -0.5 * sum(1 + logvar - mu² - exp(logvar)); ACCUMULATES dmu += scale*mu, dlogvar += 0.5*scale*(exp(logvar) - 1). */
+  kl_normal(dmu: number, dlogvar: number, mu: number, logvar: number, n: number, scale: number): number;
+
+  // Optimizers over a flat buffer of n f32 parameters; g is never modified.
+  /** torch.optim.SGD: d = g + wd*p; buf = first_step ? d : momentum*buf + (1-dampening)*d; d = nesterov ? d + momentum*buf : buf; p -= lr*d. buf may be 0 if momentum == 0. */
+  sgd_step(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number,
+    weight_decay: number, nesterov: number, first_step: number): void;
+  /** torch.optim.Adam (adamw 0: g += wd*p) / AdamW (adamw 1: p *= 1 - lr*wd); step is 1-based, bias corrections from it; no amsgrad. */
+  adam_step(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weight_decay: number, adamw: number, step: number): void;
+  /** sum x² in f64 (clip_grad_norm_: total_norm = sqrt of the sum over all parameter buffers). */
+  sum_squares(x: number, n: number): number;
+  /** x *= s. */
+  scale_inplace(x: number, n: number, s: number): void;
 }

@@ -1,0 +1,313 @@
+// Conv2d backward on NHWC activations with RAW PyTorch OIHW weights [OC, C/groups, KH, KW] (training updates
+// the raw weights every step, so nothing is pre-packed by the caller; packing happens here, into scratch).
+// Forward: assembly/conv2d.ts. Caller: the Conv2d layer's backward in the training graph.
+//
+//   conv2d_backward_data:   dx [N,H,W,C] (overwritten) = sum over taps of dy · W_tap, scattered to the input
+//                           pixel under each tap (zero where a tap falls in the padding)
+//   conv2d_backward_weight: dw [OC, ICg, KH, KW] (+)= sum over output pixels of dy ⊗ input patch
+//   bias gradient:          bias_grad(db, dy, N*OH*OW, OC, flags) (assembly/backward/elementwise.ts)
+//
+// Paths (all groups, strides, paddings, dilations):
+// - depthwise (ICg == 1, OC == groups): direct loops, f32x4 over channels; weights transposed to [tap][C] in
+//   scratch (T*C floats); the weight gradient accumulates [tap][C] in scratch, then lands in OIHW.
+// - data, 1x1 stride 1 pad 0: one GEMM per group and channel chunk straight into dx:
+//   dx[:, g] = dy[:, g] · W_gᵀ (B = W_g [OCg, ICg] as stored, packed into scratch).
+// - data, general: per group, per tap t = (kh, kw), per chunk of input channels: pack W_t [OCg, ICg-chunk]
+//   (a strided view of OIHW: row stride ICg*T, column stride T), then per tile of output pixels
+//   dcol = dy_tile · W_t (GEMM, A read in place from dy with row stride OC), and add each row of dcol to the
+//   channels of the input pixel under tap t. Scratch: one packed W_t chunk (<= 1 MB) + one dcol tile (<= 1 MB).
+// - weight, general: per tile of output pixels and group, build the im2col tile DIRECTLY in packed-B form
+//   with columns ordered (ic, kh, kw), i.e. OIHW's order, so the GEMM
+//   dw_g [OCg, K] (+)= dy_tileᵀ [OCg, m] · col [m, K]   (A = dyᵀ: a_rs = 1, a_cs = OC)
+//   writes OIHW rows directly (ldc = K). Scratch: ceil8(K) * m floats (<= 2 MB, m >= 8 pixels).
+// Scratch sizes stay bounded whatever N, H, W (VGG-16 conv5, 512x512x3x3: 1 MB + 1 MB for data, 2 MB for weights).
+import { gemm_packed, gemm_pack_b, gemm_packed_b_size } from '../gemm';
+
+const PACK_FLOATS: i32 = 1 << 18; // packed W_t chunk budget (1 MB)
+const DCOL_FLOATS: i32 = 1 << 18; // dcol tile budget (1 MB)
+const COLW_FLOATS: i32 = 1 << 19; // packed im2col tile for the weight gradient (2 MB)
+
+@inline function is_depthwise(OC: i32, ICg: i32, groups: i32): bool {
+  return ICg == 1 && OC == groups;
+}
+@inline function ceil8(x: i32): i32 { return (x + 7) & ~7; }
+@inline function align16(b: i32): i32 { return (b + 15) & ~15; }
+
+/** Input channels per packed W_t chunk for the data gradient. */
+@inline function data_chunk(ICg: i32, OCg: i32): i32 {
+  if (<i64>OCg * <i64>ceil8(ICg) <= <i64>PACK_FLOATS) return ICg;
+  return min(ICg, max(8, (PACK_FLOATS / max(OCg, 1)) & ~7));
+}
+/** Output pixels per dcol tile (nc floats per row). */
+@inline function data_tile(nc: i32, M: i32): i32 {
+  let mt = DCOL_FLOATS / max(nc, 1);
+  mt = min(max(mt - mt % 30, 30), 960);
+  return min(mt, M);
+}
+/** Output pixels per packed im2col tile for the weight gradient (K8 floats per pixel). */
+@inline function weight_tile(K8: i32, M: i32): i32 {
+  return min(min(max(COLW_FLOATS / max(K8, 1), 8), 1024), M);
+}
+@inline function is_1x1_s1_p0(KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32): bool {
+  return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;
+}
+
+/** Bytes of scratch that conv2d_backward_data and conv2d_backward_weight need for these dims (the max of both). */
+export function conv2d_backward_scratch_size(N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, OC: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, groups: i32): i32 {
+  const ICg = C / groups, OCg = OC / groups, T = KH * KW;
+  if (is_depthwise(OC, ICg, groups)) return T * C * 4;
+  const M = N * OH * OW;
+  const nc = data_chunk(ICg, OCg);
+  let data = align16(gemm_packed_b_size(OCg, nc) * 4);
+  if (!is_1x1_s1_p0(KH, KW, SH, SW, PH, PW)) data += data_tile(nc, M) * nc * 4;
+  const K8 = ceil8(T * ICg);
+  const weight = K8 * weight_tile(K8, M) * 4;
+  return max(data, weight);
+}
+
+/** dx [N,H,W,C] (overwritten) from dy [N,OH,OW,OC] and OIHW weights w; scratch of conv2d_backward_scratch_size bytes. */
+export function conv2d_backward_data(dx: usize, dy: usize, w: usize, N: i32, H: i32, W: i32, C: i32,
+  OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
+  groups: i32, scratch: usize): void {
+  const ICg = C / groups, OCg = OC / groups, T = KH * KW;
+  const M = N * OH * OW;
+  if (is_depthwise(OC, ICg, groups)) {
+    dw_backward_data(dx, dy, w, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, scratch);
+    return;
+  }
+  const nc = data_chunk(ICg, OCg);
+  const pb = scratch;
+  const ocb = <usize>OC << 2, cb = <usize>C << 2;
+  if (is_1x1_s1_p0(KH, KW, SH, SW, PH, PW)) {
+    for (let g = 0; g < groups; g++) {
+      for (let ic0 = 0; ic0 < ICg; ic0 += nc) {
+        const n = min(nc, ICg - ic0);
+        gemm_pack_b(pb, w + (<usize>(g * OCg * ICg + ic0) << 2), OCg, n, ICg, 1);
+        gemm_packed(dx + (<usize>(g * ICg + ic0) << 2), dy + (<usize>(g * OCg) << 2), pb, 0, M, n, OCg, OC, 1, C, 0);
+      }
+    }
+    return;
+  }
+  memory.fill(dx, 0, <usize>N * <usize>H * <usize>W * cb);
+  if (M <= 0) return;
+  const dcol = scratch + <usize>align16(gemm_packed_b_size(OCg, nc) * 4);
+  const mt = data_tile(nc, M);
+  const plane = OH * OW;
+  for (let g = 0; g < groups; g++) {
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const t = kh * KW + kw;
+        for (let ic0 = 0; ic0 < ICg; ic0 += nc) {
+          const n = min(nc, ICg - ic0);
+          // W_t chunk: element (oc, ic) = w[((g*OCg + oc)*ICg + ic0 + ic)*T + t]
+          gemm_pack_b(pb, w + (<usize>((g * OCg * ICg + ic0) * T + t) << 2), OCg, n, ICg * T, T);
+          const cofs = <usize>(g * ICg + ic0) << 2;
+          const nb = <usize>n << 2;
+          for (let p0 = 0; p0 < M; p0 += mt) {
+            const m = min(mt, M - p0);
+            gemm_packed(dcol, dy + <usize>p0 * ocb + (<usize>(g * OCg) << 2), pb, 0, m, n, OCg, OC, 1, n, 0);
+            // scatter-add dcol rows to the input pixel under tap t
+            let b = p0 / plane;
+            const r = p0 - b * plane;
+            let oh = r / OW, ow = r - (r / OW) * OW;
+            let src = dcol;
+            for (let i = 0; i < m; i++, src += nb) {
+              const ih = oh * SH - PH + kh * DH, iw = ow * SW - PW + kw * DW;
+              if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
+                add_f32(dx + <usize>((b * H + ih) * W + iw) * cb + cofs, src, n);
+              }
+              if (++ow == OW) { ow = 0; if (++oh == OH) { oh = 0; b++; } }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dw [OC, ICg, KH, KW] (+= when flags bit 0) from x [N,H,W,C] and dy [N,OH,OW,OC]; scratch as for the data gradient. */
+export function conv2d_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32,
+  OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
+  groups: i32, flags: i32, scratch: usize): void {
+  const ICg = C / groups, OCg = OC / groups, T = KH * KW;
+  const M = N * OH * OW;
+  const accumulate = (flags & 1) != 0;
+  if (is_depthwise(OC, ICg, groups)) {
+    dw_backward_weight(dw, x, dy, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, accumulate, scratch);
+    return;
+  }
+  const K = T * ICg, K8 = ceil8(K);
+  if (M <= 0) {
+    if (!accumulate) memory.fill(dw, 0, <usize>OC * <usize>K << 2);
+    return;
+  }
+  const mt = weight_tile(K8, M);
+  const ocb = <usize>OC << 2;
+  for (let p0 = 0; p0 < M; p0 += mt) {
+    const m = min(mt, M - p0);
+    const f = accumulate || p0 > 0 ? 1 : 0;
+    for (let g = 0; g < groups; g++) {
+      im2col_packed_oihw(scratch, x, p0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
+      gemm_packed(dw + (<usize>(g * OCg) * <usize>K << 2), dy + <usize>p0 * ocb + (<usize>(g * OCg) << 2), scratch, 0,
+        OCg, K, m, 1, OC, K, f);
+    }
+  }
+}
+
+// ---- helpers ----
+
+/** d[0..n) += s[0..n) */
+@inline function add_f32(d: usize, s: usize, n: i32): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
+    }
+  }
+  for (; j < n; j++) {
+    const o = <usize>j << 2;
+    store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+  }
+}
+
+/**
+ * The im2col tile of output pixels p0 .. p0+m-1 (channels c0 .. c0+ICg-1) as a packed GEMM B matrix
+ * [m rows, K = ICg*KH*KW columns ordered (ic, kh, kw)]: column j lives in panel j>>3 (m rows of 8 floats,
+ * panel stride m*8 floats), lane j&7; columns K .. ceil8(K)-1 are zero, as are taps in the padding.
+ */
+function im2col_packed_oihw(dst: usize, inp: usize, p0: i32, m: i32, c0: i32, ICg: i32, C: i32, H: i32, W: i32,
+  OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32): void {
+  const T = KH * KW, K = T * ICg, K8 = ceil8(K);
+  const pstride = <usize>m << 5;
+  const plane = OH * OW;
+  let n = p0 / plane;
+  const r = p0 - n * plane;
+  let oh = r / OW, ow = r - (r / OW) * OW;
+  const cb = <usize>C << 2;
+  // zero the pad columns of the last panel once
+  if (K8 > K) {
+    const last = dst + <usize>(K >> 3) * pstride;
+    for (let i = 0; i < m; i++) for (let j = K & 7; j < 8; j++) store<f32>(last + (<usize>i << 5) + (<usize>j << 2), 0);
+  }
+  for (let i = 0; i < m; i++) {
+    const row = dst + (<usize>i << 5);
+    const ih0 = oh * SH - PH, iw0 = ow * SW - PW;
+    const img = inp + <usize>(n * H) * <usize>W * cb + (<usize>c0 << 2);
+    if (T == 1) {
+      // columns are channels: 8 consecutive channels per panel row
+      const ok = ih0 >= 0 && ih0 < H && iw0 >= 0 && iw0 < W;
+      const src = img + <usize>(ih0 * W + iw0) * cb;
+      let q = 0;
+      for (; q + 8 <= ICg; q += 8) {
+        const d = row + <usize>(q >> 3) * pstride;
+        if (ASC_FEATURE_SIMD) {
+          if (ok) { v128.store(d, v128.load(src + (<usize>q << 2))); v128.store(d, v128.load(src + (<usize>q << 2), 16), 16); }
+          else { v128.store(d, f32x4.splat(0)); v128.store(d, f32x4.splat(0), 16); }
+        } else {
+          for (let j = 0; j < 8; j++) store<f32>(d + (<usize>j << 2), ok ? load<f32>(src + (<usize>(q + j) << 2)) : 0);
+        }
+      }
+      if (q < ICg) {
+        const d = row + <usize>(q >> 3) * pstride;
+        for (let j = 0; q + j < ICg; j++) store<f32>(d + (<usize>j << 2), ok ? load<f32>(src + (<usize>(q + j) << 2)) : 0);
+      }
+    } else {
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = ih0 + kh * DH;
+        const rowok = ih >= 0 && ih < H;
+        for (let kw = 0; kw < KW; kw++) {
+          const iw = iw0 + kw * DW;
+          const ok = rowok && iw >= 0 && iw < W;
+          const t = kh * KW + kw;
+          const src = ok ? img + <usize>(ih * W + iw) * cb : 0;
+          let j = t;
+          for (let ic = 0; ic < ICg; ic++, j += T) {
+            const d = row + <usize>(j >> 3) * pstride + (<usize>(j & 7) << 2);
+            store<f32>(d, ok ? load<f32>(src + (<usize>ic << 2)) : 0);
+          }
+        }
+      }
+    }
+    if (++ow == OW) { ow = 0; if (++oh == OH) { oh = 0; n++; } }
+  }
+}
+
+/** Depthwise data gradient: dx[ih, iw, c] += dy[oh, ow, c] * w[c, kh, kw]; weights transposed to [T][C] in scratch. */
+function dw_backward_data(dx: usize, dy: usize, w: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, wt: usize): void {
+  const T = KH * KW;
+  for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) store<f32>(wt + (<usize>(t * C + c) << 2), load<f32>(w + (<usize>(c * T + t) << 2)));
+  const cb = <usize>C << 2;
+  memory.fill(dx, 0, <usize>N * <usize>H * <usize>W * cb);
+  let g = dy;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++, g += cb) {
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * SW - PW + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            const d = dx + <usize>((n * H + ih) * W + iw) * cb;
+            const wr = wt + <usize>(kh * KW + kw) * cb;
+            let c = 0;
+            if (ASC_FEATURE_SIMD) {
+              for (; c + 4 <= C; c += 4) {
+                const o = <usize>c << 2;
+                v128.store(d + o, f32x4.add(v128.load(d + o), f32x4.mul(v128.load(g + o), v128.load(wr + o))));
+              }
+            }
+            for (; c < C; c++) {
+              const o = <usize>c << 2;
+              store<f32>(d + o, load<f32>(d + o) + load<f32>(g + o) * load<f32>(wr + o));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Depthwise weight gradient: acc[t][c] = sum over pixels dy[oh, ow, c] * x[ih, iw, c], then dw[c, t] (+)= acc. */
+function dw_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, accumulate: bool, acc: usize): void {
+  const T = KH * KW;
+  const cb = <usize>C << 2;
+  memory.fill(acc, 0, <usize>T * cb);
+  let g = dy;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++, g += cb) {
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * SW - PW + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            const s = x + <usize>((n * H + ih) * W + iw) * cb;
+            const a = acc + <usize>(kh * KW + kw) * cb;
+            let c = 0;
+            if (ASC_FEATURE_SIMD) {
+              for (; c + 4 <= C; c += 4) {
+                const o = <usize>c << 2;
+                v128.store(a + o, f32x4.add(v128.load(a + o), f32x4.mul(v128.load(g + o), v128.load(s + o))));
+              }
+            }
+            for (; c < C; c++) {
+              const o = <usize>c << 2;
+              store<f32>(a + o, load<f32>(a + o) + load<f32>(g + o) * load<f32>(s + o));
+            }
+          }
+        }
+      }
+    }
+  }
+  for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) {
+    const d = dw + (<usize>(c * T + t) << 2);
+    const v = load<f32>(acc + (<usize>(t * C + c) << 2));
+    store<f32>(d, accumulate ? load<f32>(d) + v : v);
+  }
+}
