@@ -1,7 +1,7 @@
 // Bundles wasmzoo from src/ (with esbuild, the three kernel variants from build/ inlined) into
 // .cache/bench/wasmzoo-bench.mjs for bench/models.mjs, adding what the public API does not export (yet):
-// the model files present under src/models/, the hashed weights, and the runtime (for the arena's
-// high-water mark). A model file that does not compile yet (work in progress) is left out, with a note,
+// the model files present under src/models/, the hashed weights, the runtime (for the arena's
+// high-water mark) and the graph planner (bench/profile.mjs times each planned op). A model file that does not compile yet (work in progress) is left out, with a note,
 // so the benchmark still runs the others.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,7 @@ export async function bundleWasmzoo() {
       "export * from './src/index.ts';",
       "export { hashWeights, hashTensor, hashInto } from './src/models/hashweights.ts';",
       "export { runtime } from './src/runtime/runtime.ts';",
+      "export { GraphBuilder, Plan, toNCHW, toNHWC } from './src/nn/graph.ts';",
       ...files.map((f) => `export * from './${f}';`),
     ].join('\n');
     try {
