@@ -23,7 +23,7 @@ class Builder {
   /** Conv (PyTorch key `key`), optional folded batch norm (`bn` key prefix), then ReLU unless act = null. */
   conv(x, key, cout, k, { stride = 1, pad = 0, bias = true, bn = null, eps = 1e-5, act = 'relu' } = {}) {
     const tf = this.tf;
-    const [, h, w, cin] = x.shape;
+    const cin = x.shape[3];
     const wt = this.hash(`${key}.weight`, [cout, cin, k, k]);
     const b = bias ? Float32Array.from(this.hash(`${key}.bias`, [cout])) : new Float32Array(cout);
     const scale = new Float32Array(cout).fill(1);
@@ -56,7 +56,6 @@ class Builder {
     }).apply(x);
     const [, oh, ow] = y.shape;
     this.macs += oh * ow * cout * k * k * cin;
-    void h; void w;
     return y;
   }
 
