@@ -76,7 +76,7 @@ async function wasmzooRunner(name, backend, input, shape) {
   return {
     run: () => model.forward(x).data,
     out,
-    mem: { highWater: rt.arena.highWater, memory: rt.arena.memory.buffer.byteLength, live: rt.arena.used, params: model.parameterCount() },
+    mem: { highWater: rt.arena.highWater, memory: rt.arena.memory.buffer.byteLength, live: rt.arena.used, params: model.parameterCount(), activations: model.planFor(shape).activationBytes },
     dispose: () => model.dispose(),
   };
 }
@@ -159,7 +159,7 @@ for (const { name, reps: defaultReps, inner = 1 } of MODELS) {
 const mb = (b) => (b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 2 : 0);
 const fmt = (v, g) => (v === undefined ? '-' : `${v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(1) : v.toFixed(0)}${g ? ` (${(g / v * 1e3).toFixed(0)})` : ''}`);
 const lines = [
-  '| model | GFLOP | wasmzoo simd ms | wasmzoo relaxed ms | onnxruntime-web ms | tfjs wasm ms | simd / faster peer | relaxed / faster peer | wasmzoo wasm memory MB: arena high water / memory size (live after run; fp32 weights) |',
+  '| model | GFLOP | wasmzoo simd ms | wasmzoo relaxed ms | onnxruntime-web ms | tfjs wasm ms | simd / faster peer | relaxed / faster peer | wasmzoo wasm memory MB: arena high water / memory size (live after run; fp32 weights; activation plan) |',
   '|---|---|---|---|---|---|---|---|---|',
 ];
 for (const r of rows) {
@@ -171,7 +171,7 @@ for (const r of rows) {
     return `${q.toFixed(2)}x ${r.name === 'lenet5' ? '' : q <= target ? '(meets ' + target + ')' : '(target ' + target + ')'}`.trim();
   };
   const g = r.name === 'lenet5' ? 0 : r.gflop; // GFLOP/s is meaningless at 0.0008 GFLOP
-  lines.push(`| ${r.name} | ${r.gflop < 0.01 ? r.gflop.toFixed(4) : r.gflop.toFixed(2)} | ${fmt(r.ms['wasmzoo simd'], g)} | ${fmt(r.ms['wasmzoo relaxed'], g)} | ${fmt(r.ms['onnxruntime-web'], g)} | ${fmt(r.ms['tfjs-wasm'], g)} | ${ratio('wasmzoo simd', 0.75)} | ${ratio('wasmzoo relaxed', 0.6)} | ${r.mem ? `${mb(r.mem.highWater)} / ${mb(r.mem.memory)} (${mb(r.mem.live)}; ${mb(r.mem.params * 4)})` : '-'} |`);
+  lines.push(`| ${r.name} | ${r.gflop < 0.01 ? r.gflop.toFixed(4) : r.gflop.toFixed(2)} | ${fmt(r.ms['wasmzoo simd'], g)} | ${fmt(r.ms['wasmzoo relaxed'], g)} | ${fmt(r.ms['onnxruntime-web'], g)} | ${fmt(r.ms['tfjs-wasm'], g)} | ${ratio('wasmzoo simd', 0.75)} | ${ratio('wasmzoo relaxed', 0.6)} | ${r.mem ? `${mb(r.mem.highWater)} / ${mb(r.mem.memory)} (${mb(r.mem.live)}; ${mb(r.mem.params * 4)}; ${mb(r.mem.activations)})` : '-'} |`);
 }
 const table = lines.join('\n');
 // The same ratios from each runtime's fastest run: less sensitive to a neighbour's burst than the median.
