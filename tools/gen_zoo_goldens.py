@@ -6,6 +6,7 @@ References: torchvision's own model definitions (`torchvision.models.resnet18(we
 tools/zfnet.py. Development time only; run with Debian's python3-torch / python3-torchvision:
 
     /usr/bin/python3 tools/gen_zoo_goldens.py [arch ...]
+    /usr/bin/python3 tools/gen_zoo_goldens.py --keys      (state_dict_keys.json only)
 
 Per file:
   tensors   expected.<case>     PyTorch's output for each case (logits, or headless features)
@@ -209,7 +210,26 @@ def generate(arch, index):
     return {'numParams': num_params, 'convFlops': 2 * macs['conv'], 'minSize': msize, 'reference': spec['ref']}
 
 
+def write_keys():
+    """test/golden/zoo/state_dict_keys.json: per architecture, the count and SHA-256 of PyTorch's state_dict
+    keys and shapes ("key:d0xd1..." lines, sorted), so the test proves a torchvision state dict loads
+    unchanged. GoogLeNet's entry is for aux_logits=False; its aux keys are listed apart (they are skipped)."""
+    import hashlib
+    out = {}
+    for arch in ARCHS:
+        m = make(arch)
+        lines = sorted(f"{k}:{'x'.join(map(str, v.shape))}" for k, v in m.state_dict().items())
+        out[arch] = {'count': len(lines), 'sha256': hashlib.sha256('\n'.join(lines).encode()).hexdigest()}
+    path = os.path.join(OUT, 'state_dict_keys.json')
+    with open(path, 'w') as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write('\n')
+    print('wrote', path)
+
+
 def main():
+    if sys.argv[1:] == ['--keys']:
+        return write_keys()
     names = sys.argv[1:] or list(ARCHS)
     order = list(ARCHS)
     stats = {}

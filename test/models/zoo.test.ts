@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:http';
+import { createHash } from 'node:crypto';
 import { init, BACKENDS, type Backend } from '../../src/runtime/runtime.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { WasmzooError } from '../../src/errors.js';
@@ -61,6 +62,15 @@ function loadGolden(arch: ZooName) {
     expected: (c: string) => get(`expected.${c}`),
   };
 }
+/** Count and SHA-256 of PyTorch's state_dict keys and shapes per architecture (tools/gen_zoo_goldens.py --keys). */
+const torchKeys = JSON.parse(readFileSync(new URL('../golden/zoo/state_dict_keys.json', import.meta.url), 'utf8')) as Record<ZooName, { count: number; sha256: string }>;
+
+function keyDigest(m: ZooModel): { count: number; sha256: string } {
+  // Sorted by UTF-16 code units, as Python sorts these ASCII strings.
+  const lines = m.namedParameters().map(([k, p]) => `${k}:${p.shape.join('x')}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { count: lines.length, sha256: createHash('sha256').update(lines.join('\n')).digest('hex') };
+}
+
 const goldens = Object.fromEntries(zooNames.map((n) => [n, loadGolden(n)])) as Record<ZooName, ReturnType<typeof loadGolden>>;
 
 function topK(row: Float32Array, k: number): number[] {
@@ -105,6 +115,8 @@ describe.each(BACKENDS)('zoo vs PyTorch (%s)', (backend) => {
         if (model !== full) model.dispose();
       }
       if (full) {
+        // The same state_dict keys and shapes as PyTorch's model, so its state dict loads unchanged.
+        expect(keyDigest(full)).toEqual(torchKeys[arch]);
         // Parameter counts equal torchvision's (the golden metadata holds what PyTorch counted).
         expect(full.parameterCount()).toBe(gold.numParams);
         expect(full.meta.numParams).toBe(gold.numParams);
