@@ -5,16 +5,17 @@
 // accumulate + fused activation.
 //
 // Memory layout ("gate blocks")
-// - Hidden units go in blocks of UB = rnn_block_units(G): 12 for LSTM (G = 4 gates i,f,g,o), 8 otherwise
+// - Hidden units go in blocks of UB = rnn_block_units(G): 16 for LSTM (G = 4 gates i,f,g,o), 8 otherwise
 //   (GRU G = 3: r,z,n); PyTorch's gate order. Hp = ceil(H/UB)*UB, U = Hp/UB blocks.
 // - Packed W_hh (rnn_pack_gates): block u, then gate groups (LSTM: [i, f] then [g, o]; GRU: [r, z, n]), then
 //   k = 0..K-1, then one run of UB floats per gate of the group: W[g*H + UB*u + l, k] for l < UB (zero for
 //   units >= H). A group is read front to back by one pointer with constant offsets; its K loop keeps
-//   6 f32x4 accumulators (LSTM: 2 gates x 3 vectors, two passes; GRU: 3 gates x 2 vectors, one pass).
-//   Why 6: with batch 1 this is a GEMV whose speed is set by how many independent multiply-add chains hide
-//   the latency (measured: 4 chains ~19, 6 chains ~25 GFLOP/s), and 6 accumulators + 6 loads V8 hoists +
-//   1 splat still fit the 15 xmm registers V8 gives wasm. NOTE: one LSTM pass over all 4 gates of 8 units
-//   (8 accumulators) made V8 spill an accumulator inside the loop: 5 GFLOP/s.
+//   6 to 8 f32x4 accumulators (LSTM: 2 gates x 4 vectors, two passes; GRU: 3 gates x 2 vectors, one pass).
+//   With batch 1 this is a GEMV: 4 chains were latency-bound (~19 GFLOP/s at H = 256 on the shared
+//   machine), 6 and 8 reach the same ~23-25, where every weight is read once per step from L2/L3 (~45 GB/s:
+//   the memory bound of a GEMV). NOTE: more accumulators spill in V8 (15 xmm registers for wasm), and
+//   spills land inside the K loop: 12 accumulators (one LSTM pass over 4 gates x 3 vectors) ran at 13,
+//   8 with the gate math after the loop still live at 5 GFLOP/s; hence the pre-activations go back to gx.
 // - gx rows (the input projection, computed by the caller's GEMM with W_ih packed in the same column
 //   order): row b at gx + 4*b*ldgx holds G*Hp floats, column (u*G + g)*UB + l = gate g of unit UB*u + l.
 //   LSTM gx includes b_ih + b_hh; GRU gx includes b_ih, and b_hh for r and z only (b_hn is scaled by r,
@@ -32,9 +33,9 @@
 import { sigmoid_f32, sigmoid_f32x4, tanh_f32, tanh_f32x4 } from './activation';
 import { load_lanes, store_lanes, vmadd } from './simd';
 
-/** Hidden units per gate block for a cell with G gates: 12 for LSTM (G = 4), 8 otherwise (see the header). */
+/** Hidden units per gate block for a cell with G gates: 16 for LSTM (G = 4), 8 otherwise (see the header). */
 export function rnn_block_units(G: i32): i32 {
-  return G == 4 ? 12 : 8;
+  return G == 4 ? 16 : 8;
 }
 
 /** Floats of a packed gate-block matrix: ceil(H/UB)*UB * G * K. */
@@ -76,18 +77,21 @@ export function rnn_pack_gates(dst: usize, w: usize, G: i32, H: i32, K: i32): vo
  */
 export function lstm_step(h_out: usize, ldh: i32, c: usize, h_prev: usize, ldhp: i32, gx: usize, ldgx: i32,
   pw: usize, B: i32, H: i32): void {
-  const U = (H + 11) / 12;
-  const blk = <usize>H * 192; // K * 4 gates * 12 floats * 4 bytes
+  const U = (H + 15) >> 4;
+  const blk = <usize>H << 8; // K * 4 gates * 16 floats * 4 bytes
   for (let u = 0; u < U; u++) {
-    const nv = min(12, H - u * 12);
+    const nv = min(16, H - (u << 4));
     const wb = pw + <usize>u * blk;
     for (let b = 0; b < B; b++) {
-      const g0 = gx + ((<usize>b * <usize>ldgx + <usize>u * 48) << 2);
+      const g0 = gx + ((<usize>b * <usize>ldgx + (<usize>u << 6)) << 2);
       const hp = h_prev + ((<usize>b * <usize>ldhp) << 2);
-      const cp = c + ((<usize>b * <usize>H + <usize>u * 12) << 2);
-      const ho = h_out + ((<usize>b * <usize>ldh + <usize>u * 12) << 2);
-      if (ASC_FEATURE_SIMD) lstm_block_simd(ho, cp, hp, g0, wb, blk, nv);
-      else lstm_block_scalar(ho, cp, hp, g0, wb, H, nv);
+      const cp = c + ((<usize>b * <usize>H + (<usize>u << 4)) << 2);
+      const ho = h_out + ((<usize>b * <usize>ldh + (<usize>u << 4)) << 2);
+      if (ASC_FEATURE_SIMD) {
+        lstm_pass_simd(g0, hp, wb, blk >> 1);
+        lstm_pass_simd(g0 + 128, hp, wb + (blk >> 1), blk >> 1);
+        lstm_gates_simd(ho, cp, g0, nv);
+      } else lstm_block_scalar(ho, cp, hp, g0, wb, H, nv);
     }
   }
 }
@@ -114,72 +118,51 @@ export function gru_step(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32, gx: u
   }
 }
 
-// ---- SIMD blocks: 8 units of one batch row ----
+// ---- SIMD blocks: one block of units of one batch row ----
 
 // @ts-ignore: decorator
 @inline function lo(nv: i32): i32 { return min(nv, 4); }
 // @ts-ignore: decorator
 @inline function hi(nv: i32): i32 { return max(nv - 4, 0); }
 
-// Lanes of vector q (0, 1, 2) of a block with nv valid units.
+// Lanes of vector q (0..3) of a block with nv valid units.
 // @ts-ignore: decorator
 @inline function lanes(nv: i32, q: i32): i32 { return min(max(nv - (q << 2), 0), 4); }
 
-/** 12 units of one row: gx block [i(12) f(12) g(12) o(12)] at g0, packed groups [i,f] and [g,o] at wb. */
-function lstm_block_simd(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize, blk: usize, nv: i32): void {
-  const half = blk >> 1;
-  let w = wb, a = hp;
-  let wend = wb + half;
-  // pass 1: i and f (3 vectors each)
-  let va0 = v128.load(g0), va1 = v128.load(g0, 16), va2 = v128.load(g0, 32);
-  let vb0 = v128.load(g0, 48), vb1 = v128.load(g0, 64), vb2 = v128.load(g0, 80);
+/** One pass over a gate group of 2 gates x 16 units: the 8 f32x4 pre-activations at p (+= W·h, in place). */
+function lstm_pass_simd(p: usize, hp: usize, w: usize, bytes: usize): void {
+  let va0 = v128.load(p), va1 = v128.load(p, 16), va2 = v128.load(p, 32), va3 = v128.load(p, 48);
+  let vb0 = v128.load(p, 64), vb1 = v128.load(p, 80), vb2 = v128.load(p, 96), vb3 = v128.load(p, 112);
+  let a = hp;
+  const wend = w + bytes;
   while (w < wend) {
     const vh = v128.load32_splat(a);
     a += 4;
     va0 = vmadd(vh, v128.load(w), va0);
     va1 = vmadd(vh, v128.load(w, 16), va1);
     va2 = vmadd(vh, v128.load(w, 32), va2);
-    vb0 = vmadd(vh, v128.load(w, 48), vb0);
-    vb1 = vmadd(vh, v128.load(w, 64), vb1);
-    vb2 = vmadd(vh, v128.load(w, 80), vb2);
-    w += 96;
+    va3 = vmadd(vh, v128.load(w, 48), va3);
+    vb0 = vmadd(vh, v128.load(w, 64), vb0);
+    vb1 = vmadd(vh, v128.load(w, 80), vb1);
+    vb2 = vmadd(vh, v128.load(w, 96), vb2);
+    vb3 = vmadd(vh, v128.load(w, 112), vb3);
+    w += 128;
   }
-  // NOTE: the gate math needs ~10 more registers; with accumulators live across it, V8 spills them inside
-  // the K loop. So pre-activations go back to the gx block (plain stores) and the gate math reads them there.
-  v128.store(g0, va0); v128.store(g0, va1, 16); v128.store(g0, va2, 32);
-  v128.store(g0, vb0, 48); v128.store(g0, vb1, 64); v128.store(g0, vb2, 80);
-  // pass 2: g and o
-  a = hp;
-  wend += half;
-  va0 = v128.load(g0, 96); va1 = v128.load(g0, 112); va2 = v128.load(g0, 128);
-  vb0 = v128.load(g0, 144); vb1 = v128.load(g0, 160); vb2 = v128.load(g0, 176);
-  while (w < wend) {
-    const vh = v128.load32_splat(a);
-    a += 4;
-    va0 = vmadd(vh, v128.load(w), va0);
-    va1 = vmadd(vh, v128.load(w, 16), va1);
-    va2 = vmadd(vh, v128.load(w, 32), va2);
-    vb0 = vmadd(vh, v128.load(w, 48), vb0);
-    vb1 = vmadd(vh, v128.load(w, 64), vb1);
-    vb2 = vmadd(vh, v128.load(w, 80), vb2);
-    w += 96;
-  }
-  v128.store(g0, va0, 96); v128.store(g0, va1, 112); v128.store(g0, va2, 128);
-  v128.store(g0, vb0, 144); v128.store(g0, vb1, 160); v128.store(g0, vb2, 176);
-  lstm_gates_simd(ho, cp, g0, nv);
+  v128.store(p, va0); v128.store(p, va1, 16); v128.store(p, va2, 32); v128.store(p, va3, 48);
+  v128.store(p, vb0, 64); v128.store(p, vb1, 80); v128.store(p, vb2, 96); v128.store(p, vb3, 112);
 }
 
-/** Gate math for one 12-unit block from its pre-activations at g0 ([i f g o] x 12). */
+/** Gate math for one 16-unit block from its pre-activations at g0 ([i f g o] x 16). */
 function lstm_gates_simd(ho: usize, cp: usize, g0: usize, nv: i32): void {
-  for (let q = 0; q < 3; q++) {
+  for (let q = 0; q < 4; q++) {
     const n = lanes(nv, q);
     if (n == 0) break;
     const o4 = <usize>q << 4;
     const p = g0 + o4;
-    const cn = f32x4.add(f32x4.mul(sigmoid_f32x4(v128.load(p, 48)), load_lanes(cp + o4, n)),
-      f32x4.mul(sigmoid_f32x4(v128.load(p)), tanh_f32x4(v128.load(p, 96))));
+    const cn = f32x4.add(f32x4.mul(sigmoid_f32x4(v128.load(p, 64)), load_lanes(cp + o4, n)),
+      f32x4.mul(sigmoid_f32x4(v128.load(p)), tanh_f32x4(v128.load(p, 128))));
     store_lanes(cp + o4, cn, n);
-    store_lanes(ho + o4, f32x4.mul(sigmoid_f32x4(v128.load(p, 144)), tanh_f32x4(cn)), n);
+    store_lanes(ho + o4, f32x4.mul(sigmoid_f32x4(v128.load(p, 192)), tanh_f32x4(cn)), n);
   }
 }
 
@@ -216,19 +199,19 @@ function gru_block_simd(ho: usize, hp: usize, g0: usize, wb: usize, blk: usize, 
 // ---- scalar blocks (the scalar variant): unit by unit over the same packed layout ----
 
 function lstm_block_scalar(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize, K: i32, nv: i32): void {
-  const half = <usize>K * 96; // bytes of one gate group: K * 2 gates * 12 floats * 4
+  const half = <usize>K << 7; // bytes of one gate group: K * 2 gates * 16 floats * 4
   for (let l = 0; l < nv; l++) {
     const lo4 = <usize>l << 2;
-    let ai = load<f32>(g0 + lo4), af = load<f32>(g0 + lo4, 48), ag = load<f32>(g0 + lo4, 96), ao = load<f32>(g0 + lo4, 144);
+    let ai = load<f32>(g0 + lo4), af = load<f32>(g0 + lo4, 64), ag = load<f32>(g0 + lo4, 128), ao = load<f32>(g0 + lo4, 192);
     let w = wb + lo4, a = hp;
     for (let k = 0; k < K; k++) {
       const h = load<f32>(a);
       a += 4;
       ai += h * load<f32>(w);
-      af += h * load<f32>(w, 48);
+      af += h * load<f32>(w, 64);
       ag += h * load<f32>(w + half);
-      ao += h * load<f32>(w + half, 48);
-      w += 96;
+      ao += h * load<f32>(w + half, 64);
+      w += 128;
     }
     const cn = sigmoid_f32(af) * load<f32>(cp + lo4) + sigmoid_f32(ai) * tanh_f32(ag);
     store<f32>(cp + lo4, cn);

@@ -8,7 +8,7 @@
 //
 // Run: npm run bench:rnn        (builds, then node --experimental-wasm-relaxed-simd bench/rnn.mjs [rounds])
 // Needs the ONNX files: /usr/bin/python3 tools/export_rnn_onnx.py  (writes the git-ignored .cache/rnn/)
-// Method: warm up, then rounds that time each runtime once in turn (alternating, so background load hits all
+// Method: warm up (>= 10 calls and ~1 s per runtime), then rounds that time each runtime once in turn (alternating, so background load hits all
 // alike); report the median. The machine is shared: run a few times (bench/RESULTS-rnn.md).
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -146,7 +146,12 @@ async function setup(kind) {
 async function timeAll(runners, which, rounds) {
   const names = Object.keys(runners);
   const times = Object.fromEntries(names.map((n) => [n, []]));
-  for (let w = 0; w < 5; w++) for (const n of names) await runners[n][which]();
+  // warm-up: long enough for every engine to tier its wasm up (V8 compiles the optimised code in the
+  // background; timing before it lands measures the baseline compiler)
+  for (const n of names) {
+    const t0 = performance.now();
+    for (let w = 0; w < 200 && (w < 10 || performance.now() - t0 < 1000); w++) await runners[n][which]();
+  }
   for (let r = 0; r < rounds; r++) {
     for (const n of names) {
       const t0 = performance.now();

@@ -1,9 +1,9 @@
 /**
  * Recurrent kernels (assembly/rnn.ts) against the f64 oracle (test/ref/rnn.ts), in every variant.
  *
- * Tile edges: hidden units go in blocks of 12 (LSTM: three f32x4 per gate) or 8 (GRU: two), so H sweeps 1
- * (one lane), 3, 4 (one vector), 5, 8, 9, 11, 12 (one LSTM block), 13, 16, 17, 24, 25 and 33; B = 1, 2, 3 rows; strided
- * h_out / h_prev / gx rows, with poison after every valid region to catch stray writes. Each case runs two
+ * Tile edges: hidden units go in blocks of 16 (LSTM: four f32x4 per gate) or 8 (GRU: two), so H sweeps
+ * 1 (one lane), 3, 4 (one vector), 5, 8 (one GRU block), 9, 11, 12, 13, 16 (one LSTM block), 17, 24, 25, 33
+ * and 48; B = 1, 2, 3; strided h_out / h_prev / gx rows, with poison after every valid region to catch stray writes. Each case runs two
  * chained steps, so the second reads the first one's h (and c) back: a layout slip would show up there.
  *
  * Tolerance |d| <= atol + rtol*|ref|: the recurrent sum has K = H products of values in [-1, 1), rounded in
@@ -23,7 +23,7 @@ describe.each(BACKENDS)('rnn kernels (%s)', (backend) => {
   it('rnn_pack_gates matches the block layout exactly, and the size formula', async () => {
     const rt = await variant(backend);
     const k = rt.k;
-    for (const [G, H, K] of [[4, 1, 1], [4, 5, 3], [4, 12, 2], [3, 9, 7], [3, 16, 2], [1, 13, 5], [4, 33, 17]]) {
+    for (const [G, H, K] of [[4, 1, 1], [4, 5, 3], [4, 16, 2], [4, 19, 3], [3, 9, 7], [3, 16, 2], [1, 13, 5], [4, 33, 17]]) {
       const s = new Scope(rt);
       const w = randomArray(G * H * K, G * 100 + H);
       const n = k.rnn_packed_gates_size(G, H, K);
@@ -39,7 +39,7 @@ describe.each(BACKENDS)('rnn kernels (%s)', (backend) => {
   });
 
   for (const mode of ['LSTM', 'GRU'] as const) {
-    for (const H of [1, 3, 4, 5, 8, 9, 11, 12, 13, 16, 17, 24, 25, 33]) {
+    for (const H of [1, 3, 4, 5, 8, 9, 11, 12, 13, 16, 17, 24, 25, 33, 48]) {
       for (const B of [1, 2, 3]) {
         it(`${mode.toLowerCase()}_step H=${H} B=${B}, two chained steps`, async () => {
           const rt = await variant(backend);

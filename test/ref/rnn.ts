@@ -117,7 +117,7 @@ export function rnnRef(a: RnnRefArgs): { output: Float64Array; h: Float64Array; 
 }
 
 /** Hidden units per packed block (assembly/rnn.ts rnn_block_units): 12 for LSTM, 8 otherwise. */
-export const blockUnits = (G: number): number => (G === 4 ? 12 : 8);
+export const blockUnits = (G: number): number => (G === 4 ? 16 : 8);
 
 /**
  * The packed "gate block" layout of assembly/rnn.ts, as an oracle: hidden units in blocks of UB
