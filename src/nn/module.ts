@@ -17,6 +17,8 @@ import { Tensor, numel, shapeStr, type Shape } from '../tensor.js';
 import { GraphBuilder, Plan, toNCHW, toNHWC, type Value } from './graph.js';
 import { readWeights, type WeightSource } from '../io/weights.js';
 import { writeSafetensors } from '../io/safetensors.js';
+import { disposeTrainer, evaluate, fit, predict, syncTrainer, trainerFor, type FitOptions, type History, type TrainOptions } from '../train/trainer.js';
+import type { LossName } from '../train/loss.js';
 
 /** Bumped whenever any parameter changes, so cached plans (which hold packed weights) are rebuilt. */
 let weightEpoch = 0;
@@ -189,8 +191,13 @@ export abstract class Module {
   /** Check an input shape before planning; layers with fixed input expectations override it. */
   protected checkInput(_shape: Shape): void {}
 
-  /** Run on x (NCHW for images, as PyTorch). Plans on the first call with a shape, then only runs kernels. */
+  /**
+   * Run on x (NCHW for images, as PyTorch) with inference semantics (batch norm uses running statistics,
+   * dropout is the identity: like PyTorch's eval() under no_grad). Plans on the first call with a shape,
+   * then only runs kernels. Training semantics apply inside trainStep / fit.
+   */
   forward(x: Tensor): Tensor {
+    syncTrainer(this);
     const plan = this.planFor(x.shape);
     const arena = plan.rt.arena;
     arena.write(plan.pointer(plan.input), x.data);
@@ -221,6 +228,31 @@ export abstract class Module {
     return plan;
   }
 
+  /**
+   * One optimisation step on a batch (forward with training semantics, loss, backward, optimizer update);
+   * returns the batch's mean loss. The optimizer and loss given on the first call are kept for later calls.
+   */
+  trainStep(x: Tensor, y: Tensor, opts: TrainOptions = {}): number {
+    this.checkAlive();
+    return trainerFor(this, opts).step(x, y);
+  }
+
+  /** Train over a dataset for some epochs (see FitOptions); resolves to the per-epoch logs. */
+  fit(x: Tensor, y: Tensor, opts: FitOptions = {}): Promise<History> {
+    this.checkAlive();
+    return fit(this, x, y, opts);
+  }
+
+  /** Mean loss (and accuracy for crossEntropy) over a dataset, in batches, with inference semantics. */
+  evaluate(x: Tensor, y: Tensor, opts: { loss?: LossName; batchSize?: number } = {}): { loss: number; accuracy?: number } {
+    return evaluate(this, x, y, opts);
+  }
+
+  /** forward() over a dataset in batches, outputs concatenated. */
+  predict(x: Tensor, opts: { batchSize?: number } = {}): Tensor {
+    return predict(this, x, opts);
+  }
+
   private dropPlans(): void {
     for (const p of this.plans.values()) p.dispose();
     this.plans.clear();
@@ -229,6 +261,7 @@ export abstract class Module {
   /** Free everything this module holds in wasm memory (plans and packed weights). It cannot run afterwards. */
   dispose(): void {
     if (this.disposed) return;
+    disposeTrainer(this);
     this.dropPlans();
     this.releaseWeights();
     this.disposed = true;

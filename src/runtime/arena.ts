@@ -24,6 +24,7 @@ export class Arena {
   private buf: ArrayBuffer | null = null;
   private f32view = new Float32Array(0);
   private u8view = new Uint8Array(0);
+  private i32view = new Int32Array(0);
   /** Highest `top` ever reached, in bytes from address 0. */
   highWater: number;
 
@@ -118,10 +119,16 @@ export class Arena {
     return this.u8view;
   }
 
+  get i32(): Int32Array {
+    if (this.buf !== this.memory.buffer) this.remake();
+    return this.i32view;
+  }
+
   private remake(): void {
     this.buf = this.memory.buffer;
     this.f32view = new Float32Array(this.buf);
     this.u8view = new Uint8Array(this.buf);
+    this.i32view = new Int32Array(this.buf);
   }
 
   /** Copy floats into the arena at byte pointer ptr. */

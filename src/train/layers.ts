@@ -8,7 +8,6 @@
  */
 import { WasmzooError } from '../errors.js';
 import { Act, epilogueFlags } from '../runtime/kernels.js';
-import { trainKernels } from './kernels.js';
 import { at, type Value } from '../nn/graph.js';
 import { numel } from '../tensor.js';
 import type { Pair } from '../shape.js';
@@ -20,14 +19,14 @@ export function actGrad(g: TrainGraph, name: string, y: Value, dy: Value, act: A
   if (act === Act.None) return dy;
   const dz = g.value(y.shape);
   const n = numel(y.shape);
-  const k = trainKernels(g.rt);
+  const k = g.rt.k;
   g.op(`${name}.act_backward`, [y, dy], (p) => k.act_backward(at(p, dz), at(p, dy), at(p, y), n, act));
   return dz;
 }
 
 /** Standalone activation (ReLU, Tanh, Sigmoid modules). */
 export function trainActivation(g: TrainGraph, name: string, x: Value, act: Act): Value {
-  const k = trainKernels(g.rt);
+  const k = g.rt.k;
   const y = g.value(x.shape);
   const n = numel(x.shape);
   const f = act === Act.Relu ? k.relu : act === Act.Tanh ? k.tanh : k.sigmoid;
@@ -50,7 +49,7 @@ export interface DenseParams {
 
 /** y = act(x Wᵀ + b) over rows of x; backward dX = dZ W, dW = dZᵀ X, db = Σ rows dZ. */
 export function trainLinear(g: TrainGraph, m: DenseParams, x: Value, act: Act): Value {
-  const k = trainKernels(g.rt);
+  const k = g.rt.k;
   const K = m.inFeatures, N = m.outFeatures, M = numel(x.shape) / K;
   const w = g.paramData(m.weight);
   const b = m.bias ? g.paramData(m.bias) : 0;
@@ -97,7 +96,7 @@ export interface ConvParams {
 
 /** Conv2d forward from raw weights (packed each step: training changes them), backward data/weight/bias. */
 export function trainConv2d(g: TrainGraph, m: ConvParams, x: Value, act: Act, padding: Pair): Value {
-  const k = trainKernels(g.rt);
+  const k = g.rt.k;
   const [n, c, h, w] = x.shape;
   const oc = m.outChannels, groups = m.groups, icg = c / groups;
   const [kh, kw] = m.kernelSize, [sh, sw] = m.stride, [ph, pw] = padding, [dh, dw] = m.dilation;
@@ -147,7 +146,7 @@ export interface PoolParams {
 
 /** Record the backward of a pooling layer whose forward (y from x) was recorded by the layer itself. */
 export function poolBackward(g: TrainGraph, kind: PoolKind, m: PoolParams, x: Value, y: Value): void {
-  const k = trainKernels(g.rt);
+  const k = g.rt.k;
   g.onBackward(() => {
     const dy = g.grad(y);
     if (!dy || !g.needsGrad(x)) return;
@@ -166,7 +165,7 @@ export function poolBackward(g: TrainGraph, kind: PoolKind, m: PoolParams, x: Va
 }
 
 export function adaptiveAvgBackward(g: TrainGraph, name: string, x: Value, y: Value): void {
-  const k = trainKernels(g.rt);
+  const k = g.rt.k;
   g.onBackward(() => {
     const dy = g.grad(y);
     if (!dy || !g.needsGrad(x)) return;
@@ -179,7 +178,7 @@ export function adaptiveAvgBackward(g: TrainGraph, name: string, x: Value, y: Va
 
 /** Backward of a layout transpose recorded by Flatten: the inverse transpose of the gradient. */
 export function flattenBackward(g: TrainGraph, name: string, x: Value, y: Value): void {
-  const k = trainKernels(g.rt);
+  const k = g.rt.k;
   g.onBackward(() => {
     const dy = g.grad(y);
     if (!dy || !g.needsGrad(x)) return;
@@ -201,7 +200,7 @@ export function viewBackward(g: TrainGraph, x: Value, y: Value): void {
 /** Inverted dropout with a mask drawn per step from (seed, step, layer): y = x * mask, dx = dy * mask. */
 export function trainDropout(g: TrainGraph, name: string, x: Value, prob: number): Value {
   if (prob === 0) return x;
-  const k = trainKernels(g.rt);
+  const k = g.rt.k;
   const n = numel(x.shape);
   const id = g.nextDropoutId();
   const mask = g.value(x.shape);
@@ -237,7 +236,7 @@ export interface BatchNormParams {
  * Parameters' JS arrays (C floats), read from the arena by a small op.
  */
 export function trainBatchNorm(g: TrainGraph, m: BatchNormParams, x: Value, pixels: number, act: Act): Value {
-  const k = trainKernels(g.rt);
+  const k = g.rt.k;
   const arena = g.rt.arena;
   const C = m.numFeatures;
   const stats = g.value([4 * C]); // mean, var, scale, shift
@@ -295,7 +294,7 @@ export function addBackward(g: TrainGraph, name: string, a: Value, b: Value, y: 
     g.addGrad(a, dz);
     // b gets its own copy: grad(a) may later be accumulated into in place, which must not change grad(b).
     if (g.needsGrad(b)) {
-      const k = trainKernels(g.rt);
+      const k = g.rt.k;
       const n = numel(y.shape);
       const copy = g.value(y.shape);
       g.op(`${name}.grad_copy`, [dz], (p) => k.copy_channels(at(p, copy), at(p, dz), 1, n, n, n));

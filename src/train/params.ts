@@ -28,11 +28,17 @@ export class ParamStore {
   readonly rt: Runtime;
   readonly slots: ParamSlot[] = [];
   private readonly bySlot = new Map<Parameter, ParamSlot>();
+  /** Running statistics: updated in place in JS during training; versions bumped on download. */
+  private readonly buffers: Parameter[] = [];
 
   constructor(rt: Runtime, model: Module) {
     this.rt = rt;
     for (const [name, param] of model.namedParameters()) {
-      if (isBufferKey(name) || this.bySlot.has(param)) continue;
+      if (isBufferKey(name)) {
+        this.buffers.push(param);
+        continue;
+      }
+      if (this.bySlot.has(param)) continue;
       const size = param.data.length;
       const data = rt.arena.alloc(size * 4);
       const grad = rt.arena.alloc(size * 4);
@@ -59,6 +65,7 @@ export class ParamStore {
 
   /** Copy the trained values back into the Parameters (bumping their versions). */
   download(): void {
+    for (const b of this.buffers) b.set(b.data);
     for (const s of this.slots) {
       s.param.set(this.rt.arena.f32.subarray(s.data >>> 2, (s.data >>> 2) + s.size));
       s.synced = s.param.version;
