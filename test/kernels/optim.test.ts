@@ -65,7 +65,8 @@ describe('optimizer references vs torch.optim trajectories', () => {
     expect(golden.magic).toBe('wasmzoo-optim-golden');
     expect(golden.version).toBe(1);
   });
-  it.each(golden.cases.map((c: any, i: number) => [`${i} ${c.kind} ${JSON.stringify(c.opts)}`, c]))('%s', (_n: string, c: any) => {
+  const cases: [string, any][] = golden.cases.map((c: any, i: number) => [`${i} ${c.kind} ${JSON.stringify(c.opts)}`, c]);
+  it.each(cases)('%s', (_n: string, c: any) => {
     const kind = c.kind === 'sgd' ? 'sgd' : 'adam';
     const o = kind === 'sgd' ? sgdOpts(c.opts) : adamOpts(c.kind, c.opts);
     const r = runRef(kind, o, golden.p0, golden.grads);
