@@ -36,3 +36,7 @@ export { hashWeights, hashTensor } from './models/hashweights.js';
 export { SequenceLSTM, sequenceLSTM, type SequenceLSTMOptions } from './models/seq.js';
 export { Seq2Seq, seq2seq, type Seq2SeqOptions, type GreedyOptions, type BeamOptions, type Hypothesis } from './models/seq2seq.js';
 export { CharTokenizer, PAD, BOS, EOS, UNK, type EncodeOptions, type DecodeOptions } from './models/tokenizer.js';
+export * as optim from './train/index.js';
+export type { FitOptions, FitProgress, EpochLogs, History, TrainOptions } from './train/trainer.js';
+export type { LossName } from './train/loss.js';
+export { readIdx, readIdxGz, gunzip, type IdxArray } from './io/idx.js';
