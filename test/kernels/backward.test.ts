@@ -86,6 +86,8 @@ const CONV_BIG: ConvCase[] = [
   { N: 1, H: 3, W: 3, C: 600, OC: 600, K: 1 }, // W_g 600x600 > 1 MB: two input-channel chunks, 1x1 path
   { N: 1, H: 2, W: 2, C: 600, OC: 600, K: 1, PH: 1, PW: 1 }, // same chunks through the general path
   { N: 2, H: 10, W: 10, C: 70, OC: 20, K: 3, PH: 1, PW: 1 }, // K = 630 > the GEMM's K block
+  { N: 1, H: 4, W: 5, C: 64, OC: 512, K: 3, PH: 1, PW: 1 }, // W_g 512 x 576 > 1 MB: per-tap data path
+  { N: 2, H: 5, W: 4, C: 128, OC: 1024, K: 3, SW: 2, PH: 2, PW: 1, DH: 2, groups: 2 }, // per-tap, grouped, strided, dilated
 ];
 
 function runConv(rt: Runtime, c: ConvCase, seed: number, accumulate: boolean): void {
