@@ -9,3 +9,4 @@ export * from './rnn';
 export * from './backward/index';
 export * from './loss';
 export * from './optim';
+export * from './vae';

@@ -209,4 +209,17 @@ export interface Kernels {
   sum_squares(x: number, n: number): number;
   /** x *= s. */
   scale_inplace(x: number, n: number, s: number): void;
+
+  // ---- VAE (assembly/vae.ts): scalar in every variant, so all variants give the same bits ----
+  /** out[i] ~ N(0,1), a pure function of (seed, i): Box-Muller over dropout_mask's counter hash (pairs 2j, 2j+1), f64 math, one f32 rounding. */
+  vae_normal(out: number, n: number, seed_lo: number, seed_hi: number): void;
+  /** z = mu + exp(0.5*logvar) * eps over n elements (z may alias eps). */
+  vae_reparam(z: number, mu: number, logvar: number, eps: number, n: number): void;
+  /** dmu = dz, dlogvar = dz * eps * 0.5 * exp(0.5*logvar), both OVERWRITTEN (kl_normal then accumulates). */
+  vae_reparam_backward(dmu: number, dlogvar: number, dz: number, logvar: number, eps: number, n: number): void;
+  /**
+   * gx[b] += W·x[b] for B rows (the input projection as a GEMV, for streaming steps): W [G*H, K] packed by
+   * rnn_pack_gates, gx rows (stride ldgx) in gate-block order already holding the bias, x row stride ldx.
+   */
+  rnn_project(gx: number, ldgx: number, x: number, ldx: number, pw: number, B: number, G: number, H: number, K: number): void;
 }
