@@ -118,6 +118,36 @@ export function gru_step(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32, gx: u
   }
 }
 
+/**
+ * gx[b] += W · x[b] for B rows: the input projection as a GEMV over gate blocks, for one or a few rows
+ * (streaming steps), where gemm_packed's single-row kernel is slower. W [G*H, K] (K = input features) packed
+ * by rnn_pack_gates; gx rows (stride ldgx) in gate-block column order, holding the bias already (the caller
+ * copies it in); x row b at x + 4*b*ldx. G = 4 (LSTM) or 3 (GRU).
+ */
+export function rnn_project(gx: usize, ldgx: i32, x: usize, ldx: i32, pw: usize, B: i32, G: i32, H: i32, K: i32): void {
+  const UB = rnn_block_units(G);
+  const U = (H + UB - 1) / UB;
+  const cols = G * UB;
+  const blk = <usize>K * <usize>cols << 2;
+  for (let u = 0; u < U; u++) {
+    const wb = pw + <usize>u * blk;
+    for (let b = 0; b < B; b++) {
+      const g0 = gx + ((<usize>b * <usize>ldgx + <usize>u * <usize>cols) << 2);
+      const xp = x + ((<usize>b * <usize>ldx) << 2);
+      if (ASC_FEATURE_SIMD) {
+        if (G == 4) {
+          lstm_pass_simd(g0, xp, wb, blk >> 1);
+          lstm_pass_simd(g0 + 128, xp, wb + (blk >> 1), blk >> 1);
+        } else {
+          gru_pass_simd(g0, xp, wb, blk);
+        }
+      } else {
+        project_block_scalar(g0, xp, wb, K, G, UB);
+      }
+    }
+  }
+}
+
 // ---- SIMD blocks: one block of units of one batch row ----
 
 // @ts-ignore: decorator
@@ -150,6 +180,27 @@ function lstm_pass_simd(p: usize, hp: usize, w: usize, bytes: usize): void {
   }
   v128.store(p, va0); v128.store(p, va1, 16); v128.store(p, va2, 32); v128.store(p, va3, 48);
   v128.store(p, vb0, 64); v128.store(p, vb1, 80); v128.store(p, vb2, 96); v128.store(p, vb3, 112);
+}
+
+/** One pass over 3 gates x 8 units (a GRU block): the 6 f32x4 at p += W·x. */
+function gru_pass_simd(p: usize, xp: usize, w: usize, bytes: usize): void {
+  let v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32);
+  let v3 = v128.load(p, 48), v4 = v128.load(p, 64), v5 = v128.load(p, 80);
+  let a = xp;
+  const wend = w + bytes;
+  while (w < wend) {
+    const vx = v128.load32_splat(a);
+    a += 4;
+    v0 = vmadd(vx, v128.load(w), v0);
+    v1 = vmadd(vx, v128.load(w, 16), v1);
+    v2 = vmadd(vx, v128.load(w, 32), v2);
+    v3 = vmadd(vx, v128.load(w, 48), v3);
+    v4 = vmadd(vx, v128.load(w, 64), v4);
+    v5 = vmadd(vx, v128.load(w, 80), v5);
+    w += 96;
+  }
+  v128.store(p, v0); v128.store(p, v1, 16); v128.store(p, v2, 32);
+  v128.store(p, v3, 48); v128.store(p, v4, 64); v128.store(p, v5, 80);
 }
 
 /** Gate math for one 16-unit block from its pre-activations at g0 ([i f g o] x 16). */
@@ -237,5 +288,25 @@ function gru_block_scalar(ho: usize, hp: usize, g0: usize, wb: usize, K: i32, bn
     const n = tanh_f32(load<f32>(g0 + lo4, 64) + r * an);
     const h = load<f32>(hp + ((<usize>(j0 + l)) << 2));
     store<f32>(ho + lo4, n + z * (h - n));
+  }
+}
+
+/** Scalar rnn_project for one block: every column (gate g, unit l) of the block, over the packed groups. */
+function project_block_scalar(g0: usize, xp: usize, wb: usize, K: i32, G: i32, UB: i32): void {
+  const GS = group_size(G);
+  for (let g = 0; g < G; g++) {
+    const grp = wb + ((<usize>(g / GS) * <usize>K * <usize>(GS * UB) + <usize>((g % GS) * UB)) << 2);
+    const step = <usize>(GS * UB) << 2;
+    for (let l = 0; l < UB; l++) {
+      const c = g0 + (<usize>(g * UB + l) << 2);
+      let acc = load<f32>(c);
+      let w = grp + (<usize>l << 2), a = xp;
+      for (let k = 0; k < K; k++) {
+        acc += load<f32>(a) * load<f32>(w);
+        a += 4;
+        w += step;
+      }
+      store<f32>(c, acc);
+    }
   }
 }

@@ -143,8 +143,11 @@ async function setup(kind) {
   return { runners, diffs: { wasmzoo: dWz, ort: dOrt, tfjs: dTf } };
 }
 
+// ONLY=wasmzoo,ort limits the runtimes timed (e.g. to see how much the others' cache traffic costs each one)
+const ONLY = process.env.ONLY ? process.env.ONLY.split(',') : null;
+
 async function timeAll(runners, which, rounds) {
-  const names = Object.keys(runners);
+  const names = Object.keys(runners).filter((n) => !ONLY || ONLY.includes(n));
   const times = Object.fromEntries(names.map((n) => [n, []]));
   // warm-up: long enough for every engine to tier its wasm up (V8 compiles the optimised code in the
   // background; timing before it lands measures the baseline compiler)
@@ -172,6 +175,8 @@ for (const kind of ['lstm', 'gru']) {
   const step = await timeAll(runners, 'step', STEP_ROUNDS);
   const name = kind === 'lstm' ? 'LSTM' : 'GRU';
   const d = `${diffs.wasmzoo.toExponential(1)}, ${diffs.ort.toExponential(1)}, ${Number.isNaN(diffs.tfjs) ? 'n/a' : diffs.tfjs.toExponential(1)}`;
-  console.log(`| 2-layer ${name}, T=${T} | ${fmt(seq.wasmzoo)} | ${fmt(seq.ort)} | ${fmt(seq.tfjs)} | ${(seq.wasmzoo / seq.ort).toFixed(2)}x | ${d} |`);
-  console.log(`| 2-layer ${name}, one step | ${fmt(step.wasmzoo)} | ${fmt(step.ort)} | ${fmt(step.tfjs)} | ${(step.wasmzoo / step.ort).toFixed(2)}x | |`);
+  const f = (v) => (v === undefined ? '-' : fmt(v));
+  const ratio = (r) => (r.wasmzoo && r.ort ? `${(r.wasmzoo / r.ort).toFixed(2)}x` : '-');
+  console.log(`| 2-layer ${name}, T=${T} | ${f(seq.wasmzoo)} | ${f(seq.ort)} | ${f(seq.tfjs)} | ${ratio(seq)} | ${d} |`);
+  console.log(`| 2-layer ${name}, one step | ${f(step.wasmzoo)} | ${f(step.ort)} | ${f(step.tfjs)} | ${ratio(step)} | |`);
 }

@@ -119,6 +119,11 @@ export interface Kernels {
    */
   gru_step(h_out: number, ldh: number, h_prev: number, ldhp: number, gx: number, ldgx: number,
     pw: number, bhn: number, B: number, H: number): void;
+  /**
+   * gx[b] += W·x[b] for B rows (the input projection as a GEMV, for streaming steps): W [G*H, K] packed by
+   * rnn_pack_gates, gx rows (stride ldgx) in gate-block order already holding the bias, x row stride ldx.
+   */
+  rnn_project(gx: number, ldgx: number, x: number, ldx: number, pw: number, B: number, G: number, H: number, K: number): void;
 
   // ---- Training ----
   // Backward kernels (assembly/backward/), losses (assembly/loss.ts), optimizers (assembly/optim.ts).
@@ -217,9 +222,4 @@ export interface Kernels {
   vae_reparam(z: number, mu: number, logvar: number, eps: number, n: number): void;
   /** dmu = dz, dlogvar = dz * eps * 0.5 * exp(0.5*logvar), both OVERWRITTEN (kl_normal then accumulates). */
   vae_reparam_backward(dmu: number, dlogvar: number, dz: number, logvar: number, eps: number, n: number): void;
-  /**
-   * gx[b] += W·x[b] for B rows (the input projection as a GEMV, for streaming steps): W [G*H, K] packed by
-   * rnn_pack_gates, gx rows (stride ldgx) in gate-block order already holding the bias, x row stride ldx.
-   */
-  rnn_project(gx: number, ldgx: number, x: number, ldx: number, pw: number, B: number, G: number, H: number, K: number): void;
 }

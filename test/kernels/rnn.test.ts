@@ -38,6 +38,37 @@ describe.each(BACKENDS)('rnn kernels (%s)', (backend) => {
     }
   });
 
+  it('rnn_project: gx += W·x in gate-block columns, strided rows, bias kept, nothing else written', async () => {
+    const rt = await variant(backend);
+    const k = rt.k;
+    for (const G of [4, 3]) {
+      for (const [H, K, B] of [[1, 1, 1], [5, 3, 2], [8, 7, 1], [13, 20, 3], [16, 2, 1], [17, 9, 2], [33, 5, 1]]) {
+        const s = new Scope(rt);
+        const UB = blockUnits(G), Hp = Math.ceil(H / UB) * UB, N = G * Hp;
+        const w = randomArray(G * H * K, G * H + K);
+        const pw = s.put(k.rnn_packed_gates_size(G, H, K));
+        k.rnn_pack_gates(pw, s.put(w), G, H, K);
+        const ldx = K + 2, ldgx = N + 3;
+        const x = randomArray(B * ldx, 7 + K);
+        const gx0 = new Float32Array(B * ldgx).fill(POISON);
+        const bias = randomArray(B * N, 8);
+        for (let b = 0; b < B; b++) gx0.set(bias.subarray(b * N, (b + 1) * N), b * ldgx);
+        const pgx = s.put(gx0);
+        k.rnn_project(pgx, ldgx, s.put(x), ldx, pw, B, G, H, K);
+        const got = s.get(pgx, B * ldgx);
+        for (let b = 0; b < B; b++) {
+          const wx = new Float64Array(G * H);
+          for (let r = 0; r < G * H; r++) for (let i = 0; i < K; i++) wx[r] += w[r * K + i] * x[b * ldx + i];
+          const want = toBlockColumns(wx, 1, G, H);
+          for (let c = 0; c < N; c++) want[c] += bias[b * N + c];
+          expectClose(got.subarray(b * ldgx, b * ldgx + N), want, 4e-6 * K, RTOL, `rnn_project G=${G} H=${H} K=${K} row ${b}`);
+          for (let c = N; c < ldgx; c++) expect(got[b * ldgx + c]).toBe(POISON);
+        }
+        s.free();
+      }
+    }
+  });
+
   for (const mode of ['LSTM', 'GRU'] as const) {
     for (const H of [1, 3, 4, 5, 8, 9, 11, 12, 13, 16, 17, 24, 25, 33, 48]) {
       for (const B of [1, 2, 3]) {

@@ -69,10 +69,12 @@ describe.each(BACKENDS)('recurrent layers vs PyTorch (%s)', (backend) => {
     layer.dispose();
   });
 
-  it('matches the f64 oracle on odd sizes (H = 1, 3, 12; tails of the 8-unit blocks)', () => {
+  it('matches the f64 oracle on odd sizes (H = 1, 3, 12, 17, 21: block tails) and with few rows (GEMV input path)', () => {
     const configs: [RnnMode, number, number, number, boolean, number, number][] = [
       ['LSTM', 2, 1, 2, true, 3, 2], ['GRU', 3, 3, 1, false, 4, 3], ['LSTM', 5, 12, 2, false, 5, 1],
       ['GRU', 1, 12, 2, true, 2, 2], ['RNN_TANH', 4, 3, 2, true, 3, 3], ['RNN_RELU', 3, 5, 1, false, 4, 2],
+      // T*B <= 2 rows: the input projection takes the GEMV path (rnn_project), both directions
+      ['LSTM', 3, 21, 2, true, 2, 1], ['GRU', 4, 9, 2, true, 1, 2], ['LSTM', 6, 17, 1, false, 1, 1],
     ];
     for (const [mode, I, H, L, bi, T, B] of configs) {
       const opts = { numLayers: L, bidirectional: bi };
