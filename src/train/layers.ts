@@ -189,13 +189,12 @@ export function flattenBackward(g: TrainGraph, name: string, x: Value, y: Value)
   });
 }
 
-/** A view (same buffer, new shape): gradients pass through unchanged. */
-export function viewBackward(g: TrainGraph, x: Value, y: Value): void {
-  g.onBackward(() => {
-    const dy = g.grad(y);
-    if (dy) g.addGrad(x, { ...dy, shape: x.shape });
-  });
-}
+/**
+ * A view (same buffer, offset and size, new shape): nothing to record. NOTE: gradients are keyed by
+ * (buffer, offset, size), so y's gradient IS x's gradient entry already; adding dy to it again (as this
+ * once did) doubled it, e.g. Flatten of a 1-channel image or of [N, C, 1, 1].
+ */
+export function viewBackward(_g: TrainGraph, _x: Value, _y: Value): void {}
 
 /** Inverted dropout with a mask drawn per step from (seed, step, layer): y = x * mask, dx = dy * mask. */
 export function trainDropout(g: TrainGraph, name: string, x: Value, prob: number): Value {
