@@ -40,3 +40,5 @@ export * as optim from './train/index.js';
 export type { FitOptions, FitProgress, EpochLogs, History, TrainOptions } from './train/trainer.js';
 export type { LossName } from './train/loss.js';
 export { readIdx, readIdxGz, gunzip, type IdxArray } from './io/idx.js';
+export { Autoencoder, autoencoder, Unflatten, Upsample, type AutoencoderOptions, type AEActivation } from './models/autoencoder.js';
+export { VAE, vae, type VAEOptions } from './models/vae.js';

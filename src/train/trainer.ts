@@ -31,6 +31,21 @@ interface StepPlan {
   loss: { value: number };
 }
 
+/**
+ * A model whose training objective is not one of the standard losses on its output (e.g. a VAE: ELBO over
+ * the decoder's logits plus a KL term on the encoder's mu/logvar). The Trainer calls this instead of
+ * build + the loss: it records the training forward, the loss ops (setting holder.value each step and
+ * seeding gradients with g.addGrad) and returns the value kept as the step's output. `target` is the y
+ * given to trainStep/fit (NHWC inside when 4-D), as written by the trainer for a non-crossEntropy loss.
+ */
+export interface TrainingLossModel {
+  buildTrainingLoss(g: TrainGraph, x: Value, target: Value, holder: { value: number }): Value;
+}
+
+function hasTrainingLoss(m: Module): m is Module & TrainingLossModel {
+  return typeof (m as Partial<TrainingLossModel>).buildTrainingLoss === 'function';
+}
+
 /** The training state of one model on one runtime: parameters in the arena, optimizer, step plans. */
 export class Trainer {
   readonly model: Module;
@@ -64,14 +79,24 @@ export class Trainer {
     g.constant(xin);
     const x = toNHWC(g, xin);
     g.constant(x);
-    const out = this.model.build(g, x);
-    checkTarget(this.loss, out.shape, yShape);
-    const tin = g.value(targetShape(this.loss, out.shape));
-    g.constant(tin);
-    const target = this.loss === 'crossEntropy' ? tin : toNHWC(g, tin);
-    g.constant(target);
     const loss = { value: NaN };
-    recordLoss(g, this.loss, out, target, loss);
+    let out: Value, tin: Value;
+    if (hasTrainingLoss(this.model)) {
+      // the model records its own objective (e.g. a VAE's ELBO) and checks the target's shape
+      tin = g.value(yShape);
+      g.constant(tin);
+      const target = toNHWC(g, tin);
+      g.constant(target);
+      out = this.model.buildTrainingLoss(g, x, target, loss);
+    } else {
+      out = this.model.build(g, x);
+      checkTarget(this.loss, out.shape, yShape);
+      tin = g.value(targetShape(this.loss, out.shape));
+      g.constant(tin);
+      const target = this.loss === 'crossEntropy' ? tin : toNHWC(g, tin);
+      g.constant(target);
+      recordLoss(g, this.loss, out, target, loss);
+    }
     g.backward();
     const untouched = g.untouchedParams().map((p) => this.store.slot(p));
     if (untouched.length) {
@@ -315,7 +340,8 @@ export async function fit(model: Module, x: Tensor, y: Tensor, opts: FitOptions 
     const logs: EpochLogs = { epoch: epoch + 1, loss: lossSum / rows, seconds: (Date.now() - t0) / 1000 };
     if (loss === 'crossEntropy') logs.accuracy = correct / rows;
     if (validation) {
-      const v = evaluate(model, validation[0], validation[1], { loss, batchSize: Math.max(batchSize, 256) });
+      // the model's own evaluate: a model with its own objective (VAE) reports that
+      const v = model.evaluate(validation[0], validation[1], { loss, batchSize: Math.max(batchSize, 256) });
       logs.valLoss = v.loss;
       if (v.accuracy !== undefined) logs.valAccuracy = v.accuracy;
     }
