@@ -4,7 +4,7 @@
  * BatchNorm1d can be folded in and an activation fused.
  */
 import { WasmzooError } from '../../errors.js';
-import { Act, epilogueFlags } from '../../runtime/kernels.js';
+import { Act, GEMM_NR, epilogueFlags } from '../../runtime/kernels.js';
 import { numel } from '../../tensor.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../graph.js';
 import { uniform } from '../init.js';
@@ -13,6 +13,9 @@ import { PackedBlock, withStaged } from '../packed.js';
 import type { BatchNorm1d } from './norm.js';
 import { isTraining } from '../../train/graph.js';
 import { trainLinear } from '../../train/layers.js';
+
+/** Floats staged at once while packing weights (4 MB). */
+const STAGE_FLOATS = 1 << 20;
 
 export interface LinearOptions {
   bias?: boolean;
@@ -68,7 +71,13 @@ export class Linear extends Module {
       let bias = this.bias?.data;
       if (fuse.bn) ({ weight, bias } = fuse.bn.foldInto(weight, bias));
       // B = Wᵀ (K x N): element (k, n) is W[n*K + k], so b_rs = 1, b_cs = K.
-      withStaged(rt, weight, (raw) => k.gemm_pack_b(ptr, raw, K, N, 1, K));
+      // Stage W a chunk of output rows at a time (whole 8-column panels): a VGG classifier's 411 MB weight
+      // would otherwise sit in the arena twice (raw and packed) and set the memory high-water mark.
+      const rows = Math.max(GEMM_NR, Math.floor(STAGE_FLOATS / K / GEMM_NR) * GEMM_NR);
+      for (let n0 = 0; n0 < N; n0 += rows) {
+        const nc = Math.min(rows, N - n0);
+        withStaged(rt, weight.subarray(n0 * K, (n0 + nc) * K), (raw) => k.gemm_pack_b(ptr + n0 * K * 4, raw, K, nc, 1, K));
+      }
       rt.arena.write(ptr + packedFloats * 4, bias ?? new Float32Array(N));
     });
     const biasPtr = this.bias || fuse.bn ? pb + packedFloats * 4 : 0;
