@@ -2,7 +2,7 @@
  * wasmzoo: portable neural-network runtime. Public API.
  */
 import { init as initRuntime, type Backend, type InitOptions } from './runtime/runtime.js';
-export { backend, type Backend, type InitOptions } from './runtime/runtime.js';
+export { backend, memoryStats, type Backend, type InitOptions, type MemoryStats } from './runtime/runtime.js';
 
 /**
  * Start the runtime: compiles the best kernel variant this engine accepts (relaxed SIMD, then SIMD, then

@@ -106,3 +106,20 @@ export function runtime(): Runtime {
 export function backend(): Backend | undefined {
   return current?.backend;
 }
+
+export interface MemoryStats {
+  backend: Backend;
+  /** Size of the wasm memory (it never shrinks). */
+  memoryBytes: number;
+  /** Highest address the arena has handed out (peak use). */
+  arenaHighWater: number;
+  /** Bytes currently allocated (weights, plans, training state). */
+  arenaUsed: number;
+}
+
+/** Memory use of the current runtime (undefined before init): for apps watching their footprint and for benchmarks. */
+export function memoryStats(): MemoryStats | undefined {
+  if (!current) return undefined;
+  const a = current.arena;
+  return { backend: current.backend, memoryBytes: a.memory.buffer.byteLength, arenaHighWater: a.highWater, arenaUsed: a.used };
+}

@@ -65,3 +65,13 @@ describe('arena', () => {
     expect(Array.from(a.read(p, 3))).toEqual([1, 2, 3]);
   });
 });
+
+describe('memoryStats', () => {
+  it('reports the current runtime', async () => {
+    const { init, memoryStats } = await import('../../src/runtime/runtime.js');
+    await init();
+    const s = memoryStats()!;
+    expect(s.memoryBytes).toBeGreaterThanOrEqual(s.arenaHighWater);
+    expect(s.arenaUsed).toBeGreaterThanOrEqual(0);
+  });
+});
