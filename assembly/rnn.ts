@@ -1,8 +1,9 @@
-// Recurrent cells: one fused kernel per timestep that does the recurrent matrix-vector product h_{t-1} · W_hhᵀ
-// AND the gate math (sigmoid/tanh from activation.ts), so the gate pre-activations never leave registers.
+// Recurrent cells: one kernel per timestep does the recurrent matrix-vector product h_{t-1} · W_hhᵀ AND the
+// gate math (sigmoid/tanh from activation.ts), block by block, so the pre-activations of a block never leave
+// L1 and no separate pass over the gates is needed.
 // Caller: src/nn/layers/rnn.ts (LSTM, GRU). The input projection of all timesteps (W_ih x + b) is one GEMM
-// (gemm.ts) before the time loop; plain RNN (tanh/relu) needs no kernel here: its step is gemm_packed with
-// accumulate + fused activation.
+// (gemm.ts) before the time loop, or, for a few rows (streaming steps), rnn_project below; plain RNN
+// (tanh/relu) needs no kernel here: its step is gemm_packed with accumulate + fused activation.
 //
 // Memory layout ("gate blocks")
 // - Hidden units go in blocks of UB = rnn_block_units(G): 16 for LSTM (G = 4 gates i,f,g,o), 8 otherwise
@@ -11,9 +12,10 @@
 //   k = 0..K-1, then one run of UB floats per gate of the group: W[g*H + UB*u + l, k] for l < UB (zero for
 //   units >= H). A group is read front to back by one pointer with constant offsets; its K loop keeps
 //   6 to 8 f32x4 accumulators (LSTM: 2 gates x 4 vectors, two passes; GRU: 3 gates x 2 vectors, one pass).
-//   With batch 1 this is a GEMV: 4 chains were latency-bound (~19 GFLOP/s at H = 256 on the shared
-//   machine), 6 and 8 reach the same ~23-25, where every weight is read once per step from L2/L3 (~45 GB/s:
-//   the memory bound of a GEMV). NOTE: more accumulators spill in V8 (15 xmm registers for wasm), and
+//   With batch 1 this is a GEMV, one weight load per multiply-add: 4 chains were latency-bound (~19 GFLOP/s
+//   at H = 256 on the shared machine), 6 and 8 reach the same ~23-25, as at H = 512 where W_hh lives in L3:
+//   the limit is that load stream, not the cache level (a k loop unrolled by 2 was slower, 16). The gate math
+//   is ~20% of an LSTM step at H = 256. NOTE: more accumulators spill in V8 (15 xmm registers for wasm), and
 //   spills land inside the K loop: 12 accumulators (one LSTM pass over 4 gates x 3 vectors) ran at 13,
 //   8 with the gate math after the loop still live at 5 GFLOP/s; hence the pre-activations go back to gx.
 // - gx rows (the input projection, computed by the caller's GEMM with W_ih packed in the same column
@@ -24,7 +26,7 @@
 //   past them): the caller points these into the [T, B, D*H] output sequence, so a layer's output needs no
 //   copy. h_out must not overlap h_prev (all of h_prev is read for every block). c: [B, H] contiguous,
 //   updated in place. NOTE: lstm_step overwrites its gx rows with the gate pre-activations (they are read
-//   once; the SIMD variant needs the room, see lstm_block_simd).
+//   once; the SIMD variant needs the room, see lstm_pass_simd).
 // No alignment is required (wasm v128 loads accept any address); blocks past H use partial loads/stores,
 // so nothing outside the stated regions is read or written (except gx padding columns, which exist).
 //
@@ -159,7 +161,11 @@ export function rnn_project(gx: usize, ldgx: i32, x: usize, ldx: i32, pw: usize,
 // @ts-ignore: decorator
 @inline function lanes(nv: i32, q: i32): i32 { return min(max(nv - (q << 2), 0), 4); }
 
-/** One pass over a gate group of 2 gates x 16 units: the 8 f32x4 pre-activations at p (+= W·h, in place). */
+/**
+ * One pass over a gate group of 2 gates x 16 units: the 8 f32x4 pre-activations at p += W·h, in place.
+ * NOTE: the accumulators end in plain stores; the gate math reads them back from L1 afterwards. With the
+ * gate math's ~10 extra registers live after the loop, V8 spilled accumulators inside it (5 vs 20+ GFLOP/s).
+ */
 function lstm_pass_simd(p: usize, hp: usize, w: usize, bytes: usize): void {
   let va0 = v128.load(p), va1 = v128.load(p, 16), va2 = v128.load(p, 32), va3 = v128.load(p, 48);
   let vb0 = v128.load(p, 64), vb1 = v128.load(p, 80), vb2 = v128.load(p, 96), vb3 = v128.load(p, 112);
