@@ -84,6 +84,16 @@ export function gemm_packed(c: usize, a: usize, pb: usize, bias: usize, M: i32, 
   const accumulate = (flags & 1) != 0;
   const rs = <usize>a_rs << 2, cs = <usize>a_cs << 2, ldcb = <usize>ldc << 2;
   if (K < 0) K = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (M == 1 && a_cs == 1) {
+      // GEMV (batch-1 Linear): memory-bound on the weights, so stream each panel once over all of K
+      for (let n0 = 0; n0 < N; n0 += NR) {
+        gemv_panel(c + (<usize>n0 << 2), a, pb + (<usize>(n0 >> 3) * <usize>K << 5), K, min(NR, N - n0),
+          bias != 0 ? bias + (<usize>n0 << 2) : 0, accumulate, act);
+      }
+      return;
+    }
+  }
   for (let m0 = 0; m0 < M; m0 += MC) {
     const mc = min(MC, M - m0);
     let k0 = 0;
@@ -366,6 +376,59 @@ function gemm_1x8(c: usize, a: usize, cs: usize, bp: usize, kc: i32, nv: i32, bi
   }
   vacc0x0123 = f32x4.add(vacc0x0123, vacc1x0123);
   vacc0x4567 = f32x4.add(vacc0x4567, vacc1x4567);
+  if (nv == 8) {
+    v128.store(c, vacc0x0123);
+    v128.store(c, vacc0x4567, 16);
+  } else {
+    store_lo(c, vacc0x0123, nv);
+    store_hi(c, vacc0x4567, nv);
+  }
+  if (act != 0) act_tile(c, 0, 1, nv, act);
+}
+
+/**
+ * One row times one whole packed panel (K rows of 8 floats, contiguous): the GEMV of a batch-1 Linear layer.
+ * The weights stream from memory once; four accumulator pairs over k = 4i .. 4i+3 (x loaded 4 floats at a time
+ * and splat by shuffles) keep enough loads in flight. Measured on AlexNet fc6 (9216 -> 4096, 151 MB):
+ * 15.5 -> 7.7 ms (19.7 GB/s; a plain read of the same bytes ran at ~25 GB/s) against gemm_1x8 over KC blocks.
+ */
+function gemv_panel(c: usize, a: usize, bp: usize, K: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
+  let vacc0x0123 = bias_lo(bias, nv), vacc0x4567 = bias_hi(bias, nv);
+  if (addC) {
+    vacc0x0123 = f32x4.add(vacc0x0123, load_lo(c, nv));
+    vacc0x4567 = f32x4.add(vacc0x4567, load_hi(c, nv));
+  }
+  let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
+  let vacc2x0123 = f32x4.splat(0), vacc2x4567 = f32x4.splat(0);
+  let vacc3x0123 = f32x4.splat(0), vacc3x4567 = f32x4.splat(0);
+  let a0 = a, w = bp;
+  const aend = a + (<usize>(K & ~3) << 2);
+  while (a0 < aend) {
+    const vx = v128.load(a0);
+    a0 += 16;
+    const vx0 = i32x4.shuffle(vx, vx, 0, 0, 0, 0);
+    const vx1 = i32x4.shuffle(vx, vx, 1, 1, 1, 1);
+    const vx2 = i32x4.shuffle(vx, vx, 2, 2, 2, 2);
+    const vx3 = i32x4.shuffle(vx, vx, 3, 3, 3, 3);
+    vacc0x0123 = vmadd(vx0, v128.load(w), vacc0x0123);
+    vacc0x4567 = vmadd(vx0, v128.load(w, 16), vacc0x4567);
+    vacc1x0123 = vmadd(vx1, v128.load(w, 32), vacc1x0123);
+    vacc1x4567 = vmadd(vx1, v128.load(w, 48), vacc1x4567);
+    vacc2x0123 = vmadd(vx2, v128.load(w, 64), vacc2x0123);
+    vacc2x4567 = vmadd(vx2, v128.load(w, 80), vacc2x4567);
+    vacc3x0123 = vmadd(vx3, v128.load(w, 96), vacc3x0123);
+    vacc3x4567 = vmadd(vx3, v128.load(w, 112), vacc3x4567);
+    w += 128;
+  }
+  for (let k = K & ~3; k < K; k++) {
+    const vx = v128.load32_splat(a0);
+    a0 += 4;
+    vacc0x0123 = vmadd(vx, v128.load(w), vacc0x0123);
+    vacc0x4567 = vmadd(vx, v128.load(w, 16), vacc0x4567);
+    w += 32;
+  }
+  vacc0x0123 = f32x4.add(f32x4.add(vacc0x0123, vacc1x0123), f32x4.add(vacc2x0123, vacc3x0123));
+  vacc0x4567 = f32x4.add(f32x4.add(vacc0x4567, vacc1x4567), f32x4.add(vacc2x4567, vacc3x4567));
   if (nv == 8) {
     v128.store(c, vacc0x0123);
     v128.store(c, vacc0x4567, 16);

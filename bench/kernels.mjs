@@ -14,8 +14,10 @@ const filter = process.argv[2] ? new RegExp(process.argv[2]) : null;
 const variants = (process.argv[3] ?? 'scalar,simd,relaxed').split(',');
 const TARGET_MS = { scalar: 150, simd: 300, relaxed: 300 };
 const WARM_MS = { scalar: 50, simd: 100, relaxed: 100 };
-const MAX_RUNS = 15;
+const MAX_RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const MIN_RUNS = 3;
+/** BENCH_STAT=min reports the fastest sample instead of the median (closer to an idle machine's number). */
+const STAT = process.env.BENCH_STAT ?? 'median';
 
 function load(name) {
   const bytes = readFileSync(new URL(`../build/wasmzoo.${name}.wasm`, import.meta.url));
@@ -65,7 +67,7 @@ function time(variant, fn) {
     total += dt;
   }
   times.sort((a, b) => a - b);
-  return times[times.length >> 1];
+  return STAT === 'min' ? times[0] : times[times.length >> 1];
 }
 
 // ---- shapes ----
