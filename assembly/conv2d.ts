@@ -12,8 +12,8 @@
 //
 // Paths
 // - depthwise: direct loop, f32x4 over channels. (im2col + GEMM would waste 7/8 of every panel.)
-// - 1x1, padding 0: the input already is the GEMM's A matrix (rows = pixels, a_rs = C, channels of the
-//   group contiguous): one gemm_packed per group for stride 1, one per output row for other strides. No copy.
+// - 1x1, padding 0, stride 1: the input already is the GEMM's A matrix (rows = pixels, a_rs = C, channels of
+//   the group contiguous): one gemm_packed per group. No copy. (Strided 1x1 takes the im2col path below.)
 // - otherwise: im2col of a tile of mt output pixels into scratch (mt x K floats, rows ordered like the
 //   packed weights), then gemm_packed on the tile. mt is chosen so the tile stays under SCRATCH_FLOATS
 //   (2 MB): VGG-16 3x3x64 at 224x224 needs 568 KB instead of the 115 MB of a full im2col.
@@ -104,7 +104,7 @@ export function conv2d_scratch_size(N: i32, H: i32, W: i32, C: i32, OH: i32, OW:
   KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, groups: i32): i32 {
   const ICg = C / groups;
   if (is_depthwise(OC, ICg, groups)) return 0;
-  if (KH == 1 && KW == 1 && PH == 0 && PW == 0) return 0;
+  if (KH == 1 && KW == 1 && PH == 0 && PW == 0 && SH == 1 && SW == 1) return 0;
   const K = KH * KW * ICg;
   return tile_rows(K, N * OH * OW) * tile_lda(K) * 4;
 }
@@ -125,29 +125,17 @@ export function conv2d_nhwc(out: usize, inp: usize, pw: usize, bias: usize, N: i
   const K = KH * KW * ICg;
   const gbytes = <usize>gemm_packed_b_size(K, OCg) << 2;
   const obs = <usize>out_ps << 2;
-  const cbytes = <usize>C << 2;
-  if (KH == 1 && KW == 1 && PH == 0 && PW == 0) {
-    if (SH == 1 && SW == 1) {
-      // all N*H*W pixels are rows of A with stride C: one GEMM per group
-      for (let g = 0; g < groups; g++) {
-        gemm_packed(out + (<usize>(g * OCg) << 2), inp + (<usize>(g * ICg) << 2), pw + <usize>g * gbytes,
-          bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, N * H * W, OCg, ICg, C, 1, out_ps, flags);
-      }
-    } else {
-      // strided 1x1 (ResNet downsample): output row (n, oh) reads input row oh*SH at pixel stride SW
-      for (let n = 0; n < N; n++) {
-        for (let oh = 0; oh < OH; oh++) {
-          const orow = out + <usize>((n * OH + oh) * OW) * obs;
-          const irow = inp + <usize>((n * H + oh * SH) * W) * cbytes;
-          for (let g = 0; g < groups; g++) {
-            gemm_packed(orow + (<usize>(g * OCg) << 2), irow + (<usize>(g * ICg) << 2), pw + <usize>g * gbytes,
-              bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, OW, OCg, ICg, SW * C, 1, out_ps, flags);
-          }
-        }
-      }
+  if (KH == 1 && KW == 1 && PH == 0 && PW == 0 && SH == 1 && SW == 1) {
+    // all N*H*W pixels are rows of A with stride C: one GEMM per group
+    for (let g = 0; g < groups; g++) {
+      gemm_packed(out + (<usize>(g * OCg) << 2), inp + (<usize>(g * ICg) << 2), pw + <usize>g * gbytes,
+        bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, N * H * W, OCg, ICg, C, 1, out_ps, flags);
     }
     return;
   }
+  // Strided 1x1 convs (ResNet downsample) go through the im2col tiles too: a GEMM per output row (M = OW =
+  // 7..28) restreamed all the weights per row and wasted most of a 6-row tile on the row tails (7 = 6 + 1,
+  // 14 = 2 x 6 + 2); gathering C floats per pixel costs little next to the C x OC multiply-adds.
   const M = N * OH * OW;
   const mt = tile_rows(K, M);
   const lda = tile_lda(K);
