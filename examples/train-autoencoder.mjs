@@ -3,6 +3,7 @@
 // reports the ROC AUC of the reconstruction error separating the held-out class from the other test images.
 //   npm run build && node --experimental-wasm-relaxed-simd examples/train-autoencoder.mjs [epochs] [heldOutClass] [out.safetensors] [layers]
 //   e.g. ... examples/train-autoencoder.mjs 10 9 weights/autoencoder-fashion.safetensors 784,96,32
+//   layers 'conv' trains the convolutional variant (16/32 channels, code 32) instead.
 import { writeFileSync } from 'node:fs';
 import * as wasmzoo from '../dist/wasmzoo.mjs';
 import { loadSplit } from './fashion-mnist.mjs';
@@ -10,7 +11,8 @@ import { loadSplit } from './fashion-mnist.mjs';
 const epochs = Number(process.argv[2] ?? 10);
 const heldOut = Number(process.argv[3] ?? 9);
 const out = process.argv[4];
-const layers = (process.argv[5] ?? '784,256,64').split(',').map(Number);
+const conv = process.argv[5] === 'conv';
+const layers = conv ? [] : (process.argv[5] ?? '784,256,64').split(',').map(Number);
 const names = wasmzoo.fashionMnistClasses ?? [];
 
 /** Pixels in [0, 1] as [N, 1, 28, 28], keeping rows where keep(label). */
@@ -40,9 +42,9 @@ function rocAuc(pos, neg) {
 const train = await loadSplit('train');
 const test = await loadSplit('test');
 const normal = pixels(train, (y) => y !== heldOut);
-const model = await wasmzoo.autoencoder({ layers });
+const model = await wasmzoo.autoencoder(conv ? { conv: true } : { layers });
 wasmzoo.nn.manualSeed(0);
-console.log(`autoencoder ${layers.join('-')} (${model.parameterCount()} parameters), backend ${wasmzoo.backend()}; held out class ${heldOut} (${names[heldOut] ?? '?'}); training on ${normal.x.shape[0]} images, ${epochs} epochs, batch 128, Adam lr 1e-3, MSE`);
+console.log(`autoencoder ${conv ? 'conv 16-32-code 32' : layers.join('-')} (${model.parameterCount()} parameters), backend ${wasmzoo.backend()}; held out class ${heldOut} (${names[heldOut] ?? '?'}); training on ${normal.x.shape[0]} images, ${epochs} epochs, batch 128, Adam lr 1e-3, MSE`);
 const history = await model.fit(normal.x, normal.x, {
   loss: 'mse', epochs, batchSize: 128, optimizer: new wasmzoo.optim.Adam({ lr: 1e-3 }), seed: 1,
   onEpochEnd: (l) => console.log(`epoch ${l.epoch}: train MSE ${l.loss.toFixed(5)} (${l.seconds.toFixed(1)} s)`),
@@ -69,7 +71,7 @@ if (out) {
   // F16 halves the file; the reader widens it back to f32 (and PyTorch's load_state_dict casts)
   const tensors = Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, { dtype: 'F16', shape: t.shape, data: t.data }]));
   writeFileSync(out, wasmzoo.writeSafetensors(tensors, {
-    model: 'autoencoder', layers: layers.join(','), dataset: 'fashion-mnist', input: 'pixels / 255, [N, 1, 28, 28] or [N, 784]',
+    model: 'autoencoder', layers: conv ? 'conv' : layers.join(','), dataset: 'fashion-mnist', input: 'pixels / 255, [N, 1, 28, 28] or [N, 784]',
     held_out_class: String(heldOut), roc_auc: rocAuc(pos, neg).toFixed(4), threshold_p99: String(threshold), trainer: 'examples/train-autoencoder.mjs (wasmzoo)',
   }));
   console.log('wrote', out);

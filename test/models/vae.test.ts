@@ -171,3 +171,17 @@ describe('shipped weights (weights/vae-fashion.safetensors)', () => {
     m.dispose();
   });
 });
+
+describe('VAE training memory', () => {
+  it('allocates nothing in the arena after the first step at a batch size', async () => {
+    const rt = await init({ backend: 'relaxed' });
+    const m = hashWeights(new VAE({ inputSize: 48, hidden: 16, latent: 6 }), 31);
+    const x = golden.tensor('vae_small.input');
+    const optimizer = new Adam({ lr: 1e-3 });
+    m.trainStep(x, x, { optimizer });
+    const hw = rt.arena.highWater, used = rt.arena.used, mem = rt.arena.memory.buffer.byteLength;
+    for (let i = 0; i < 10; i++) m.trainStep(x, x, { optimizer });
+    expect([rt.arena.highWater, rt.arena.used, rt.arena.memory.buffer.byteLength]).toEqual([hw, used, mem]);
+    m.dispose();
+  });
+});
