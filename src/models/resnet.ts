@@ -11,7 +11,8 @@
  * shortcut: identity, or `downsample` = Sequential(Conv2d 1x1 (stride, no bias), BatchNorm2d) when the
  * stride or the width changes.
  *
- * Every conv runs with its batch norm folded in and its ReLU fused; the residual add fuses the last ReLU.
+ * Every conv runs with its batch norm folded in and its ReLU fused; at inference the residual add and its ReLU
+ * run in the last conv's epilogue (accumulating into the shortcut), in training a separate add fuses the ReLU.
  * Any input of at least 1x1 works (global average pooling), 224x224 is what the weights expect.
  */
 import { Act } from '../runtime/kernels.js';
@@ -24,6 +25,7 @@ import { Sequential } from '../nn/layers/container.js';
 import { Module } from '../nn/module.js';
 import { add, type GraphBuilder, type Value } from '../nn/graph.js';
 import { ARCH_STATS, ZooModel, buildZoo, type ZooOptions } from './common.js';
+import { isTraining } from '../train/graph.js';
 
 export type ResNetName = 'resnet18' | 'resnet34' | 'resnet50' | 'resnet101' | 'resnet152';
 
@@ -60,6 +62,13 @@ export class BasicBlock extends Module {
     if (stride !== 1 || inplanes !== planes) this.downsample = this.child('downsample', downsample(inplanes, planes, stride));
   }
   build(g: GraphBuilder, x: Value): Value {
+    if (!isTraining(g)) {
+      // Inference: the residual add and its ReLU run in conv2's epilogue, accumulating into the shortcut
+      // (the downsample's output, or x itself: the block is x's last reader, so it is updated in place).
+      const identity = this.downsample ? this.downsample.build(g, x) : x;
+      const out = this.conv1.build(g, x, { bn: this.bn1, act: Act.Relu });
+      return this.conv2.build(g, out, { bn: this.bn2, act: Act.Relu, into: { value: identity, channelOffset: 0 }, accumulate: true });
+    }
     let out = this.conv1.build(g, x, { bn: this.bn1, act: Act.Relu });
     out = this.conv2.build(g, out, { bn: this.bn2 });
     const identity = this.downsample ? this.downsample.build(g, x) : x;
@@ -89,6 +98,13 @@ export class Bottleneck extends Module {
     if (stride !== 1 || inplanes !== out) this.downsample = this.child('downsample', downsample(inplanes, out, stride));
   }
   build(g: GraphBuilder, x: Value): Value {
+    if (!isTraining(g)) {
+      // Inference: residual add + ReLU fused into conv3's epilogue (see BasicBlock.build).
+      const identity = this.downsample ? this.downsample.build(g, x) : x;
+      let out = this.conv1.build(g, x, { bn: this.bn1, act: Act.Relu });
+      out = this.conv2.build(g, out, { bn: this.bn2, act: Act.Relu });
+      return this.conv3.build(g, out, { bn: this.bn3, act: Act.Relu, into: { value: identity, channelOffset: 0 }, accumulate: true });
+    }
     let out = this.conv1.build(g, x, { bn: this.bn1, act: Act.Relu });
     out = this.conv2.build(g, out, { bn: this.bn2, act: Act.Relu });
     out = this.conv3.build(g, out, { bn: this.bn3 });

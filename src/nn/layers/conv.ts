@@ -33,6 +33,11 @@ export interface ConvFusion {
    * a new one (concatenation along channels without a copy, e.g. Inception branches).
    */
   into?: { value: Value; channelOffset: number };
+  /**
+   * With `into`: add the conv result to what that value already holds (before the activation), i.e. a fused
+   * residual add: into = act(into + conv(x)). The value is read, so it stays alive up to this op.
+   */
+  accumulate?: boolean;
 }
 
 export class Conv2d extends Module {
@@ -97,7 +102,7 @@ export class Conv2d extends Module {
       throw new WasmzooError('E_SHAPE', `${this.name}: input ${h}x${w} is too small for kernel ${kh}x${kw} (dilation ${dh}x${dw}, padding ${ph}x${pw})`);
     }
     if (isTraining(g)) {
-      if (fuse.into) unsupported(this.name, 'writing into a concat slice');
+      if (fuse.into) unsupported(this.name, fuse.accumulate ? 'accumulating into a value' : 'writing into a concat slice');
       // A batch norm normalises with batch statistics in training: it cannot be folded, so it runs after.
       const y = trainConv2d(g, this, x, fuse.bn ? Act.None : fuse.act ?? Act.None, [ph, pw]);
       return fuse.bn ? fuse.bn.build(g, y, fuse.act ?? Act.None) : y;
@@ -129,9 +134,10 @@ export class Conv2d extends Module {
       outOff = fuse.into.channelOffset * 4;
     } else y = g.value([n, oc, oh, ow]);
     g.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, this.groups));
-    const flags = epilogueFlags(fuse.act ?? Act.None);
+    const accumulate = !!(fuse.accumulate && fuse.into);
+    const flags = epilogueFlags(fuse.act ?? Act.None, accumulate);
     const groups = this.groups;
-    g.op(this.name, [x], (p, scratch) =>
+    g.op(this.name, accumulate ? [x, y] : [x], (p, scratch) =>
       k.conv2d_nhwc(at(p, y) + outOff, at(p, x), pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, outPs, flags, scratch),
     );
     return y;
