@@ -10,3 +10,4 @@ export * from './backward/index';
 export * from './loss';
 export * from './optim';
 export * from './vae';
+export * from './rnn_backward';

@@ -222,4 +222,19 @@ export interface Kernels {
   vae_reparam(z: number, mu: number, logvar: number, eps: number, n: number): void;
   /** dmu = dz, dlogvar = dz * eps * 0.5 * exp(0.5*logvar), both OVERWRITTEN (kl_normal then accumulates). */
   vae_reparam_backward(dmu: number, dlogvar: number, dz: number, logvar: number, eps: number, n: number): void;
+
+  // ---- Recurrent training cells (assembly/rnn_backward.ts): PyTorch gate order, plain [B, G*H] rows; 0 = zeros/none ----
+  /** LSTM gate math: gates pre-activations -> activations (in place, saved); c_out = σf·c_prev + σi·g; h_out = σo·tanh(c_out). */
+  lstm_cell_forward(gates: number, ldg: number, c_out: number, c_prev: number, h_out: number, ldh: number, B: number, H: number): void;
+  /** LSTM step backward: dgates from dh = dh_out + dh_rec; dc holds dc_t on entry and dc_{t-1} on return. */
+  lstm_cell_backward(dgates: number, ldg: number, dc: number, dh_out: number, ldo: number, dh_rec: number,
+    gates: number, c: number, c_prev: number, B: number, H: number): void;
+  /** GRU gate math: gx (x·W_ihᵀ + b_ih) -> r, z, n in place; gh = h·W_hhᵀ + b_hh read; h_out = (1-z)·n + z·h_prev. */
+  gru_cell_forward(gx: number, gh: number, ldg: number, h_prev: number, ldhp: number, h_out: number, ldh: number, B: number, H: number): void;
+  /** GRU step backward: dgx = (da_r, da_z, da_n), dgh = (da_r, da_z, da_n·r), dh_prev = dh·z (may alias dh_rec). */
+  gru_cell_backward(dgx: number, dgh: number, ldg: number, dh_prev: number, dh_out: number, ldo: number, dh_rec: number,
+    gates: number, gh: number, h_prev: number, ldhp: number, B: number, H: number): void;
+  /** Plain RNN step backward: dpre = (dh_out + dh_rec)·act'(h) (tanh 1-h², relu h>0). */
+  rnn_cell_backward(dpre: number, ldg: number, dh_out: number, ldo: number, dh_rec: number, h: number, ldh: number,
+    B: number, H: number, relu: number): void;
 }
