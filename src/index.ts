@@ -42,3 +42,4 @@ export type { LossName } from './train/loss.js';
 export { readIdx, readIdxGz, gunzip, type IdxArray } from './io/idx.js';
 export { Autoencoder, autoencoder, Unflatten, Upsample, type AutoencoderOptions, type AEActivation } from './models/autoencoder.js';
 export { VAE, vae, type VAEOptions } from './models/vae.js';
+export { loadWeights, sha256Hex, type LoadWeightsOptions, type WeightProgress, type WeightCache, type ByteSource } from './io/fetch.js';

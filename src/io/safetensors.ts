@@ -141,7 +141,9 @@ export class SafetensorsFile {
  */
 export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFile {
   let u8: Uint8Array;
-  if (bytes instanceof Uint8Array) u8 = bytes;
+  // NOTE: a plain Uint8Array view even of a Node Buffer (a subclass whose slice() is a view, not a copy:
+  // toFloat32's `b.slice().buffer` would then be the whole pooled ArrayBuffer).
+  if (bytes instanceof Uint8Array) u8 = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   else if (bytes instanceof ArrayBuffer) u8 = new Uint8Array(bytes);
   else throw new WasmzooError('E_ARGUMENT', `readSafetensors: expected a Uint8Array or ArrayBuffer, got ${describe(bytes)}`);
   const fileLen = u8.length;

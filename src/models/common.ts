@@ -12,6 +12,7 @@
 import { WasmzooError } from '../errors.js';
 import { init, type InitOptions } from '../runtime/runtime.js';
 import type { WeightSource } from '../io/weights.js';
+import { loadWeights, type LoadWeightsOptions } from '../io/fetch.js';
 import { type GraphBuilder, type Value, shapeError } from '../nn/graph.js';
 import { Module, type LoadOptions } from '../nn/module.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d } from '../nn/layers/pool.js';
@@ -19,68 +20,38 @@ import { Flatten } from '../nn/layers/misc.js';
 import { Linear } from '../nn/layers/linear.js';
 import type { Shape } from '../tensor.js';
 
-/** Anything `weights` may be: bytes, a state dict, a fetch Response, a URL, or a file path (Node/Deno). */
-export type ZooWeightSource = WeightSource | Response | URL | string;
+/** Anything `weights` may be: bytes, a state dict, a fetch Response, a Blob or File, a URL, or a file path (Node/Deno). */
+export type ZooWeightSource = WeightSource | Response | Blob | URL | string;
 
 /**
  * Weights from any accepted source, as bytes or a state dict:
  *   - Uint8Array / ArrayBuffer / a name -> tensor map: as they are;
- *   - a fetch `Response`: its body (a non-OK status is an error);
+ *   - a fetch `Response`, a `Blob` or `File`: its bytes (a non-OK status is an error);
  *   - a `URL` or a string with a scheme (`https:`, `http:`, `data:`, `blob:`): fetched with `fetch`;
  *     `file:` URLs are read from the file system in Node and Deno;
  *   - any other string: a file path in Node (`process.getBuiltinModule('node:fs/promises')`) or Deno
  *     (`Deno.readFile`); where there is no file system (browsers, workers) it is fetched as a relative URL.
- * No static import of a Node module: the package bundles for browsers unchanged.
+ * Byte sources go through loadWeights (src/io/fetch.ts): `opts` adds progress, an AbortSignal, a sha256
+ * check before parsing and a Cache Storage / IndexedDB cache.
  */
-export async function resolveWeights(src: ZooWeightSource): Promise<WeightSource> {
-  if (src instanceof Uint8Array || src instanceof ArrayBuffer) return src;
-  if (typeof Response !== 'undefined' && src instanceof Response) return readResponse(src, src.url || 'response');
-  if (src instanceof URL || typeof src === 'string') {
-    const s = src instanceof URL ? src.href : src;
-    if (/^file:/i.test(s)) return readFile(decodeURIComponent(new URL(s).pathname), s);
-    if (/^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s)) return fetchBytes(s);
-    return readFile(s, s);
+export async function resolveWeights(src: ZooWeightSource, opts?: LoadWeightsOptions): Promise<WeightSource> {
+  if (
+    src instanceof Uint8Array || src instanceof ArrayBuffer || src instanceof URL || typeof src === 'string' ||
+    (typeof Response !== 'undefined' && src instanceof Response) || (typeof Blob !== 'undefined' && src instanceof Blob)
+  ) {
+    return opts ? loadWeights(src, opts) : src instanceof Uint8Array || src instanceof ArrayBuffer ? src : loadWeights(src);
   }
   if (src !== null && typeof src === 'object') return src as WeightSource; // a state dict; readWeights checks it
-  throw new WasmzooError('E_ARGUMENT', `weights must be bytes, a state dict, a Response, a URL or a file path, got ${src === null ? 'null' : typeof src}`);
-}
-
-async function readResponse(r: Response, what: string): Promise<Uint8Array> {
-  if (!r.ok) throw new WasmzooError('E_IO', `weights: fetching ${what} failed: HTTP ${r.status} ${r.statusText}`);
-  return new Uint8Array(await r.arrayBuffer());
-}
-
-async function fetchBytes(url: string): Promise<Uint8Array> {
-  let r: Response;
-  try {
-    r = await fetch(url);
-  } catch (e) {
-    throw new WasmzooError('E_IO', `weights: cannot fetch ${url}: ${(e as Error).message}`);
-  }
-  return readResponse(r, url);
-}
-
-interface NodeFs { readFile(path: string): Promise<Uint8Array> }
-interface DenoLike { readFile(path: string): Promise<Uint8Array> }
-
-async function readFile(path: string, what: string): Promise<Uint8Array> {
-  const g = globalThis as { process?: { getBuiltinModule?: (m: string) => unknown }; Deno?: DenoLike };
-  const fs = g.process?.getBuiltinModule?.('node:fs/promises') as NodeFs | undefined;
-  try {
-    if (fs) return new Uint8Array(await fs.readFile(path));
-    if (g.Deno) return await g.Deno.readFile(path);
-  } catch (e) {
-    throw new WasmzooError('E_IO', `weights: cannot read ${what}: ${(e as Error).message}`);
-  }
-  if (/^file:/i.test(what)) throw new WasmzooError('E_IO', `weights: no file system to read ${what} (pass bytes or an http(s) URL)`);
-  return fetchBytes(path); // browsers and workers: a relative URL
+  throw new WasmzooError('E_ARGUMENT', `weights must be bytes, a state dict, a Response, a Blob, a URL or a file path, got ${src === null ? 'null' : typeof src}`);
 }
 
 export type Pooling = 'avg' | 'max';
 
 export interface ZooOptions {
-  /** Weights: safetensors bytes, a state dict, a Response, a URL or a file path (see resolveWeights). */
+  /** Weights: safetensors bytes, a state dict, a Response, a Blob, a URL or a file path (see resolveWeights). */
   weights?: ZooWeightSource;
+  /** How a URL, path, Response or Blob is read: progress, AbortSignal, sha256 check, cache (see loadWeights). */
+  download?: LoadWeightsOptions;
   /** Size of the last Linear (default 1000, ImageNet-1k). */
   numClasses?: number;
   /**
@@ -235,7 +206,7 @@ export abstract class ZooModel extends Module {
 /** Start the runtime, build, and load weights if given: the body of every zoo builder. */
 export async function buildZoo<M extends ZooModel>(make: () => M, opts: ZooOptions): Promise<M> {
   await init(opts.init);
-  const weights = opts.weights === undefined ? undefined : await resolveWeights(opts.weights);
+  const weights = opts.weights === undefined ? undefined : await resolveWeights(opts.weights, opts.download);
   const model = make();
   if (weights !== undefined) model.loadStateDict(weights, { strict: opts.strict ?? true });
   return model;

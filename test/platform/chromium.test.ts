@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { serve, type Served } from '../../tools/platform/serve.mjs';
-import { assertBuilt, expectHealthy, platform, type Report } from './helpers.js';
+import { assertBuilt, expectHealthy, expectLenet, platform, type Report } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const p = platform('chromium', CHROMIUM, 'apt-get install -y chromium, or set CHROMIUM_PATH');
@@ -53,18 +53,21 @@ describe.skipIf(p.skip)(p.title, () => {
     const { report, logs } = await load(`/fixtures/script.html?file=${file}`);
     expect(report.global, logs.join('\n')).toBe('object');
     expectHealthy(report, 'relaxed');
+    expectLenet(report, 'simd');
   });
 
   it('<script type=module> importing dist/wasmzoo.mjs (no global leaks)', async () => {
     const { report, logs } = await load('/fixtures/esm.html');
     expect(report.global, logs.join('\n')).toBe('undefined');
     expectHealthy(report, 'relaxed');
+    expectLenet(report, 'simd');
   });
 
   it('module Web Worker importing dist/wasmzoo.mjs', async () => {
     const { report, logs } = await load('/fixtures/worker.html?kind=module');
     expect(report.inWorker, logs.join('\n')).toBe(true);
     expectHealthy(report, 'relaxed');
+    expectLenet(report, 'simd');
   });
 
   it('classic Web Worker with importScripts(dist/wasmzoo.iife.js)', async () => {
@@ -72,5 +75,6 @@ describe.skipIf(p.skip)(p.title, () => {
     expect(report.inWorker, logs.join('\n')).toBe(true);
     expect(report.global).toBe('object');
     expectHealthy(report, 'relaxed');
+    expectLenet(report, 'simd');
   });
 });

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, DIST, expectHealthy, FIXTURES, parseReport, platform, ROOT, run } from './helpers.js';
+import { assertBuilt, DIST, expectHealthy, expectLenet, FIXTURES, parseReport, platform, ROOT, run } from './helpers.js';
 
 const DENO = join(ROOT, 'node_modules/.bin/deno');
 const p = platform('deno', DENO, 'npm ci installs it from the `deno` devDependency');
@@ -36,10 +36,12 @@ describe.skipIf(p.skip)(p.title, () => {
     expectHealthy(report, 'relaxed', { module: false });
   });
 
-  it('accepts a precompiled WebAssembly.Module (read access to dist/wasm only)', async () => {
-    const report = parseReport(await run(DENO, [...base, `--allow-read=${join(DIST, 'wasm')}`, script], { env }), 'deno run --allow-read');
+  it('accepts a precompiled WebAssembly.Module and classifies a shipped image with LeNet-5 (read access to dist/wasm, weights, assets)', async () => {
+    const read = [join(DIST, 'wasm'), join(ROOT, 'weights'), join(ROOT, 'assets')].join(',');
+    const report = parseReport(await run(DENO, [...base, `--allow-read=${read}`, script], { env }), 'deno run --allow-read');
     expect(report.canRead).toBe(true);
     expect(report.validates).toEqual({ scalar: true, simd: true, relaxed: true });
     expectHealthy(report, 'relaxed');
+    expectLenet(report, 'simd');
   });
 });

@@ -83,6 +83,16 @@ export interface Report {
 }
 
 /**
+ * The probe's LeNet-5 check (opts.lenet): the shipped weights classify shipped image 0, an ankle boot, as such,
+ * on the variant the probe last initialised.
+ */
+export function expectLenet(r: Report, backend: string): void {
+  expect(r.errors, 'probe steps that threw').toEqual([]);
+  expect(r.lenet).toMatchObject({ backend, label: 'Ankle boot', predicted: 'Ankle boot' });
+  expect((r.lenet as { probability: number }).probability).toBeGreaterThan(0.5);
+}
+
+/**
  * What every runtime must show. `expected` is the variant `init()` must pick; 'auto' means relaxed if the
  * engine validates the relaxed module, else simd (Node 20 without --experimental-wasm-relaxed-simd).
  */

@@ -1,7 +1,8 @@
 /**
  * workerd (Cloudflare's edge-worker runtime, from the `workerd` npm package): a worker bundling
  * dist/wasmzoo.mjs and dist/wasm/wasmzoo.simd.wasm as a wasm module (a precompiled WebAssembly.Module),
- * served on 127.0.0.1 and passed to init({ module }).
+ * served on 127.0.0.1 and passed to init({ module }); LeNet-5 weights and the sample images are embedded as data
+ * modules, and the worker classifies a shipped image.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, DIST, expectHealthy, FIXTURES, platform, ROOT, run, type Report } from './helpers.js';
+import { assertBuilt, DIST, expectHealthy, expectLenet, FIXTURES, platform, ROOT, run, type Report } from './helpers.js';
 
 const WORKERD = join(ROOT, 'node_modules/.bin/workerd');
 const p = platform('workerd', WORKERD, 'npm ci installs it from the `workerd` devDependency');
@@ -36,6 +37,8 @@ const worker :Workerd.Worker = (
     (name = "wasmzoo.mjs", esModule = embed "wasmzoo.mjs"),
     (name = "probe.mjs", esModule = embed "probe.mjs"),
     (name = "wasmzoo.simd.wasm", wasm = embed "wasmzoo.simd.wasm"),
+    (name = "lenet5-fashion.safetensors", data = embed "lenet5-fashion.safetensors"),
+    (name = "fashion-samples.safetensors", data = embed "fashion-samples.safetensors"),
   ],
   compatibilityDate = "2024-09-23",
 );
@@ -54,6 +57,8 @@ describe.skipIf(p.skip)(p.title, () => {
     copyFileSync(join(FIXTURES, 'probe.mjs'), join(dir, 'probe.mjs'));
     copyFileSync(join(DIST, 'wasmzoo.mjs'), join(dir, 'wasmzoo.mjs'));
     copyFileSync(join(DIST, 'wasm/wasmzoo.simd.wasm'), join(dir, 'wasmzoo.simd.wasm'));
+    copyFileSync(join(ROOT, 'weights/lenet5-fashion.safetensors'), join(dir, 'lenet5-fashion.safetensors'));
+    copyFileSync(join(ROOT, 'assets/fashion-samples.safetensors'), join(dir, 'fashion-samples.safetensors'));
     // The port is picked free just before start; retry on the rare race with another process.
     for (let attempt = 0; attempt < 3 && !url; attempt++) {
       const port = await freePort();
@@ -96,6 +101,7 @@ describe.skipIf(p.skip)(p.title, () => {
     const report = JSON.parse(text) as Report;
     expect(report.isModule).toBe(true);
     expectHealthy(report, 'simd', { noCompile: true });
+    expectLenet(report, 'simd');
     // Compiling from bytes is forbidden there; plain init() must say so with the package's error, not crash.
     expect(report.defaultError).toMatchObject({ code: 'E_RUNTIME', isWasmzooError: true });
     console.info(`[platform] workerd plain init(): ${JSON.stringify(report.defaultError)}`);

@@ -16,6 +16,9 @@ export const DEFAULT_MOUNTS = {
   '/dist/': join(ROOT, 'dist'),
   '/fixtures/': join(ROOT, 'test/platform/fixtures'),
   '/test/': join(ROOT, 'test'), // goldens, images, weights for later model smoke tests
+  '/weights/': join(ROOT, 'weights'),
+  '/assets/': join(ROOT, 'assets'),
+  '/web/': join(ROOT, 'web'), // the demo web app (npm run web)
 };
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
