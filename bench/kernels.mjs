@@ -1,5 +1,6 @@
 // Kernel benchmark: GFLOP/s (FLOPs = 2*M*N*K, for conv M = N*OH*OW, N = OC, K = KH*KW*C/groups) of GEMM and
-// conv2d for the scalar, simd and relaxed builds, single thread, on square GEMMs and the real layer shapes of
+// conv2d (rows "... winograd": the F(2x2, 3x3) kernel on the 3x3 stride-1 shapes, same FLOP count, so an
+// effective rate), for the scalar, simd and relaxed builds, single thread, on square GEMMs and the real layer shapes of
 // LeNet-5, ResNet-18 and VGG-16. Loads build/wasmzoo.<variant>.wasm directly (no vitest, no bundler).
 //
 // Run: npm run bench:kernels   (Node 20 needs --experimental-wasm-relaxed-simd for the relaxed build)
@@ -131,11 +132,28 @@ function benchConv(k, mem, variant, [, C, H, W, OC, KS, S, P, groups = 1]) {
   return { ms, gflops: flops / (ms * 1e6), scratchBytes };
 }
 
+/** Winograd F(2x2, 3x3) on the 3x3 stride-1 shapes; GFLOP/s counts the direct conv's FLOPs (effective rate). */
+function benchWinograd(k, mem, variant, [, C, H, W, OC, KS, S, P, groups = 1]) {
+  if (!k.conv2d_winograd || KS !== 3 || S !== 1 || groups !== 1) return null;
+  mem.reset();
+  const N = 1, OH = convOut(H, KS, S, P), OW = convOut(W, KS, S, P);
+  const inp = mem.alloc(N * H * W * C), out = mem.alloc(N * OH * OW * OC), bias = mem.alloc(OC);
+  const w = mem.alloc(OC * C * 9);
+  const pw = mem.alloc(k.conv2d_winograd_packed_size(OC, C));
+  const scratch = mem.alloc(Math.ceil(k.conv2d_winograd_scratch_size(N, OH, OW, C, OC) / 4));
+  mem.fill(inp, N * H * W * C, 1); mem.fill(w, OC * C * 9, 2); mem.fill(bias, OC, 3);
+  k.conv2d_winograd_pack(pw, w, OC, C);
+  const ms = time(variant, () => k.conv2d_winograd(out, inp, pw, bias, N, H, W, C, OH, OW, OC, P, P, OC, 2, scratch));
+  const flops = 2 * N * OH * OW * OC * C * 9;
+  return { ms, gflops: flops / (ms * 1e6) };
+}
+
 const loaded = Object.fromEntries(variants.map((v) => [v, load(v)]));
 for (const v of variants) if (!loaded[v]) console.log(`# ${v}: not available in this engine (relaxed needs --experimental-wasm-relaxed-simd)`);
 const rows = [
   ...gemms.map((g) => ({ name: g[0], run: (k, m, v) => benchGemm(k, m, v, g) })),
   ...convs.map((c) => ({ name: c[0], run: (k, m, v) => benchConv(k, m, v, c) })),
+  ...convs.filter((c) => c[5] === 3 && c[6] === 1).map((c) => ({ name: `${c[0]} winograd`, run: (k, m, v) => benchWinograd(k, m, v, c) })),
 ];
 const head = `| shape | ${variants.map((v) => `${v} GFLOP/s (ms)`).join(' | ')} |`;
 console.log(head);

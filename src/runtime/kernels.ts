@@ -64,6 +64,15 @@ export interface Kernels {
   conv2d_nhwc(out: number, inp: number, pw: number, bias: number, N: number, H: number, W: number, C: number,
     OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
     DH: number, DW: number, groups: number, out_ps: number, flags: number, scratch: number): void;
+  /** Winograd F(2x2, 3x3) for 3x3 convs with stride 1, dilation 1, groups 1: floats of the packed weights. */
+  conv2d_winograd_packed_size(OC: number, C: number): number;
+  /** Pack PyTorch OIHW 3x3 weights [OC, C, 3, 3] into the 16 transformed GEMM operands. */
+  conv2d_winograd_pack(dst: number, w: number, OC: number, C: number): void;
+  /** Bytes of scratch conv2d_winograd needs. */
+  conv2d_winograd_scratch_size(N: number, OH: number, OW: number, C: number, OC: number): number;
+  /** Same result and contract as conv2d_nhwc for a 3x3 conv, stride 1, dilation 1, groups 1 (padding PH, PW). */
+  conv2d_winograd(out: number, inp: number, pw: number, bias: number, N: number, H: number, W: number, C: number,
+    OH: number, OW: number, OC: number, PH: number, PW: number, out_ps: number, flags: number, scratch: number): void;
 
   // ---- Pooling, NHWC (assembly/pool.ts). OH/OW computed by the caller (ceil_mode lives in TS shape math). ----
   /** Max over each window, padding never wins (as PyTorch: -inf padding). */

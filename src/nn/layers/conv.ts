@@ -111,13 +111,18 @@ export class Conv2d extends Module {
     const rt = g.rt;
     const k = rt.k;
     const icg = c / this.groups;
+    // 3x3, stride 1, dilation 1, groups 1 with at least 8 input channels: Winograd F(2x2, 3x3) (2.25x fewer
+    // multiply-adds; measured 1.6-2x faster on the ResNet/VGG shapes). The first layers (C = 1..3) keep im2col.
+    const winograd = kh === 3 && kw === 3 && sh === 1 && sw === 1 && dh === 1 && dw === 1 && this.groups === 1 && c >= 8;
     const key = `${this.weight.version},${this.bias?.version},${fuse.bn?.versionKey() ?? '-'}`;
-    const packedFloats = k.conv2d_packed_size(oc, icg, kh, kw, this.groups);
+    const packedFloats = winograd ? k.conv2d_winograd_packed_size(oc, c) : k.conv2d_packed_size(oc, icg, kh, kw, this.groups);
     const pwPtr = this.packed.ensure(rt, key, (packedFloats + oc) * 4, (ptr) => {
       let weight = this.weight.data;
       let bias = this.bias?.data;
       if (fuse.bn) ({ weight, bias } = fuse.bn.foldInto(weight, bias));
-      withStaged(rt, weight, (raw) => k.conv2d_pack_weights(ptr, raw, oc, icg, kh, kw, this.groups));
+      withStaged(rt, weight, (raw) => winograd
+        ? k.conv2d_winograd_pack(ptr, raw, oc, c)
+        : k.conv2d_pack_weights(ptr, raw, oc, icg, kh, kw, this.groups));
       rt.arena.write(ptr + packedFloats * 4, bias ?? new Float32Array(oc));
     });
     const biasPtr = this.bias || fuse.bn ? pwPtr + packedFloats * 4 : 0;
@@ -133,10 +138,17 @@ export class Conv2d extends Module {
       outPs = t[1];
       outOff = fuse.into.channelOffset * 4;
     } else y = g.value([n, oc, oh, ow]);
-    g.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, this.groups));
     const accumulate = !!(fuse.accumulate && fuse.into);
     const flags = epilogueFlags(fuse.act ?? Act.None, accumulate);
     const groups = this.groups;
+    if (winograd) {
+      g.scratch(k.conv2d_winograd_scratch_size(n, oh, ow, c, oc));
+      g.op(this.name, accumulate ? [x, y] : [x], (p, scratch) =>
+        k.conv2d_winograd(at(p, y) + outOff, at(p, x), pwPtr, biasPtr, n, h, w, c, oh, ow, oc, ph, pw, outPs, flags, scratch),
+      );
+      return y;
+    }
+    g.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, this.groups));
     g.op(this.name, accumulate ? [x, y] : [x], (p, scratch) =>
       k.conv2d_nhwc(at(p, y) + outOff, at(p, x), pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, outPs, flags, scratch),
     );
