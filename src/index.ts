@@ -33,7 +33,7 @@ export { resnet18, resnet34, resnet50, resnet101, resnet152, ResNet, RESNET_DEPT
 export { resolveWeights, ZooModel, type ZooOptions, type ZooWeightSource, type ModelMeta, type ZooName } from './models/common.js';
 export { zoo, zooNames, type ZooEntry } from './models/registry.js';
 export { hashWeights, hashTensor } from './models/hashweights.js';
-export { SequenceLSTM, sequenceLSTM, type SequenceLSTMOptions } from './models/seq.js';
+export { SequenceGRU, SequenceLSTM, sequenceGRU, sequenceLSTM, type SequenceGRUOptions, type SequenceLSTMOptions } from './models/seq.js';
 export { Seq2Seq, seq2seq, type Seq2SeqOptions, type GreedyOptions, type BeamOptions, type Hypothesis } from './models/seq2seq.js';
 export { CharTokenizer, PAD, BOS, EOS, UNK, type EncodeOptions, type DecodeOptions } from './models/tokenizer.js';
 export * as optim from './train/index.js';

@@ -13,11 +13,12 @@
 import { WasmzooError } from '../errors.js';
 import type { WeightSource } from '../io/weights.js';
 import { init, type InitOptions } from '../runtime/runtime.js';
-import { shapeError, type GraphBuilder, type Value } from '../nn/graph.js';
+import { at, shapeError, type GraphBuilder, type Value } from '../nn/graph.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers/linear.js';
-import { LSTM } from '../nn/layers/rnn.js';
+import { GRU, LSTM, type RNNBase } from '../nn/layers/rnn.js';
 import type { Shape } from '../tensor.js';
+import { isTraining } from '../train/graph.js';
 
 export interface SequenceLSTMOptions {
   inputSize: number;
@@ -50,13 +51,78 @@ export class SequenceLSTM extends Module {
   }
 
   build(g: GraphBuilder, x: Value): Value {
-    const r = this.lstm.buildRecurrent(g, x);
-    if (this.mode === 'every') return this.head.build(g, r.output);
-    // time-major [T, B, H]: the last timestep is B contiguous rows at the end
-    const [T, B, H] = r.timeMajor.shape;
-    const last: Value = { buf: r.timeMajor.buf, offset: (r.timeMajor.offset ?? 0) + (T - 1) * B * H, shape: [B, H] };
-    return this.head.build(g, last);
+    return buildSequenceHead(g, this.lstm, this.head, this.mode, x);
   }
+}
+
+/**
+ * The recurrent layer, then the head on every step ('every') or on the last step ('last'). At inference the
+ * last step is read in place (a view of the time-major output); in training it is copied out, so its
+ * gradient lands in the whole sequence's gradient entry (a zero sequence but for the last step).
+ */
+function buildSequenceHead(g: GraphBuilder, rnn: RNNBase, head: Linear, mode: 'last' | 'every', x: Value): Value {
+  const r = rnn.buildRecurrent(g, x);
+  if (mode === 'every') return head.build(g, r.output);
+  // time-major [T, B, H]: the last timestep is B contiguous rows at the end
+  const [T, B, H] = r.timeMajor.shape;
+  const tm = r.timeMajor;
+  if (!isTraining(g)) {
+    const last: Value = { buf: tm.buf, offset: (tm.offset ?? 0) + (T - 1) * B * H, shape: [B, H] };
+    return head.build(g, last);
+  }
+  const k = g.rt.k;
+  const last = g.value([B, H]);
+  g.op(`${rnn.name}.last_step`, [tm], (p) => k.copy_channels(at(p, last), at(p, tm) + (T - 1) * B * H * 4, B, H, H, H));
+  g.onBackward(() => {
+    const dy = g.grad(last);
+    if (!dy) return;
+    const dseq = g.value([T, B, H]);
+    g.op(`${rnn.name}.last_step.backward`, [dy], (p) => {
+      const d = at(p, dseq);
+      g.rt.arena.f32.fill(0, d >> 2, (d >> 2) + (T - 1) * B * H);
+      k.copy_channels(d + (T - 1) * B * H * 4, at(p, dy), B, H, H, H);
+    });
+    g.addGrad(tm, dseq);
+  });
+  return head.build(g, last);
+}
+
+export type SequenceGRUOptions = SequenceLSTMOptions;
+
+/**
+ * The GRU twin of SequenceLSTM (a sequence classifier or regressor): `gru` nn.GRU(inputSize, hiddenSize,
+ * numLayers, batch_first=True), `head` nn.Linear(hiddenSize, outputSize); heads as SequenceLSTM. Input
+ * [B, T, inputSize]; e.g. Fashion-MNIST read row by row (examples/train-gru-fashion.mjs).
+ */
+export class SequenceGRU extends Module {
+  readonly gru: GRU;
+  readonly head: Linear;
+  readonly mode: 'last' | 'every';
+
+  constructor(opts: SequenceGRUOptions) {
+    super('sequence_gru');
+    const mode = opts.head ?? 'last';
+    if (mode !== 'last' && mode !== 'every') throw new WasmzooError('E_ARGUMENT', `sequence_gru: head must be 'last' or 'every', got ${JSON.stringify(mode)}`);
+    this.mode = mode;
+    this.gru = this.child('gru', new GRU(opts.inputSize, opts.hiddenSize, { numLayers: opts.numLayers ?? 2, batchFirst: true, dropout: opts.dropout }));
+    this.head = this.child('head', new Linear(opts.hiddenSize, opts.outputSize));
+  }
+
+  protected override checkInput(s: Shape): void {
+    if (s.length !== 3 || s[2] !== this.gru.inputSize) throw shapeError(this.name, `[B, T, ${this.gru.inputSize}]`, s);
+  }
+
+  build(g: GraphBuilder, x: Value): Value {
+    return buildSequenceHead(g, this.gru, this.head, this.mode, x);
+  }
+}
+
+/** Build a SequenceGRU (initialising the runtime if needed) and load `weights` if given. */
+export async function sequenceGRU(opts: SequenceGRUOptions & { weights?: WeightSource; init?: InitOptions }): Promise<SequenceGRU> {
+  await init(opts.init);
+  const m = new SequenceGRU(opts);
+  if (opts.weights !== undefined) m.loadStateDict(opts.weights);
+  return m;
 }
 
 /** Build a SequenceLSTM (initialising the runtime if needed) and load `weights` if given. */

@@ -13,6 +13,8 @@ import { at, type GraphBuilder, type Value } from '../graph.js';
 import { Module, type Parameter } from '../module.js';
 import { PackedBlock } from '../packed.js';
 import { uniform } from '../init.js';
+import { isTraining } from '../../train/graph.js';
+import { trainEmbedding } from '../../train/rnn.js';
 
 export interface EmbeddingOptions {
   /** Row that starts at zero (negative counts from the end, as PyTorch). */
@@ -75,6 +77,7 @@ export class Embedding extends Module {
   }
 
   build(g: GraphBuilder, x: Value): Value {
+    if (isTraining(g)) return trainEmbedding(g, this, x);
     const rt = g.rt;
     const E = this.embeddingDim;
     const table = this.table.ensure(rt, String(this.weight.version), this.weight.data.length * 4, (ptr) => rt.arena.write(ptr, this.weight.data));

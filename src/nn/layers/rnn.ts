@@ -31,6 +31,8 @@ import { GraphBuilder, Plan, at, type Value } from '../graph.js';
 import { uniform } from '../init.js';
 import { Module, type Parameter } from '../module.js';
 import { PackedBlock, withStaged } from '../packed.js';
+import { isTraining } from '../../train/graph.js';
+import { trainRecurrent } from '../../train/rnn.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Plans with several inputs and outputs
@@ -187,7 +189,7 @@ export abstract class RNNBase extends Module {
   readonly dropout: number;
   readonly bidirectional: boolean;
   /** Parameters per layer and direction: [l*D + d] -> { wih, whh, bih?, bhh? }. */
-  private readonly weights: { wih: Parameter; whh: Parameter; bih?: Parameter; bhh?: Parameter }[] = [];
+  readonly weights: { wih: Parameter; whh: Parameter; bih?: Parameter; bhh?: Parameter }[] = [];
   private readonly packed: PackedBlock[] = [];
   /** W_ih in gate blocks, per layer, packed only when a plan has few rows (streaming steps). */
   private readonly projPacked: PackedBlock[] = [];
@@ -378,6 +380,8 @@ export abstract class RNNBase extends Module {
       throw new WasmzooError('E_ARGUMENT', `${this.name}: dropout in training mode is not implemented yet; call model.eval()`);
     }
     const { T, B, batched } = this.seqDims(x.shape);
+    // training: backpropagation through time from raw weights (src/train/rnn.ts)
+    if (isTraining(g)) return trainRecurrent(g, this, x, init, { T, B, batched });
     const { gates: G, hiddenSize: H, directions: D, numLayers: L } = this;
     const rt = g.rt;
     const k = rt.k;
@@ -466,7 +470,8 @@ export abstract class RNNBase extends Module {
         });
         // h_n: the last step of this direction (t = T-1 forward, t = 0 reverse)
         const last = d ? 0 : T - 1;
-        g.op(`${ln}${d ? '_reverse' : ''}.h_n`, [o], (p) =>
+        // hN listed: it is written here, and must not share memory with buffers live now if nothing reads it later
+        g.op(`${ln}${d ? '_reverse' : ''}.h_n`, [o, hN], (p) =>
           k.copy_channels(at(p, hN) + s * B * H * 4, at(p, o) + (last * B * DH + d * H) * 4, B, H, H, DH));
       }
       // dropout between layers: identity in eval mode

@@ -1,0 +1,95 @@
+/**
+ * Backpropagation through time against PyTorch (test/golden/rnn_train/steps.safetensors from
+ * tools/gen_rnn_train_goldens.py): one training step of stacked, bidirectional and batch-first RNN/LSTM/GRU
+ * models, and an Embedding in front of an LSTM: the loss and every parameter gradient, in every variant.
+ * Weights are the shared closed-form hash.
+ *
+ * Tolerances: gradients 2e-5 abs + 2e-3 rel, losses 1e-5 rel, as test/train/train.test.ts: float32 sums in
+ * another order (fma in the relaxed variant) and the sigmoid/tanh approximations (abs error <= 1.5e-7),
+ * through up to 6 timesteps x 2 layers of BPTT.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as nn from '../../src/nn/index.js';
+import { SequenceGRU, SequenceLSTM } from '../../src/models/seq.js';
+import { hashWeights } from '../../src/models/hashweights.js';
+import { init, BACKENDS } from '../../src/runtime/runtime.js';
+import { Adam, SGD } from '../../src/train/optim.js';
+import { Trainer } from '../../src/train/trainer.js';
+import type { LossName } from '../../src/train/loss.js';
+import { Golden } from '../golden/load.js';
+import { expectClose } from '../kernels/harness.js';
+
+const golden = new Golden('rnn_train/steps.safetensors');
+
+interface Case {
+  make: () => nn.Module;
+  seed: number;
+  loss: LossName;
+}
+
+const CASES: Record<string, Case> = {
+  lstm_cls: { make: () => new SequenceLSTM({ inputSize: 5, hiddenSize: 8, numLayers: 2, outputSize: 3, head: 'last' }), seed: 21, loss: 'crossEntropy' },
+  lstm_m2m: { make: () => new SequenceLSTM({ inputSize: 4, hiddenSize: 6, numLayers: 2, outputSize: 2, head: 'every' }), seed: 22, loss: 'mse' },
+  gru_cls: { make: () => new SequenceGRU({ inputSize: 5, hiddenSize: 7, numLayers: 2, outputSize: 4, head: 'last' }), seed: 23, loss: 'crossEntropy' },
+  lstm_bi: { make: () => new nn.Sequential(new nn.LSTM(4, 6, { numLayers: 2, bidirectional: true }), new nn.Linear(12, 3)), seed: 24, loss: 'mse' },
+  gru_bi_bf: { make: () => new nn.Sequential(new nn.GRU(3, 5, { numLayers: 2, bidirectional: true, batchFirst: true }), new nn.Linear(10, 2)), seed: 25, loss: 'mse' },
+  gru_nobias: { make: () => new nn.Sequential(new nn.GRU(3, 4, { bias: false }), new nn.Linear(4, 2)), seed: 26, loss: 'mse' },
+  rnn_tanh_bi: { make: () => new nn.Sequential(new nn.RNN(4, 5, { numLayers: 2, bidirectional: true }), new nn.Linear(10, 3)), seed: 27, loss: 'mse' },
+  rnn_relu_bf: { make: () => new nn.Sequential(new nn.RNN(3, 6, { numLayers: 2, nonlinearity: 'relu', batchFirst: true }), new nn.Linear(6, 2)), seed: 28, loss: 'mse' },
+  embed_lstm: { make: () => new nn.Sequential(new nn.Embedding(10, 4, { paddingIdx: 0 }), new nn.LSTM(4, 5, { batchFirst: true }), new nn.Linear(5, 3)), seed: 29, loss: 'mse' },
+};
+
+describe.each(BACKENDS)('BPTT vs PyTorch (%s)', (backend) => {
+  beforeAll(async () => {
+    await init({ backend });
+  });
+  for (const [name, c] of Object.entries(CASES)) {
+    it(`${name}: loss and every gradient of one step`, () => {
+      const x = golden.tensor(`${name}.input`);
+      const y = golden.tensor(`${name}.target`);
+      const m = hashWeights(c.make(), c.seed);
+      const trainer = new Trainer(m, { loss: c.loss, optimizer: new SGD({ lr: 0 }) });
+      const loss = trainer.step(x, y);
+      expectClose([loss], golden.tensor(`${name}.loss`).data, 0, 1e-5, `${name} loss`);
+      for (const s of trainer.store.slots) {
+        expectClose(trainer.rt.arena.read(s.grad, s.size), golden.tensor(`${name}.grad.${s.name}`).data, 2e-5, 2e-3, `${name} grad ${s.name} (${backend})`);
+      }
+      trainer.dispose();
+      m.dispose();
+    });
+  }
+});
+
+describe('recurrent training behaviour', () => {
+  it('allocates nothing in the arena after the first step', async () => {
+    const rt = await init({ backend: 'relaxed' });
+    const m = hashWeights(CASES.lstm_cls.make(), 21);
+    const x = golden.tensor('lstm_cls.input'), y = golden.tensor('lstm_cls.target');
+    const optimizer = new SGD({ lr: 0.1 });
+    m.trainStep(x, y, { optimizer });
+    const hw = rt.arena.highWater, used = rt.arena.used;
+    for (let i = 0; i < 5; i++) m.trainStep(x, y, { optimizer });
+    expect(rt.arena.highWater).toBe(hw);
+    expect(rt.arena.used).toBe(used);
+    m.dispose();
+  });
+
+  it('a sequence classifier learns through fit (loss falls)', async () => {
+    await init();
+    const m = new SequenceGRU({ inputSize: 2, hiddenSize: 8, numLayers: 1, outputSize: 2 });
+    // class = sign of the sum of the first feature over the sequence
+    const N = 64, T = 5;
+    const x = new Float32Array(N * T * 2), y = new Float32Array(N);
+    let s = 1;
+    const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    for (let i = 0; i < N; i++) {
+      let sum = 0;
+      for (let t = 0; t < T; t++) { const v = rnd(); x[(i * T + t) * 2] = v; x[(i * T + t) * 2 + 1] = rnd(); sum += v; }
+      y[i] = sum > 0 ? 1 : 0;
+    }
+    const { Tensor } = await import('../../src/tensor.js');
+    const h = await m.fit(new Tensor(x, [N, T, 2]), new Tensor(y, [N]), { epochs: 30, batchSize: 16, optimizer: new Adam({ lr: 0.02 }) });
+    expect(h.epochs[29].loss).toBeLessThan(h.epochs[0].loss * 0.5);
+    m.dispose();
+  });
+});
