@@ -8,6 +8,7 @@
 //   dist/wasmzoo.min.js    same, minified
 //   dist/wasmzoo.d.ts      bundled declarations
 //   dist/wasm/*.wasm       copied by build:wasm for callers that pass a precompiled Module
+//   dist/cli.mjs           the command line (bin/wasmzoo.mjs), importing ./wasmzoo.mjs
 import { readFileSync } from 'node:fs';
 import wasm from '@rollup/plugin-wasm';
 import esbuild, { minify } from 'rollup-plugin-esbuild';
@@ -55,4 +56,24 @@ const types = {
   output: { file: 'dist/wasmzoo.d.ts', format: 'es' },
 };
 
-export default [js, types];
+// The CLI (bin/wasmzoo.mjs -> dist/cli.mjs): Node only. The library stays external as ./wasmzoo.mjs (the very
+// bundle users import, not a second copy); node:* builtins and the image decoders (pngjs, jpeg-js: dependencies
+// of the CLI only) are imported at run time.
+const LIB = 'wasmzoo:lib';
+const cli = {
+  input: 'src/cli/main.ts',
+  plugins: [
+    {
+      name: 'wasmzoo-cli-external-lib',
+      resolveId(source, importer) {
+        if (importer && /[\\/]src[\\/]cli[\\/]/.test(importer) && source === '../index.js') return { id: LIB, external: true };
+        return null;
+      },
+    },
+    esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' }),
+  ],
+  external: (id) => id === LIB || id.startsWith('node:') || id === 'pngjs' || id === 'jpeg-js',
+  output: { file: 'dist/cli.mjs', format: 'es', banner, paths: { [LIB]: './wasmzoo.mjs' } },
+};
+
+export default [js, types, cli];

@@ -1,0 +1,337 @@
+/**
+ * `npx wasmzoo <command>`: the package's command line (bin/wasmzoo.mjs -> dist/cli.mjs, built by rollup with the
+ * library kept external as ./wasmzoo.mjs, so the CLI runs the same bundle users import).
+ *
+ *   demo                                   LeNet-5 on the 64 shipped Fashion-MNIST images
+ *   predict <model> --input IMG [--weights FILE] [--top 5] [--json]
+ *   inspect FILE.safetensors [--json]      names, dtypes, shapes, parameter count, metadata
+ *   bench [model] [--runs N] [--batch N]   a quick single-model timing
+ *
+ * Bad arguments and bad files print one line `wasmzoo: <what is wrong>` on stderr and exit non-zero (2 for
+ * usage errors, 1 for bad input files). Long work draws a progress bar on stderr when it is a terminal.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as wasmzoo from '../index.js';
+import type { Module } from '../nn/module.js';
+import type { ZooName } from '../index.js';
+import { borderMean, CliError, decodeImage } from './image.js';
+import { formatBytes, progressBar } from './progress.js';
+
+const PKG_ROOT = new URL('../', import.meta.url);
+const SHIPPED = {
+  lenet5: new URL('weights/lenet5-fashion.safetensors', PKG_ROOT),
+  samples: new URL('assets/fashion-samples.safetensors', PKG_ROOT),
+};
+const FASHION_MEAN = 0.286;
+const FASHION_STD = 0.353;
+
+const USAGE = `usage: wasmzoo <command> [options]
+
+commands:
+  demo                                  LeNet-5 (shipped Fashion-MNIST weights) on the 64 shipped sample images
+  predict <model> --input IMAGE         classify a PNG or JPEG
+          [--weights FILE] [--top 5] [--json]
+          model: lenet5 (28x28 grey, Fashion-MNIST; shipped weights by default) or a zoo model
+          (${wasmzoo.zooNames.join(', ')}; ImageNet preprocessing; --weights required)
+  inspect FILE.safetensors [--json]     tensor names, dtypes, shapes, parameter count, metadata
+  bench [model] [--runs N] [--batch N]  time one model's forward pass (default lenet5)
+
+options:
+  --backend relaxed|simd|scalar         force a kernel variant
+  -h, --help, -v, --version`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        weights: { type: 'string' },
+        input: { type: 'string', short: 'i' },
+        top: { type: 'string', short: 'k' },
+        runs: { type: 'string' },
+        batch: { type: 'string' },
+        backend: { type: 'string' },
+        invert: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    }) as { values: Values; positionals: string[] };
+  } catch (e) {
+    throw new CliError(`${(e as Error).message.split('\n')[0]} (see wasmzoo --help)`, 2);
+  }
+  const { values: o, positionals: [cmd, ...rest] } = parsed;
+  if (o.version) {
+    console.log(JSON.parse(await readFile(new URL('package.json', PKG_ROOT), 'utf8')).version);
+    return 0;
+  }
+  if (o.help || cmd === 'help' || cmd === undefined) {
+    (cmd === undefined && !o.help ? console.error : console.log)(USAGE);
+    return cmd === undefined && !o.help ? 2 : 0;
+  }
+  if (o.backend !== undefined && !['relaxed', 'simd', 'scalar'].includes(o.backend as string)) {
+    throw new CliError(`--backend must be relaxed, simd or scalar, got ${JSON.stringify(o.backend)}`, 2);
+  }
+  const init = o.backend ? { backend: o.backend as wasmzoo.Backend } : undefined;
+  switch (cmd) {
+    case 'demo':
+      noExtra(cmd, rest, 0);
+      return demo(init);
+    case 'predict':
+      noExtra(cmd, rest, 1);
+      return predict(rest[0], o, init);
+    case 'inspect':
+      noExtra(cmd, rest, 1);
+      if (!rest[0]) throw new CliError('inspect: which file? (wasmzoo inspect FILE.safetensors)', 2);
+      return inspect(rest[0], !!o.json);
+    case 'bench':
+      noExtra(cmd, rest, 1);
+      return bench(rest[0] ?? 'lenet5', o, init);
+    default:
+      throw new CliError(`unknown command ${JSON.stringify(cmd)} (commands: demo, predict, inspect, bench; see wasmzoo --help)`, 2);
+  }
+}
+
+function noExtra(cmd: string, rest: string[], max: number): void {
+  if (rest.length > max) throw new CliError(`${cmd}: unexpected argument ${JSON.stringify(rest[max])} (see wasmzoo --help)`, 2);
+}
+
+function positiveInt(name: string, v: string | boolean | undefined, dflt: number, max = 1e6): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new CliError(`--${name} must be an integer from 1 to ${max}, got ${JSON.stringify(v)}`, 2);
+  return n;
+}
+
+async function readBytes(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(`${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+  }
+}
+
+/** Weights from a path or URL, with a progress bar (big zoo files take a while). */
+async function loadWeightFile(src: string): Promise<Uint8Array> {
+  const bar = progressBar('weights');
+  try {
+    return await wasmzoo.loadWeights(src, {
+      onProgress: ({ loaded, total }) => bar.update(loaded, total, `${formatBytes(loaded)}${total ? ` / ${formatBytes(total)}` : ''}`),
+    });
+  } catch (e) {
+    if (e instanceof wasmzoo.WasmzooError) throw new CliError(`--weights ${e.message.replace(/^weights: /, '')}`);
+    throw e;
+  } finally {
+    bar.done();
+  }
+}
+
+// ---- demo -----------------------------------------------------------------------------------------------
+
+async function demo(init: wasmzoo.InitOptions | undefined): Promise<number> {
+  const model = await wasmzoo.lenet5({ weights: await readBytes(fileURLToPath(SHIPPED.lenet5), 'weights'), init });
+  console.log(`wasmzoo ${wasmzoo.backend()} backend, LeNet-5 (${model.parameterCount()} parameters)`);
+  const samples = wasmzoo.readSafetensors(await readBytes(fileURLToPath(SHIPPED.samples), 'samples'));
+  const images = samples.get('images').bytes;
+  const labels = samples.toNumbers('labels');
+  const n = labels.length;
+  const input = wasmzoo.tensor(Float32Array.from(images, (p) => (p / 255 - FASHION_MEAN) / FASHION_STD), [n, 1, 28, 28]);
+  const t0 = performance.now();
+  const logits = model.forward(input);
+  const first = performance.now() - t0;
+  const reps = 50;
+  const bar = progressBar('timing');
+  const t1 = performance.now();
+  for (let r = 0; r < reps; r++) {
+    model.forward(input);
+    bar.update(r + 1, reps);
+  }
+  const each = (performance.now() - t1) / reps;
+  bar.done();
+  const predicted = logits.argmax();
+  const names = wasmzoo.fashionMnistClasses;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const ok = predicted[i] === labels[i];
+    correct += ok ? 1 : 0;
+    if (i < 12) console.log(`  image ${String(i).padStart(2)}: ${names[predicted[i]].padEnd(12)} ${ok ? 'ok' : `(label: ${names[labels[i]]})`}`);
+  }
+  console.log(`  ... ${correct}/${n} correct on the shipped samples`);
+  console.log(`batch of ${n}: ${first.toFixed(2)} ms first call (plans memory), ${each.toFixed(2)} ms per call after`);
+  model.dispose();
+  return 0;
+}
+
+// ---- predict --------------------------------------------------------------------------------------------
+
+function modelName(name: string | undefined, cmd: string): 'lenet5' | ZooName {
+  const all = ['lenet5', ...wasmzoo.zooNames];
+  if (!name) throw new CliError(`${cmd}: which model? (${all.join(', ')})`, 2);
+  if (!all.includes(name)) throw new CliError(`${cmd}: unknown model ${JSON.stringify(name)} (choose one of: ${all.join(', ')})`, 2);
+  return name as 'lenet5' | ZooName;
+}
+
+async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOptions | undefined): Promise<number> {
+  const model = modelName(name, 'predict');
+  if (typeof o.input !== 'string') throw new CliError('predict: --input IMAGE (a PNG or JPEG) is required', 2);
+  const top = positiveInt('top', o.top, 5, model === 'lenet5' ? 10 : 1000);
+  if (model !== 'lenet5' && typeof o.weights !== 'string') {
+    throw new CliError(`predict: ${model} needs --weights FILE.safetensors (a torchvision state_dict saved as safetensors)`, 2);
+  }
+  const invert = (o.invert ?? 'auto') as string;
+  if (!['auto', 'yes', 'no'].includes(invert)) throw new CliError(`--invert must be auto, yes or no, got ${JSON.stringify(invert)}`, 2);
+  const image = decodeImage(await readBytes(o.input, 'input'), o.input);
+  const weights = typeof o.weights === 'string' ? await loadWeightFile(o.weights) : await readBytes(fileURLToPath(SHIPPED.lenet5), 'weights');
+
+  let net: Module;
+  let x: wasmzoo.Tensor;
+  let labels: readonly string[];
+  let note = '';
+  try {
+    if (model === 'lenet5') {
+      net = await wasmzoo.lenet5({ weights, init });
+      // Fashion-MNIST is a light object on black: a light background (a photo, a drawing) is inverted.
+      const inv = invert === 'yes' || (invert === 'auto' && borderMean(image) > 127);
+      const t = wasmzoo.preprocess(image, { resize: [28, 28], crop: null, channels: 1, mean: [0], std: [1] });
+      x = wasmzoo.tensor(Float32Array.from(t.data, (v) => ((inv ? 1 - v : v) - FASHION_MEAN) / FASHION_STD), [1, 1, 28, 28]);
+      labels = wasmzoo.fashionMnistClasses;
+      note = `28x28 grey${inv ? ', inverted (light background)' : ''}`;
+    } else {
+      const bar = progressBar(`building ${model}`);
+      bar.update(0, undefined, '...');
+      try {
+        net = await wasmzoo.zoo[model].build({ weights, init });
+      } finally {
+        bar.done();
+      }
+      x = wasmzoo.preprocessImageNet(image);
+      labels = wasmzoo.imagenetClasses;
+      note = '224x224 RGB, ImageNet preset';
+    }
+  } catch (e) {
+    if (e instanceof wasmzoo.WasmzooError) throw new CliError(`${typeof o.weights === 'string' ? o.weights : 'weights'}: ${e.message}`);
+    throw e;
+  }
+  const t0 = performance.now();
+  const logits = net.forward(x);
+  const ms = performance.now() - t0;
+  const best = wasmzoo.topK(logits, top, labels)[0];
+  net.dispose();
+  if (o.json) {
+    console.log(JSON.stringify({ model, backend: wasmzoo.backend(), input: o.input, ms, top: best }));
+    return 0;
+  }
+  console.log(`${model} (${wasmzoo.backend()}) on ${o.input} (${image.format} ${image.width}x${image.height} -> ${note}): ${ms.toFixed(2)} ms`);
+  const w = Math.max(...best.map((e) => (e.label ?? String(e.index)).length));
+  best.forEach((e, i) => console.log(`  ${i + 1}. ${(e.label ?? String(e.index)).padEnd(w)}  ${(e.probability * 100).toFixed(1).padStart(5)}%`));
+  return 0;
+}
+
+// ---- inspect --------------------------------------------------------------------------------------------
+
+async function inspect(path: string, json: boolean): Promise<number> {
+  const bytes = await readBytes(path, 'file');
+  let f: ReturnType<typeof wasmzoo.readSafetensors>;
+  try {
+    f = wasmzoo.readSafetensors(bytes);
+  } catch (e) {
+    if (e instanceof wasmzoo.WasmzooError) throw new CliError(`${path}: not a valid safetensors file: ${e.message}`);
+    throw e;
+  }
+  const rows = f.names.map((name) => {
+    const t = f.get(name);
+    return { name, dtype: t.dtype, shape: [...t.shape], numel: t.shape.reduce((a, b) => a * b, 1) };
+  });
+  const total = rows.reduce((a, r) => a + r.numel, 0);
+  // Running statistics and counters are state, not parameters (as torchvision's num_params).
+  const params = rows.filter((r) => !/(^|\.)(running_mean|running_var|num_batches_tracked)$/.test(r.name)).reduce((a, r) => a + r.numel, 0);
+  if (json) {
+    console.log(JSON.stringify({ file: path, bytes: bytes.byteLength, metadata: f.metadata, tensors: rows, values: total, parameters: params }));
+    return 0;
+  }
+  console.log(`${path}: ${formatBytes(bytes.byteLength)}, ${rows.length} tensors`);
+  const meta = Object.entries(f.metadata ?? {});
+  if (meta.length) for (const [k, v] of meta) console.log(`  ${k}: ${v}`);
+  const nw = Math.max(4, ...rows.map((r) => r.name.length));
+  const shapes = rows.map((r) => `[${r.shape.join(', ')}]`);
+  const sw = Math.max(5, ...shapes.map((x) => x.length));
+  console.log(`  ${'name'.padEnd(nw)}  dtype  ${'shape'.padEnd(sw)}  values`);
+  rows.forEach((r, i) => console.log(`  ${r.name.padEnd(nw)}  ${r.dtype.padEnd(5)}  ${shapes[i].padEnd(sw)}  ${r.numel.toLocaleString('en-US')}`));
+  console.log(`parameters: ${params.toLocaleString('en-US')}${params !== total ? ` (+ ${(total - params).toLocaleString('en-US')} buffer values)` : ''}`);
+  return 0;
+}
+
+// ---- bench ----------------------------------------------------------------------------------------------
+
+async function bench(name: string, o: Values, init: wasmzoo.InitOptions | undefined): Promise<number> {
+  const model = modelName(name, 'bench');
+  const batch = positiveInt('batch', o.batch, 1, 256);
+  const runs = positiveInt('runs', o.runs, model === 'lenet5' ? 200 : 10, 100000);
+  let net: Module;
+  let shape: number[];
+  let flops: number | undefined;
+  if (model === 'lenet5') {
+    net = await wasmzoo.lenet5({ weights: await readBytes(fileURLToPath(SHIPPED.lenet5), 'weights'), init });
+    shape = [batch, 1, 28, 28];
+    flops = 2 * (28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 400 * 120 + 120 * 84 + 84 * 10) * batch;
+  } else {
+    const m = typeof o.weights === 'string' ? await loadWeightFile(o.weights) : undefined;
+    const built = await wasmzoo.zoo[model].build({ weights: m, init });
+    if (!m) wasmzoo.hashWeights(built, 1); // deterministic stand-in weights: the timing does not depend on them
+    net = built;
+    shape = [batch, ...built.meta.inputSize];
+    flops = built.meta.flops * batch;
+  }
+  let seed = 1;
+  const x = wasmzoo.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1), shape);
+  const t0 = performance.now();
+  net.forward(x);
+  const first = performance.now() - t0;
+  const times: number[] = [];
+  const bar = progressBar(`bench ${model}`);
+  for (let r = 0; r < runs; r++) {
+    const t = performance.now();
+    net.forward(x);
+    times.push(performance.now() - t);
+    bar.update(r + 1, runs, `${r + 1}/${runs}`);
+  }
+  bar.done();
+  net.dispose();
+  times.sort((a, b) => a - b);
+  const med = times[Math.floor(times.length / 2)];
+  const p90 = times[Math.min(times.length - 1, Math.floor(times.length * 0.9))];
+  const gf = flops ? `, ${(flops / med / 1e6).toFixed(1)} GFLOP/s` : '';
+  if (o.json) {
+    console.log(JSON.stringify({ model, backend: wasmzoo.backend(), batch, runs, firstMs: first, medianMs: med, p90Ms: p90, flops }));
+    return 0;
+  }
+  console.log(`${model} (${wasmzoo.backend()}), input [${shape.join(', ')}]: first call ${first.toFixed(2)} ms (plans memory); ` +
+    `median ${med.toFixed(3)} ms, p90 ${p90.toFixed(3)} ms over ${runs} runs${gf}`);
+  return 0;
+}
+
+/** Entry point for bin/wasmzoo.mjs: one line per error, non-zero exit. */
+export async function run(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    if (e instanceof CliError) {
+      console.error(`wasmzoo: ${e.message}`);
+      process.exitCode = e.exitCode;
+    } else if (e instanceof wasmzoo.WasmzooError) {
+      console.error(`wasmzoo: ${e.message}`);
+      process.exitCode = 1;
+    } else {
+      console.error(`wasmzoo: internal error: ${(e as Error)?.stack ?? e}`);
+      process.exitCode = 70;
+    }
+  }
+}
