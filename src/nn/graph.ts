@@ -82,6 +82,8 @@ export class Plan {
   readonly inputs: readonly Value[];
   readonly outputs: readonly Value[];
   private readonly ops: Op[];
+  /** Op names, in run order (for profiling). */
+  readonly opNames: readonly string[];
   private readonly ptr: Int32Array;
   private readonly block: number;
   private readonly scratchPtr: number;
@@ -92,6 +94,7 @@ export class Plan {
     this.inputs = Array.isArray(inputs) ? inputs : [inputs as Value];
     this.outputs = Array.isArray(outputs) ? outputs : [outputs as Value];
     this.ops = g.ops;
+    this.opNames = g.names;
     for (const v of this.outputs) g.keep(v);
     for (const v of this.inputs) g.bufs[v.buf].first = -1;
     const offsets = assignOffsets(g.bufs);
