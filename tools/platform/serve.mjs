@@ -2,6 +2,7 @@
 //   /dist/...      -> <repo>/dist
 //   /fixtures/...  -> <repo>/test/platform/fixtures
 //   /test/...      -> <repo>/test (golden files, images, weights)
+//   /weights/, /assets/, /web/ -> the shipped weights, sample images and the demo web app (npm run web)
 // Binds 127.0.0.1 on a random port unless one is given. `coi: true` adds COOP/COEP headers
 // (cross-origin isolation, needed for SharedArrayBuffer / threads).
 //
@@ -29,16 +30,24 @@ const TYPES = {
   '.wasm': 'application/wasm',
   '.ts': 'text/plain; charset=utf-8',
   '.png': 'image/png',
+  '.css': 'text/css; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
   '.safetensors': 'application/octet-stream',
 };
 
 /** @returns {Promise<{ url: string, port: number, close: () => Promise<void>, log: string[] }>} */
-export function serve({ port = 0, host = '127.0.0.1', mounts = DEFAULT_MOUNTS, coi = false } = {}) {
+// `handler(req, res, path)`: optional, tried first; return true when it answered (tests add slow or broken routes).
+export function serve({ port = 0, host = '127.0.0.1', mounts = DEFAULT_MOUNTS, coi = false, handler } = {}) {
   const log = [];
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const headers = { 'cache-control': 'no-store' };
+    if (handler && (await handler(req, res, path))) {
+      log.push(`handler ${req.method} ${path}`);
+      return;
+    }
     if (coi) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+    // A directory path serves its index.html (the demo app at /web/).
     const prefix = Object.keys(mounts).find((p) => path.startsWith(p));
     let status = 404;
     if (prefix) {
@@ -46,10 +55,12 @@ export function serve({ port = 0, host = '127.0.0.1', mounts = DEFAULT_MOUNTS, c
       const file = normalize(join(base, path.slice(prefix.length)));
       if (file === base || file.startsWith(base + sep)) {
         try {
-          if ((await stat(file)).isFile()) {
-            const body = await readFile(file);
+          const st = await stat(file);
+          const target = st.isDirectory() && path.endsWith('/') ? join(file, 'index.html') : file;
+          if ((await stat(target)).isFile()) {
+            const body = await readFile(target);
             status = 200;
-            res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+            res.writeHead(200, { ...headers, 'content-type': TYPES[extname(target)] ?? 'application/octet-stream', 'content-length': body.byteLength });
             res.end(body);
           }
         } catch {}
@@ -79,5 +90,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const port = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 8080);
   const s = await serve({ port, coi: process.argv.includes('--coi') });
   console.log(`serving ${Object.entries(DEFAULT_MOUNTS).map(([k, v]) => `${k} -> ${v}`).join(', ')}`);
-  console.log(`open ${s.url}/fixtures/esm.html`);
+  console.log(process.argv.includes('--web') ? `demo app: ${s.url}/web/` : `open ${s.url}/fixtures/esm.html (demo app: ${s.url}/web/)`);
 }
