@@ -258,6 +258,16 @@ function gemm_6x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     vacc5x0123 = vmadd(va5, vb0123, vacc5x0123);
     vacc5x4567 = vmadd(va5, vb4567, vacc5x4567);
   }
+  if (act == 1) {
+    // ReLU in registers (the 2 B + 1 A registers are free after the loop): no reload pass over the tile
+    const vz = f32x4.splat(0);
+    vacc0x0123 = f32x4.max(vacc0x0123, vz); vacc0x4567 = f32x4.max(vacc0x4567, vz);
+    vacc1x0123 = f32x4.max(vacc1x0123, vz); vacc1x4567 = f32x4.max(vacc1x4567, vz);
+    vacc2x0123 = f32x4.max(vacc2x0123, vz); vacc2x4567 = f32x4.max(vacc2x4567, vz);
+    vacc3x0123 = f32x4.max(vacc3x0123, vz); vacc3x4567 = f32x4.max(vacc3x4567, vz);
+    vacc4x0123 = f32x4.max(vacc4x0123, vz); vacc4x4567 = f32x4.max(vacc4x4567, vz);
+    vacc5x0123 = f32x4.max(vacc5x0123, vz); vacc5x4567 = f32x4.max(vacc5x4567, vz);
+  }
   if (nv == 8) {
     v128.store(c5, vacc5x0123); v128.store(c5, vacc5x4567, 16);
     v128.store(c4, vacc4x0123); v128.store(c4, vacc4x4567, 16);
@@ -273,7 +283,7 @@ function gemm_6x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     store_lo(c1, vacc1x0123, nv); store_hi(c1, vacc1x4567, nv);
     store_lo(c0, vacc0x0123, nv); store_hi(c0, vacc0x4567, nv);
   }
-  if (act != 0) act_tile(c, ldcb, mr, nv, act);
+  if (act > 1) act_tile(c, ldcb, mr, nv, act);
 }
 
 /** 5x8 micro-kernel, plain SIMD variant (mul+add needs a temporary, so 6 rows would spill). mr 1..5. */
@@ -330,6 +340,15 @@ function gemm_5x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     vacc4x0123 = vmadd(va4, vb0123, vacc4x0123);
     vacc4x4567 = vmadd(va4, vb4567, vacc4x4567);
   }
+  if (act == 1) {
+    // ReLU in registers (see gemm_6x8)
+    const vz = f32x4.splat(0);
+    vacc0x0123 = f32x4.max(vacc0x0123, vz); vacc0x4567 = f32x4.max(vacc0x4567, vz);
+    vacc1x0123 = f32x4.max(vacc1x0123, vz); vacc1x4567 = f32x4.max(vacc1x4567, vz);
+    vacc2x0123 = f32x4.max(vacc2x0123, vz); vacc2x4567 = f32x4.max(vacc2x4567, vz);
+    vacc3x0123 = f32x4.max(vacc3x0123, vz); vacc3x4567 = f32x4.max(vacc3x4567, vz);
+    vacc4x0123 = f32x4.max(vacc4x0123, vz); vacc4x4567 = f32x4.max(vacc4x4567, vz);
+  }
   if (nv == 8) {
     v128.store(c4, vacc4x0123); v128.store(c4, vacc4x4567, 16);
     v128.store(c3, vacc3x0123); v128.store(c3, vacc3x4567, 16);
@@ -343,7 +362,7 @@ function gemm_5x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     store_lo(c1, vacc1x0123, nv); store_hi(c1, vacc1x4567, nv);
     store_lo(c0, vacc0x0123, nv); store_hi(c0, vacc0x4567, nv);
   }
-  if (act != 0) act_tile(c, ldcb, mr, nv, act);
+  if (act > 1) act_tile(c, ldcb, mr, nv, act);
 }
 
 /**
