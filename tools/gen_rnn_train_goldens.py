@@ -77,6 +77,44 @@ case('rnn_relu_bf', Stack(nn.RNN(3, 6, 2, nonlinearity='relu', batch_first=True)
 ids = torch.tensor([[1, 4, 0, 7], [2, 2, 9, 0], [5, 3, 8, 6]])
 case('embed_lstm', Stack(nn.Embedding(10, 4, padding_idx=0), nn.LSTM(4, 5, batch_first=True), nn.Linear(5, 3)), ids, torch.randn(3, 4, 3), F.mse_loss, 29)
 
+
+
+class Seq2Seq(nn.Module):
+    """src/models/seq2seq.ts (as tools/gen_rnn_goldens.py) with its training objective: teacher forcing, the decoder
+    reads BOS + target[:, :-1] from the encoder's final (h, c); cross-entropy over non-PAD target positions."""
+
+    def __init__(self, src_vocab, tgt_vocab, emb, hidden, layers):
+        super().__init__()
+        self.src_embed = nn.Embedding(src_vocab, emb, padding_idx=0)
+        self.encoder = nn.LSTM(emb, hidden, layers, batch_first=True)
+        self.tgt_embed = nn.Embedding(tgt_vocab, emb, padding_idx=0)
+        self.decoder = nn.LSTM(emb, hidden, layers, batch_first=True)
+        self.out = nn.Linear(hidden, tgt_vocab)
+
+    def forward(self, src, tgt):
+        _, state = self.encoder(self.src_embed(src))
+        dec_in = torch.cat([torch.full((tgt.shape[0], 1), 1, dtype=torch.long), tgt[:, :-1]], 1)
+        y, _ = self.decoder(self.tgt_embed(dec_in), state)
+        return self.out(y).reshape(-1, self.out.out_features)
+
+
+def seq2seq_case(name, seed):
+    m = Seq2Seq(9, 8, 4, 5, 2)
+    hash_state_dict(m, seed)
+    src = torch.tensor([[0, 0, 4, 5, 8, 6], [3, 7, 4, 4, 5, 8], [0, 6, 5, 7, 4, 3]])
+    tgt = torch.tensor([[4, 5, 6, 2, 0], [7, 4, 4, 5, 2], [6, 2, 0, 0, 0]])
+    out[f'{name}.input'] = src.numpy().astype(np.float32)
+    out[f'{name}.target'] = tgt.numpy().astype(np.float32)
+    m.zero_grad()
+    loss = F.cross_entropy(m(src, tgt), tgt.reshape(-1), ignore_index=0)
+    loss.backward()
+    out[f'{name}.loss'] = np.array([loss.item()], dtype=np.float32)
+    for k, p in m.named_parameters():
+        out[f'{name}.grad.{k}'] = p.grad.detach().numpy().reshape(-1).copy()
+
+
+seq2seq_case('seq2seq', 30)
+
 path = os.path.join(os.path.dirname(__file__), '..', 'test', 'golden', 'rnn_train', 'steps.safetensors')
 safetensors_py.save(path, out, {'format': 'wasmzoo-golden', 'version': '1', 'torch': torch.__version__,
                                 'generator': 'tools/gen_rnn_train_goldens.py'})

@@ -35,6 +35,8 @@ import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/layers/embedding.js';
 import { Linear } from '../nn/layers/linear.js';
 import { IOPlan, LSTM, RecurrentState, reshapeValue } from '../nn/layers/rnn.js';
+import type { TrainGraph } from '../train/graph.js';
+import type { FitOptions, History, TrainOptions } from '../train/trainer.js';
 import { BOS, EOS, PAD } from './tokenizer.js';
 
 export interface Seq2SeqOptions {
@@ -81,6 +83,7 @@ export class Seq2Seq extends Module {
   readonly out: Linear;
   readonly bos: number;
   readonly eos: number;
+  readonly pad: number;
   private readonly ioPlans = new Map<string, IOPlan>();
   private ioVersion = -1;
   private gone = false;
@@ -89,6 +92,7 @@ export class Seq2Seq extends Module {
     super('seq2seq');
     const L = opts.numLayers ?? 2;
     const pad = opts.pad ?? PAD;
+    this.pad = pad;
     this.bos = opts.bos ?? BOS;
     this.eos = opts.eos ?? EOS;
     for (const [n, v] of [['bos', this.bos], ['eos', this.eos]] as const) {
@@ -117,6 +121,79 @@ export class Seq2Seq extends Module {
   override forward(ids: Tensor): Tensor {
     this.srcEmbed.checkIds(ids.data, ids.shape);
     return super.forward(ids);
+  }
+
+  // ---- training (teacher forcing) ----
+
+  /**
+   * Training objective for fit / trainStep (the Trainer calls this instead of build + a loss): source ids x
+   * [B, S], target ids y [B, T] = the wanted output followed by EOS, padded at the end with PAD (or -1).
+   * The decoder reads BOS + y[:, :-1] from the encoder's final (h, c) (teacher forcing) and the loss is the
+   * token cross-entropy over every non-pad target position, averaged over those positions (PyTorch's
+   * CrossEntropyLoss(ignore_index=PAD)). Gradients flow back through the decoder's initial state into the
+   * encoder. Returns the logits [B*T, tgtVocab].
+   */
+  buildTrainingLoss(g: TrainGraph, x: Value, target: Value, holder: { value: number }): Value {
+    if (x.shape.length !== 2 || target.shape.length !== 2 || target.shape[0] !== x.shape[0]) {
+      throw new WasmzooError('E_SHAPE', `${this.name}: training needs source ids [B, S] and target ids [B, T] (ending in EOS, PAD after), got [${x.shape.join(', ')}] and [${target.shape.join(', ')}]`);
+    }
+    const [B, T] = target.shape;
+    const V = this.tgtVocab, H = this.decoder.hiddenSize, n = B * T;
+    const k = g.rt.k;
+    const { bos, pad } = this;
+    const enc = this.encoder.buildRecurrent(g, this.srcEmbed.build(g, x));
+    // decoder input BOS + target[:, :-1] (ignored positions read PAD) and i32 labels (-1 = ignored)
+    const decIn = g.value([B, T]);
+    const labels = g.value([n]);
+    const count = { value: 0 };
+    g.constant(decIn);
+    g.op(`${this.name}.teacher_forcing`, [target], (p) => {
+      const a = g.rt.arena;
+      const tp = at(p, target) >> 2, dp = at(p, decIn) >> 2, lp = at(p, labels) >> 2;
+      let c = 0;
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          const v = a.f32[tp + b * T + t];
+          const ignored = v === pad || v < 0;
+          if (!ignored && !(Number.isInteger(v) && v < V)) throw new WasmzooError('E_ARGUMENT', `${this.name}: target id at [${b}, ${t}] is ${v}; ids must be integers in [0, ${V}) (PAD ${pad} or -1 for padding)`);
+          a.i32[lp + b * T + t] = ignored ? -1 : v;
+          if (!ignored) c++;
+          if (t + 1 < T) a.f32[dp + b * T + t + 1] = ignored ? pad : v;
+        }
+        a.f32[dp + b * T] = bos;
+      }
+      count.value = c;
+    });
+    const dec = this.decoder.buildRecurrent(g, this.tgtEmbed.build(g, decIn), { h: enc.h, c: enc.c });
+    const logits = this.out.build(g, reshapeValue(dec.output, [n, H]));
+    const dlogits = g.value([n, V]);
+    g.op(`${this.name}.cross_entropy`, [logits, labels], (p) => {
+      const scale = count.value > 0 ? 1 / count.value : 0;
+      holder.value = k.softmax_cross_entropy(at(p, dlogits), at(p, logits), at(p, labels), n, V, scale);
+    });
+    g.addGrad(logits, dlogits);
+    return logits;
+  }
+
+  /** The objective is the token cross-entropy above; the trainer gets 'mse' only so it passes y as floats. */
+  private lossOpts<T extends TrainOptions>(opts: T): T {
+    if (opts.loss !== undefined && opts.loss !== 'crossEntropy') {
+      throw new WasmzooError('E_ARGUMENT', `${this.name}: trains on the token cross-entropy of the target ids (teacher forcing); loss ${JSON.stringify(opts.loss)} is not available`);
+    }
+    return { ...opts, loss: 'mse' };
+  }
+
+  /** One optimisation step: source ids [B, S], target ids [B, T] (see buildTrainingLoss). Returns the mean token loss. */
+  override trainStep(x: Tensor, y: Tensor, opts: TrainOptions = {}): number {
+    return super.trainStep(x, y, this.lossOpts(opts));
+  }
+
+  /** fit over (source ids [N, S], target ids [N, T]); validate with greedy() (validationData is not taken). */
+  override fit(x: Tensor, y: Tensor, opts: FitOptions = {}): Promise<History> {
+    if (opts.validationData || opts.validationSplit !== undefined) {
+      throw new WasmzooError('E_ARGUMENT', `${this.name}.fit: validation by loss is not available; decode held-out sources with greedy() and compare`);
+    }
+    return super.fit(x, y, this.lossOpts(opts));
   }
 
   // ---- plans ----

@@ -48,12 +48,18 @@ export interface RecurrentSpec {
 export function trainSwap01(g: TrainGraph, name: string, x: Value): Value {
   const y = swap01(g, name, x);
   const [A, B] = x.shape;
+  // a model input stays a constant through the transpose: no dX GEMM for the first layer
+  if (!g.needsGrad(x)) {
+    g.constant(y);
+    return y;
+  }
   // A = 1 or B = 1: a view of the same buffer, which shares x's gradient entry already
   if (A === 1 || B === 1) return y;
   g.onBackward(() => {
     const dy = g.grad(y);
     if (!dy || !g.needsGrad(x)) return;
-    g.addGrad(x, swap01(g, `${name}.backward`, dy));
+    // the gradient may have been recorded under another view of y (e.g. [B*T, F] rows of a Linear)
+    g.addGrad(x, swap01(g, `${name}.backward`, reshapeValue(dy, y.shape)));
   });
   return y;
 }

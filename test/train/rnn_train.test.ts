@@ -11,6 +11,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nn from '../../src/nn/index.js';
 import { SequenceGRU, SequenceLSTM } from '../../src/models/seq.js';
+import { Seq2Seq } from '../../src/models/seq2seq.js';
 import { hashWeights } from '../../src/models/hashweights.js';
 import { init, BACKENDS } from '../../src/runtime/runtime.js';
 import { Adam, SGD } from '../../src/train/optim.js';
@@ -37,6 +38,8 @@ const CASES: Record<string, Case> = {
   rnn_tanh_bi: { make: () => new nn.Sequential(new nn.RNN(4, 5, { numLayers: 2, bidirectional: true }), new nn.Linear(10, 3)), seed: 27, loss: 'mse' },
   rnn_relu_bf: { make: () => new nn.Sequential(new nn.RNN(3, 6, { numLayers: 2, nonlinearity: 'relu', batchFirst: true }), new nn.Linear(6, 2)), seed: 28, loss: 'mse' },
   embed_lstm: { make: () => new nn.Sequential(new nn.Embedding(10, 4, { paddingIdx: 0 }), new nn.LSTM(4, 5, { batchFirst: true }), new nn.Linear(5, 3)), seed: 29, loss: 'mse' },
+  // teacher forcing: gradients reach the encoder only through the decoder's initial (h, c)
+  seq2seq: { make: () => new Seq2Seq({ srcVocab: 9, tgtVocab: 8, embeddingDim: 4, hiddenSize: 5, numLayers: 2 }), seed: 30, loss: 'mse' },
 };
 
 describe.each(BACKENDS)('BPTT vs PyTorch (%s)', (backend) => {
