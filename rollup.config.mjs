@@ -35,9 +35,19 @@ const selfContained = {
   },
 };
 
+// import.meta.url (shipped weights are found next to the bundle): rollup's CommonJS shim calls
+// require('url'); build the file URL from __filename instead (no require at run time).
+const cjsImportMeta = {
+  name: 'wasmzoo-cjs-import-meta',
+  resolveImportMeta(prop, { format }) {
+    if (format !== 'cjs' || prop !== 'url') return null;
+    return "(typeof __filename !== 'undefined' ? 'file://' + (__filename[0] === '/' ? '' : '/') + __filename.replace(/\\\\/g, '/') : (typeof location !== 'undefined' ? location.href : 'file:///'))";
+  },
+};
+
 const js = {
   input: 'src/index.ts',
-  plugins: [wasm(wasmOpts), esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' }), selfContained],
+  plugins: [wasm(wasmOpts), esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' }), cjsImportMeta, selfContained],
   output: [
     { file: 'dist/wasmzoo.mjs', format: 'es', banner },
     { file: 'dist/wasmzoo.cjs', format: 'cjs', banner, exports: 'named' },

@@ -27,6 +27,9 @@
  * C*H*W values; fitThreshold(x, { percentile }) sets `threshold` to that percentile (linear interpolation,
  * numpy's default) of the scores of x (normal data); isAnomaly(x) is score > threshold.
  */
+import { builtin, builtinWeights } from './builtin.js';
+import { resolveWeights, type ZooWeightSource } from './common.js';
+import { readSafetensors } from '../io/safetensors.js';
 import { WasmzooError } from '../errors.js';
 import { init, type InitOptions } from '../runtime/runtime.js';
 import type { WeightSource } from '../io/weights.js';
@@ -288,9 +291,16 @@ export class Autoencoder extends Module {
 }
 
 /** Build an autoencoder (initialising the runtime if needed) and load `weights` if given. */
-export async function autoencoder(opts: AutoencoderOptions & { weights?: WeightSource; init?: InitOptions } = {}): Promise<Autoencoder> {
+export async function autoencoder(opts: AutoencoderOptions & { weights?: ZooWeightSource | 'fashion-mnist'; init?: InitOptions } = {}): Promise<Autoencoder> {
   await init(opts.init);
-  const model = new Autoencoder(opts);
-  if (opts.weights !== undefined) model.loadStateDict(opts.weights);
+  const shipped = builtin('autoencoder', opts.weights);
+  const model = new Autoencoder(shipped ? { ...opts, ...shipped.options } : opts);
+  if (opts.weights !== undefined) {
+    const w = await resolveWeights(builtinWeights('autoencoder', opts.weights) ?? opts.weights);
+    model.loadStateDict(w);
+    // the shipped file carries the anomaly threshold fitted on its training data (99th percentile)
+    const t = shipped && w instanceof Uint8Array ? Number(readSafetensors(w).metadata.threshold_p99) : NaN;
+    if (Number.isFinite(t)) model.threshold = t;
+  }
   return model;
 }

@@ -16,7 +16,8 @@
 import { WasmzooError } from '../errors.js';
 import { init, type InitOptions } from '../runtime/runtime.js';
 import { Act } from '../runtime/kernels.js';
-import type { WeightSource } from '../io/weights.js';
+import { resolveWeights, type ZooWeightSource } from './common.js';
+import { builtin, builtinWeights } from './builtin.js';
 import { type GraphBuilder, type Value, shapeError } from '../nn/graph.js';
 import { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/layers/conv.js';
@@ -26,8 +27,11 @@ import { Flatten } from '../nn/layers/misc.js';
 import type { Shape } from '../tensor.js';
 
 export interface LeNet5Options {
-  /** safetensors bytes or a state dict with keys conv1.*, conv2.*, fc1.*, fc2.*, fc3.* */
-  weights?: WeightSource;
+  /**
+   * 'fashion-mnist' (the shipped weights), or safetensors bytes, a state dict with keys conv1.*, conv2.*,
+   * fc1.*, fc2.*, fc3.*, a Response, Blob, URL or file path.
+   */
+  weights?: ZooWeightSource | 'fashion-mnist';
   activation?: 'relu' | 'tanh';
   pooling?: 'max' | 'avg';
   numClasses?: number;
@@ -94,7 +98,8 @@ export class LeNet5 extends Module {
 /** Build LeNet-5 (initialising the runtime if needed) and load `weights` if given. */
 export async function lenet5(opts: LeNet5Options & { init?: InitOptions } = {}): Promise<LeNet5> {
   await init(opts.init);
-  const model = new LeNet5(opts);
-  if (opts.weights !== undefined) model.loadStateDict(opts.weights);
+  const shipped = builtin('lenet5', opts.weights);
+  const model = new LeNet5(shipped ? { ...opts, ...shipped.options } : opts);
+  if (opts.weights !== undefined) model.loadStateDict(await resolveWeights(builtinWeights('lenet5', opts.weights) ?? opts.weights));
   return model;
 }

@@ -29,6 +29,8 @@
  * PyTorch's forward, which samples) and return probabilities in x's shape. Input is [N, inputSize] or
  * images [N, C, H, W] with C*H*W = inputSize (flattened in C, H, W order as x.view(-1, 784)).
  */
+import { builtin, builtinWeights } from './builtin.js';
+import { resolveWeights, type ZooWeightSource } from './common.js';
 import { WasmzooError } from '../errors.js';
 import { init, runtime, type InitOptions } from '../runtime/runtime.js';
 import { Act } from '../runtime/kernels.js';
@@ -334,9 +336,10 @@ export class VAE extends Module implements TrainingLossModel {
 }
 
 /** Build a VAE (initialising the runtime if needed) and load `weights` if given. */
-export async function vae(opts: VAEOptions & { weights?: WeightSource; init?: InitOptions } = {}): Promise<VAE> {
+export async function vae(opts: VAEOptions & { weights?: ZooWeightSource | 'fashion-mnist'; init?: InitOptions } = {}): Promise<VAE> {
   await init(opts.init);
-  const model = new VAE(opts);
-  if (opts.weights !== undefined) model.loadStateDict(opts.weights);
+  const shipped = builtin('vae', opts.weights);
+  const model = new VAE(shipped ? { ...opts, ...shipped.options } : opts);
+  if (opts.weights !== undefined) model.loadStateDict(await resolveWeights(builtinWeights('vae', opts.weights) ?? opts.weights));
   return model;
 }

@@ -28,3 +28,16 @@ describe('shipped LeNet-5 Fashion-MNIST weights', () => {
     model.dispose();
   });
 });
+
+describe("built-in weights: lenet5({ weights: 'fashion-mnist' })", () => {
+  it('loads the shipped file offline and classifies the shipped samples', async () => {
+    const samples = readSafetensors(read('../../assets/fashion-samples.safetensors'));
+    const images = samples.get('images');
+    const labels = samples.toNumbers('labels');
+    const x = new Float32Array(images.bytes.length);
+    for (let i = 0; i < x.length; i++) x[i] = (images.bytes[i] / 255 - 0.286) / 0.353;
+    const model = await lenet5({ weights: 'fashion-mnist' });
+    const predicted = model.forward(tensor(x, [64, 1, 28, 28])).argmax();
+    expect(predicted.filter((p, i) => p === labels[i]).length).toBeGreaterThanOrEqual(55);
+  });
+});
