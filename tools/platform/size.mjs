@@ -1,0 +1,66 @@
+// The README's two targets, measured: (1) the whole library, JavaScript plus every wasm variant, gzipped
+// (dist/wasmzoo.mjs inlines all three variants, so that one file is the whole library; the minified IIFE too),
+// at most 150 KB; (2) import + instantiate (init()) in a fresh Node process, at most 30 ms.
+//
+//   node tools/platform/size.mjs [--json] [--runs N]      (npm run size; after npm run build)
+//
+// Start-up is timed inside each child from before `import()` to after `await init()`, so Node's own boot is
+// excluded; the report gives the median and the best of N fresh processes, without and with the relaxed-SIMD
+// flag (Node 20 compiles the SIMD variant without it). test/platform/size.test.ts checks both targets.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+export const TARGETS = { gzipBytes: 150 * 1000, startupMs: 30 };
+
+export function sizes() {
+  const gz = (f) => gzipSync(readFileSync(join(DIST, f)), { level: 9 }).length;
+  const raw = (f) => readFileSync(join(DIST, f)).length;
+  const files = ['wasmzoo.mjs', 'wasmzoo.cjs', 'wasmzoo.min.js', 'wasm/wasmzoo.scalar.wasm', 'wasm/wasmzoo.simd.wasm', 'wasm/wasmzoo.relaxed.wasm'];
+  return Object.fromEntries(files.map((f) => [f, { raw: raw(f), gzip: gz(f) }]));
+}
+
+/** One fresh Node process: ms from before import() to after init(), and the backend. */
+export function startupOnce(flags = []) {
+  const url = pathToFileURL(join(DIST, 'wasmzoo.mjs')).href;
+  const code = `const t0 = performance.now(); const w = await import(${JSON.stringify(url)}); const b = await w.init();
+    console.log(JSON.stringify({ ms: performance.now() - t0, backend: b }));`;
+  const out = execFileSync(process.execPath, [...flags, '--input-type=module', '-e', code], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+export function startup(runs = 7, flags = []) {
+  const all = Array.from({ length: runs }, () => startupOnce(flags));
+  const ms = all.map((r) => r.ms).sort((a, b) => a - b);
+  return { backend: all[0].backend, medianMs: ms[ms.length >> 1], bestMs: ms[0], runs };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (!existsSync(join(DIST, 'wasmzoo.mjs'))) {
+    console.error('dist/ not found: run `npm run build` first');
+    process.exit(1);
+  }
+  const i = process.argv.indexOf('--runs');
+  const runs = i > 0 ? Number(process.argv[i + 1]) : 7;
+  const s = sizes();
+  const plain = startup(runs);
+  const relaxed = startup(runs, ['--experimental-wasm-relaxed-simd']);
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify({ targets: TARGETS, sizes: s, startup: { plain, relaxed }, node: process.version }, null, 2));
+  } else {
+    const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
+    const lib = s['wasmzoo.mjs'].gzip;
+    const wasmGz = ['scalar', 'simd', 'relaxed'].map((v) => `${v} ${kb(s[`wasm/wasmzoo.${v}.wasm`].gzip)}`).join(', ');
+    console.log(`whole library (dist/wasmzoo.mjs: JS + all three wasm variants inlined): ${kb(s['wasmzoo.mjs'].raw)} raw, ${kb(lib)} gzip ` +
+      `(target <= ${kb(TARGETS.gzipBytes)}: ${lib <= TARGETS.gzipBytes ? 'ok' : 'OVER'}); min.js ${kb(s['wasmzoo.min.js'].gzip)} gzip`);
+    console.log(`wasm files alone, gzip: ${wasmGz}`);
+    for (const [name, r] of [['node ' + process.version, plain], ['node --experimental-wasm-relaxed-simd', relaxed]]) {
+      console.log(`import + init() in ${name}: median ${r.medianMs.toFixed(1)} ms, best ${r.bestMs.toFixed(1)} ms over ${r.runs} fresh processes ` +
+        `(${r.backend}; target <= ${TARGETS.startupMs} ms: ${r.medianMs <= TARGETS.startupMs ? 'ok' : 'OVER'})`);
+    }
+  }
+}
