@@ -24,6 +24,7 @@ import { at, type Value } from '../nn/graph.js';
 import type { Parameter } from '../nn/module.js';
 import { reshapeValue, swap01, type RNNMode, type RecurrentValues } from '../nn/layers/rnn.js';
 import type { TrainGraph } from './graph.js';
+import { trainDropout } from './layers.js';
 
 export interface RecurrentWeights {
   wih: Parameter;
@@ -42,6 +43,8 @@ export interface RecurrentSpec {
   batchFirst: boolean;
   /** [l*D + d] */
   weights: readonly RecurrentWeights[];
+  /** Dropout probability on the outputs of each layer but the last (0 = none). */
+  dropout: number;
 }
 
 /** [A, B, F] -> [B, A, F] with its backward (the inverse transpose of the gradient). */
@@ -98,9 +101,14 @@ export function trainRecurrent(g: TrainGraph, m: RecurrentSpec, x: Value, init: 
   const saved: Saved[] = []; // per l*D + d
   const act = mode === 'RNN_RELU' ? Act.Relu : Act.Tanh;
   let inp = reshapeValue(inp0, [M, m.inputSize]);
+  const timeMajorShape = batched ? [T, B, DH] : [T, DH];
+  // gradients of the initial state, one slice per layer and direction (made by the first backward to run)
+  const grads0: { dh0?: Value; dc0?: Value; made?: boolean } = {};
   for (let l = 0; l < L; l++) {
     const F = l === 0 ? m.inputSize : DH;
     const ln = `${name}.l${l}`;
+    // dropout on the outputs of every layer but the last (torch.nn.LSTM's `dropout`), seeded per step
+    if (l > 0 && m.dropout > 0) inp = trainDropout(g, `${ln}.dropout`, inp, m.dropout);
     const out = g.value([T, B, DH]);
     inputs.push(inp);
     outs.push(out);
@@ -178,23 +186,30 @@ export function trainRecurrent(g: TrainGraph, m: RecurrentSpec, x: Value, init: 
       });
     }
     inp = reshapeValue(out, [M, DH]);
+    // one backward closure per layer, so a dropout between layers replays its backward in between
+    const layer = l;
+    g.onBackward(() => backwardLayer(layer));
   }
   const top = outs[L - 1];
-  const timeMajor = reshapeValue(top, batched ? [T, B, DH] : [T, DH]);
+  const timeMajor = reshapeValue(top, timeMajorShape);
 
-  g.onBackward(() => {
-    const dTop = g.grad(timeMajor);
+  /** BPTT of layer l: its output gradient, then dX into the layer below (or the input) by addGrad. */
+  function backwardLayer(l: number): void {
+    const dOut = g.grad(reshapeValue(outs[l], timeMajorShape));
     const dhN = g.grad(hN);
     const dcN = cN ? g.grad(cN) : undefined;
-    if (!dTop && !dhN && !dcN) return;
-    const dh0 = h0 && g.needsGrad(h0) ? g.value(h0.shape) : undefined;
-    const dc0 = c0 && g.needsGrad(c0) ? g.value(c0.shape) : undefined;
-    let dOut: Value | undefined = dTop;
-    for (let l = L - 1; l >= 0; l--) {
+    if (!dOut && !dhN && !dcN) return;
+    if (!grads0.made) {
+      grads0.made = true;
+      if (h0 && g.needsGrad(h0)) grads0.dh0 = g.value(h0.shape);
+      if (c0 && g.needsGrad(c0)) grads0.dc0 = g.value(c0.shape);
+    }
+    const { dh0, dc0 } = grads0;
+    {
       const F = l === 0 ? m.inputSize : DH;
       const ln = `${name}.l${l}`;
       const X = inputs[l], out = outs[l];
-      const needDX = l > 0 || g.needsGrad(inp0);
+      const needDX = l > 0 ? g.needsGrad(X) : g.needsGrad(inp0);
       const dX = needDX ? g.value([M, F]) : undefined;
       for (let d = 0; d < D; d++) {
         const s = l * D + d;
@@ -289,12 +304,14 @@ export function trainRecurrent(g: TrainGraph, m: RecurrentSpec, x: Value, init: 
           if (dXv) k.gemm(at(p, dXv), dgp, wih, 0, M, F, GH, GH, 1, F, 1, F, d ? FLAG_ACCUMULATE : 0, scr);
         });
       }
-      if (l > 0) dOut = reshapeValue(dX!, [T, B, DH]);
+      if (l > 0) g.addGrad(X, dX!);
       else if (dX) g.addGrad(inp0, reshapeValue(dX, inp0.shape));
     }
-    if (dh0 && h0) g.addGrad(h0, dh0);
-    if (dc0 && c0) g.addGrad(c0, dc0);
-  });
+    if (l === 0) {
+      if (dh0 && h0) g.addGrad(h0, dh0);
+      if (dc0 && c0) g.addGrad(c0, dc0);
+    }
+  }
 
   const output = batched && m.batchFirst ? trainSwap01(g, name, reshapeValue(top, [T, B, DH])) : timeMajor;
   return { output, timeMajor, h: hN, c: cN };

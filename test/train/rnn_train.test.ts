@@ -77,6 +77,26 @@ describe('recurrent training behaviour', () => {
     m.dispose();
   });
 
+  it('dropout between stacked layers: seeded masks, same seed same gradients, p = 0 equals no dropout', async () => {
+    await init();
+    const x = golden.tensor('lstm_cls.input'), y = golden.tensor('lstm_cls.target');
+    const grads = (dropout: number, seed: number) => {
+      const m = hashWeights(new SequenceLSTM({ inputSize: 5, hiddenSize: 8, numLayers: 2, outputSize: 3, dropout }), 21);
+      const t = new Trainer(m, { optimizer: new SGD({ lr: 0 }), seed });
+      t.step(x, y);
+      const out = t.store.slots.map((s) => t.rt.arena.read(s.grad, s.size));
+      t.dispose();
+      m.dispose();
+      return out;
+    };
+    const base = grads(0, 1), a = grads(0.5, 1), b = grads(0.5, 1), c = grads(0.5, 2);
+    expect(a).toEqual(b);
+    expect(a[0]).not.toEqual(base[0]); // layer 0 sees the mask through layer 1's input
+    expect(a[0]).not.toEqual(c[0]);
+    expect(a[4]).not.toEqual(base[4]); // layer 1's W_ih reads the dropped input
+    for (let i = 0; i < base.length; i++) expectClose(base[i], golden.tensor(`lstm_cls.grad.${['lstm.weight_ih_l0', 'lstm.weight_hh_l0', 'lstm.bias_ih_l0', 'lstm.bias_hh_l0', 'lstm.weight_ih_l1', 'lstm.weight_hh_l1', 'lstm.bias_ih_l1', 'lstm.bias_hh_l1', 'head.weight', 'head.bias'][i]}`).data, 2e-5, 2e-3, 'p = 0');
+  });
+
   it('a sequence classifier learns through fit (loss falls)', async () => {
     await init();
     const m = new SequenceGRU({ inputSize: 2, hiddenSize: 8, numLayers: 1, outputSize: 2 });

@@ -376,12 +376,10 @@ export abstract class RNNBase extends Module {
    * ([L*D, B, H] or [L*D, H]). Returns the output sequence, h_n and c_n values.
    */
   buildRecurrent(g: GraphBuilder, x: Value, init: { h?: Value; c?: Value } = {}): RecurrentValues {
-    if (this.training && this.dropout > 0 && this.numLayers > 1) {
-      throw new WasmzooError('E_ARGUMENT', `${this.name}: dropout in training mode is not implemented yet; call model.eval()`);
-    }
     const { T, B, batched } = this.seqDims(x.shape);
-    // training: backpropagation through time from raw weights (src/train/rnn.ts)
+    // training: backpropagation through time from raw weights, dropout between layers (src/train/rnn.ts)
     if (isTraining(g)) return trainRecurrent(g, this, x, init, { T, B, batched });
+    // NOTE: forward() in train mode still has no dropout (the Dropout module is the identity outside training graphs too)
     const { gates: G, hiddenSize: H, directions: D, numLayers: L } = this;
     const rt = g.rt;
     const k = rt.k;
