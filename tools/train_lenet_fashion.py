@@ -1,6 +1,7 @@
-"""Trains the shipped LeNet-5 (ReLU, max pooling) on Fashion-MNIST with PyTorch and writes
-weights/lenet5-fashion.safetensors, plus assets/fashion-samples.safetensors (the first 64 test images as
-U8 and their labels) for the demo and the runtime smoke tests. Development time only:
+"""PyTorch baseline: trains LeNet-5 (ReLU, max pooling) on Fashion-MNIST and writes
+.cache/lenet5-pytorch.safetensors (the shipped weights are trained in wasmzoo by examples/train-lenet.mjs).
+It first wrote assets/fashion-samples.safetensors (the first 64 test images as U8 and their labels); pass
+--samples to write that file again. Development time only:
 
     apt-get install -y python3-torch dataset-fashion-mnist
     /usr/bin/python3 tools/train_lenet_fashion.py
@@ -59,10 +60,13 @@ for epoch in range(epochs):
     print(f'epoch {epoch + 1}: loss {loss.item():.3f} test accuracy {acc:.4f}', flush=True)
 
 state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
-safetensors_py.save(os.path.join(os.path.dirname(__file__), '..', 'weights', 'lenet5-fashion.safetensors'), state,
+os.makedirs(os.path.join(os.path.dirname(__file__), '..', '.cache'), exist_ok=True)
+safetensors_py.save(os.path.join(os.path.dirname(__file__), '..', '.cache', 'lenet5-pytorch.safetensors'), state,
                     {'model': 'lenet5', 'dataset': 'fashion-mnist', 'test_accuracy': f'{acc:.4f}',
                      'preprocessing': f'(x/255 - {MEAN}) / {STD}, 1x28x28', 'trainer': 'tools/train_lenet_fashion.py',
                      'torch': torch.__version__})
+if '--samples' not in sys.argv:
+    sys.exit(0)
 with torch.no_grad():
     logits = model(xte[:64]).numpy()
 safetensors_py.save(os.path.join(os.path.dirname(__file__), '..', 'assets', 'fashion-samples.safetensors'),
