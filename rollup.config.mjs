@@ -10,15 +10,13 @@
 //   dist/wasm/*.wasm       copied by build:wasm for callers that pass a precompiled Module
 //   dist/cli.mjs           the command line (bin/wasmzoo.mjs), importing ./wasmzoo.mjs
 import { readFileSync } from 'node:fs';
-import wasm from '@rollup/plugin-wasm';
+import { inlineBinary } from './tools/inline-binary.mjs';
 import esbuild, { minify } from 'rollup-plugin-esbuild';
 import dts from 'rollup-plugin-dts';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const banner = `/*! wasmzoo ${pkg.version} | ${pkg.license} */`;
 
-// Default maxFileSize (14 KiB) would emit the .wasm and load it with require('fs'): always inline.
-const wasmOpts = { targetEnv: 'browser', maxFileSize: Infinity };
 
 // After bundling, no output may require/import anything at run time (the wasm must be inlined; that the
 // exact bytes are inlined is checked in test/platform/bundle.test.ts). `fetch(` is allowed: model builders
@@ -47,10 +45,12 @@ const cjsImportMeta = {
 
 const js = {
   input: 'src/index.ts',
-  plugins: [wasm(wasmOpts), esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' }), cjsImportMeta, selfContained],
+  plugins: [inlineBinary(), esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' }), cjsImportMeta, selfContained],
   output: [
-    { file: 'dist/wasmzoo.mjs', format: 'es', banner },
-    { file: 'dist/wasmzoo.cjs', format: 'cjs', banner, exports: 'named' },
+    // npm / Deno / edge-worker builds are minified: the whole library (JS + every kernel variant) must stay
+    // under 150 KB gzipped; dist/wasmzoo.iife.js stays readable.
+    { file: 'dist/wasmzoo.mjs', format: 'es', banner, plugins: [minify({ target: 'es2020' })] },
+    { file: 'dist/wasmzoo.cjs', format: 'cjs', banner, exports: 'named', plugins: [minify({ target: 'es2020' })] },
     { file: 'dist/wasmzoo.iife.js', format: 'iife', name: 'wasmzoo', banner, exports: 'named' },
     { file: 'dist/wasmzoo.min.js', format: 'iife', name: 'wasmzoo', banner, exports: 'named', plugins: [minify({ target: 'es2020' })] },
   ],

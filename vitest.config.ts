@@ -1,10 +1,9 @@
 import { defineConfig } from 'vitest/config';
-import wasm from '@rollup/plugin-wasm';
+import { inlineBinary } from './tools/inline-binary.mjs';
 
 export default defineConfig({
-  // Same inlining as the rollup build, applied before Vite's own wasm handling (which would try to
-  // compile the relaxed module itself and fail on engines without it).
-  plugins: [{ ...wasm({ targetEnv: 'browser', maxFileSize: Infinity }), enforce: 'pre' } as any],
+  // Same inlining as the rollup build (base64 strings), applied before Vite's own wasm handling.
+  plugins: [inlineBinary() as any],
   test: {
     include: ['test/**/*.test.ts'],
     // Node 20 needs the flag for relaxed SIMD (Deno and Chromium have it on by default).

@@ -11,16 +11,14 @@ import * as esbuild from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OPTIONAL = ['registry', 'alexnet', 'zfnet', 'vgg', 'resnet', 'googlenet'].map((m) => `src/models/${m}.ts`);
 
-// The rollup wasm plugin's contract, which src/runtime/runtime.ts relies on: the default export is a loader
-// that compiles (no imports given) or instantiates the embedded bytes.
+// The build's contract (tools/inline-binary.mjs), which src/runtime/runtime.ts relies on: a .wasm or .patch
+// file imports as its bytes in base64.
 const wasmPlugin = {
   name: 'wasm-inline',
   setup(build) {
-    build.onLoad({ filter: /\.wasm$/ }, (args) => ({
+    build.onLoad({ filter: /\.(wasm|patch)$/ }, (args) => ({
       loader: 'js',
-      contents: `const b64 = ${JSON.stringify(readFileSync(args.path).toString('base64'))};
-        const bytes = () => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-        export default (imports) => imports ? WebAssembly.instantiate(bytes(), imports) : WebAssembly.compile(bytes());`,
+      contents: `export default ${JSON.stringify(readFileSync(args.path).toString('base64'))};`,
     }));
   },
 };

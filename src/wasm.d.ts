@@ -1,6 +1,9 @@
-// @rollup/plugin-wasm (inline): the default export compiles the embedded bytes; with no imports it
-// resolves to a WebAssembly.Module.
+// tools/inline-binary.mjs (rollup and vitest): a binary file imports as its bytes in base64.
 declare module '*.wasm' {
-  const load: (imports?: WebAssembly.Imports) => Promise<WebAssembly.Module | WebAssembly.WebAssemblyInstantiatedSource>;
-  export default load;
+  const base64: string;
+  export default base64;
+}
+declare module '*.patch' {
+  const base64: string;
+  export default base64;
 }

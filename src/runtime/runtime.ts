@@ -2,21 +2,21 @@
  * Start-up: pick the best kernel variant the engine accepts, instantiate it once, and hand out the one
  * Runtime (kernels + arena) that layers and models use.
  *
- * Variant order: relaxed SIMD, then SIMD, then scalar. "Accepts" means WebAssembly compiles the embedded
- * module: an engine without (relaxed) SIMD throws a CompileError and we fall to the next one.
+ * Variant order: relaxed SIMD, then SIMD, then scalar. "Accepts" means WebAssembly validates and compiles
+ * the embedded module: an engine without (relaxed) SIMD refuses it and we fall to the next one.
  * A caller may force a variant (`init({ backend: 'scalar' })`), e.g. for an engine whose SIMD is broken,
  * or pass a precompiled WebAssembly.Module (edge workers forbid compiling from bytes).
  */
-import loadRelaxed from '../../build/wasmzoo.relaxed.wasm';
-import loadSimd from '../../build/wasmzoo.simd.wasm';
-import loadScalar from '../../build/wasmzoo.scalar.wasm';
+import relaxedPatch from '../../build/wasmzoo.relaxed.patch';
+import simdBase64 from '../../build/wasmzoo.simd.wasm';
+import scalarBase64 from '../../build/wasmzoo.scalar.wasm';
+import { applyWasmPatch, fromBase64 } from './wasm-patch.js';
 import { WasmzooError } from '../errors.js';
 import { Arena } from './arena.js';
 import type { Kernels } from './kernels.js';
 
 export type Backend = 'relaxed' | 'simd' | 'scalar';
 export const BACKENDS: readonly Backend[] = ['relaxed', 'simd', 'scalar'];
-const LOADERS: Record<Backend, typeof loadScalar> = { relaxed: loadRelaxed, simd: loadSimd, scalar: loadScalar };
 const VARIANT_NAMES: Backend[] = ['scalar', 'simd', 'relaxed'];
 
 export interface InitOptions {
@@ -40,10 +40,18 @@ export class Runtime {
 let current: Runtime | undefined;
 let pending: Promise<Runtime> | undefined;
 
+/** The embedded bytes of a variant (relaxed is rebuilt from SIMD plus a patch, see wasm-patch.ts). */
+export function variantBytes(backend: Backend): Uint8Array<ArrayBuffer> {
+  if (backend === 'scalar') return fromBase64(scalarBase64);
+  const simd = fromBase64(simdBase64);
+  return backend === 'simd' ? simd : applyWasmPatch(simd, fromBase64(relaxedPatch));
+}
+
 async function compile(backend: Backend): Promise<WebAssembly.Module> {
-  const m = await LOADERS[backend]();
-  if (!(m instanceof WebAssembly.Module)) throw new WasmzooError('E_RUNTIME', `internal: loader for ${backend} did not return a Module`);
-  return m;
+  const bytes = variantBytes(backend);
+  // validate first: an engine without (relaxed) SIMD says no quickly and without an exception trace
+  if (!WebAssembly.validate(bytes)) throw new WasmzooError('E_RUNTIME', `this engine does not accept the ${backend} kernels`);
+  return WebAssembly.compile(bytes);
 }
 
 /** Instantiate a kernel module (compiled here or given) and make it the current runtime. */

@@ -75,3 +75,13 @@ describe('memoryStats', () => {
     expect(s.arenaUsed).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('embedded kernels', () => {
+  it('the relaxed variant rebuilt from SIMD + patch equals the relaxed build byte for byte', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { variantBytes } = await import('../../src/runtime/runtime.js');
+    for (const v of ['scalar', 'simd', 'relaxed'] as const) {
+      expect(Buffer.from(variantBytes(v)).equals(readFileSync(`build/wasmzoo.${v}.wasm`)), v).toBe(true);
+    }
+  });
+});
