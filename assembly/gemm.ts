@@ -36,6 +36,9 @@ const KC: i32 = 512;
 /** M block: a multiple of every MR (4, 5, 6). MC x KC of A (240 KB) stays in L2 across all panels. */
 const MC: i32 = 120;
 
+/** Weights (K*N floats) from which a single-row GEMM takes gemv_panel: 1 MB, half the L2 of a core here. */
+const GEMV_MIN: i32 = 1 << 18;
+
 /** Floats needed to hold B (K x N) packed: ceil(N/NR)*NR*K. */
 export function gemm_packed_b_size(K: i32, N: i32): i32 {
   return ((N + NR - 1) / NR) * NR * K;
@@ -85,8 +88,9 @@ export function gemm_packed(c: usize, a: usize, pb: usize, bias: usize, M: i32, 
   const rs = <usize>a_rs << 2, cs = <usize>a_cs << 2, ldcb = <usize>ldc << 2;
   if (K < 0) K = 0;
   if (ASC_FEATURE_SIMD) {
-    if (M == 1 && a_cs == 1) {
-      // GEMV (batch-1 Linear): memory-bound on the weights, so stream each panel once over all of K
+    if (M == 1 && a_cs == 1 && K * N >= GEMV_MIN) {
+      // GEMV (batch-1 Linear) on weights that do not stay in cache: memory-bound, so stream each panel once
+      // over all of K. (Cache-resident weights, e.g. LeNet's fc layers, run faster through gemm_1x8 below.)
       for (let n0 = 0; n0 < N; n0 += NR) {
         gemv_panel(c + (<usize>n0 << 2), a, pb + (<usize>(n0 >> 3) * <usize>K << 5), K, min(NR, N - n0),
           bias != 0 ? bias + (<usize>n0 << 2) : 0, accumulate, act);
@@ -407,8 +411,8 @@ function gemm_1x8(c: usize, a: usize, cs: usize, bp: usize, kc: i32, nv: i32, bi
 
 /**
  * One row times one whole packed panel (K rows of 8 floats, contiguous): the GEMV of a batch-1 Linear layer.
- * The weights stream from memory once; four accumulator pairs over k = 4i .. 4i+3 (x loaded 4 floats at a time
- * and splat by shuffles) keep enough loads in flight. Measured on AlexNet fc6 (9216 -> 4096, 151 MB):
+ * The weights stream from memory once; four accumulator pairs over k = 4i .. 4i+3 keep enough loads in flight
+ * (x splat by loads). Measured on AlexNet fc6 (9216 -> 4096, 151 MB):
  * 15.5 -> 7.7 ms (19.7 GB/s; a plain read of the same bytes ran at ~25 GB/s) against gemm_1x8 over KC blocks.
  */
 function gemv_panel(c: usize, a: usize, bp: usize, K: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
@@ -423,12 +427,11 @@ function gemv_panel(c: usize, a: usize, bp: usize, K: i32, nv: i32, bias: usize,
   let a0 = a, w = bp;
   const aend = a + (<usize>(K & ~3) << 2);
   while (a0 < aend) {
-    const vx = v128.load(a0);
+    const vx0 = v128.load32_splat(a0);
+    const vx1 = v128.load32_splat(a0, 4);
+    const vx2 = v128.load32_splat(a0, 8);
+    const vx3 = v128.load32_splat(a0, 12);
     a0 += 16;
-    const vx0 = i32x4.shuffle(vx, vx, 0, 0, 0, 0);
-    const vx1 = i32x4.shuffle(vx, vx, 1, 1, 1, 1);
-    const vx2 = i32x4.shuffle(vx, vx, 2, 2, 2, 2);
-    const vx3 = i32x4.shuffle(vx, vx, 3, 3, 3, 3);
     vacc0x0123 = vmadd(vx0, v128.load(w), vacc0x0123);
     vacc0x4567 = vmadd(vx0, v128.load(w, 16), vacc0x4567);
     vacc1x0123 = vmadd(vx1, v128.load(w, 32), vacc1x0123);

@@ -103,6 +103,7 @@ const gemms = [
   ['lenet fc 400->120 (batch 1)', 1, 120, 400],
   ['lenet fc 120->84 (batch 1)', 1, 84, 120],
   ['lenet fc 84->10 (batch 1)', 1, 10, 84],
+  ['alexnet fc6 9216->4096 (batch 1)', 1, 4096, 9216],
 ];
 
 function benchGemm(k, mem, variant, [, M, N, K]) {

@@ -153,6 +153,14 @@ describe.each(BACKENDS)('gemm [%s]', (backend) => {
       }
     }
   });
+  it('single row on big weights (the GEMV path: K*N >= 2^18): K and N tails, epilogue', async () => {
+    const rt = await variant(backend);
+    for (const seed of SEEDS) {
+      runCase(rt, { M: 1, N: 260, K: 1027, bias: true }, seed);
+      runCase(rt, { M: 1, N: 257, K: 1024, act: 1, accumulate: true, cPad: 3 }, seed);
+      runCase(rt, { M: 1, N: 64, K: 4099, bias: true, act: 3, form: 'nt' }, seed);
+    }
+  });
   it('gemm() packs B into scratch then runs gemm_packed', async () => {
     const rt = await variant(backend);
     for (const seed of SEEDS) {
