@@ -31,21 +31,19 @@ export function alexClassifier(inFeatures: number, numClasses: number): Sequenti
   );
 }
 
-export class AlexNet extends ZooModel {
+/**
+ * The shape AlexNet and ZFNet share: `features` (a Sequential of convs), then AdaptiveAvgPool2d((6, 6)) and
+ * the AlexNet classifier, or the headless output when includeTop is false.
+ */
+export abstract class AlexStyleNet extends ZooModel {
   readonly features: Sequential;
   readonly avgpool?: AdaptiveAvgPool2d;
   readonly classifier?: Sequential;
   private readonly flat = new Flatten();
 
-  constructor(opts: Omit<ZooOptions, 'weights'> = {}) {
-    super('alexnet', ARCH_STATS.alexnet, opts);
-    this.features = this.child('features', new Sequential(
-      new Conv2d(3, 64, 11, { stride: 4, padding: 2 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
-      new Conv2d(64, 192, 5, { padding: 2 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
-      new Conv2d(192, 384, 3, { padding: 1 }), new ReLU(),
-      new Conv2d(384, 256, 3, { padding: 1 }), new ReLU(),
-      new Conv2d(256, 256, 3, { padding: 1 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
-    ));
+  protected constructor(name: 'alexnet' | 'zfnet', opts: Omit<ZooOptions, 'weights'>, features: Sequential) {
+    super(name, ARCH_STATS[name], opts);
+    this.features = this.child('features', features);
     if (this.includeTop) {
       this.avgpool = this.child('avgpool', new AdaptiveAvgPool2d([6, 6]));
       this.classifier = this.child('classifier', alexClassifier(256 * 6 * 6, this.numClasses));
@@ -57,6 +55,18 @@ export class AlexNet extends ZooModel {
     if (!this.classifier) return this.headless(g, x);
     x = this.avgpool!.build(g, x);
     return this.classifier.build(g, this.flat.build(g, x));
+  }
+}
+
+export class AlexNet extends AlexStyleNet {
+  constructor(opts: Omit<ZooOptions, 'weights'> = {}) {
+    super('alexnet', opts, new Sequential(
+      new Conv2d(3, 64, 11, { stride: 4, padding: 2 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
+      new Conv2d(64, 192, 5, { padding: 2 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
+      new Conv2d(192, 384, 3, { padding: 1 }), new ReLU(),
+      new Conv2d(384, 256, 3, { padding: 1 }), new ReLU(),
+      new Conv2d(256, 256, 3, { padding: 1 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
+    ));
   }
 }
 

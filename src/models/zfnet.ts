@@ -26,43 +26,24 @@
  * normalisation across 5 channels with AlexNet's constants; dropout 0.5 as in the paper. 62.4M parameters.
  */
 import { Conv2d } from '../nn/layers/conv.js';
-import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/layers/pool.js';
+import { MaxPool2d } from '../nn/layers/pool.js';
 import { LocalResponseNorm } from '../nn/layers/norm.js';
 import { ReLU } from '../nn/layers/activation.js';
-import { Flatten } from '../nn/layers/misc.js';
 import { Sequential } from '../nn/layers/container.js';
-import type { GraphBuilder, Value } from '../nn/graph.js';
-import { ARCH_STATS, ZooModel, buildZoo, type ZooOptions } from './common.js';
-import { alexClassifier } from './alexnet.js';
+import { buildZoo, type ZooOptions } from './common.js';
+import { AlexStyleNet } from './alexnet.js';
 
-export class ZFNet extends ZooModel {
-  readonly features: Sequential;
-  readonly avgpool?: AdaptiveAvgPool2d;
-  readonly classifier?: Sequential;
-  private readonly flat = new Flatten();
-
+export class ZFNet extends AlexStyleNet {
   constructor(opts: Omit<ZooOptions, 'weights'> = {}) {
-    super('zfnet', ARCH_STATS.zfnet, opts);
     const lrn = () => new LocalResponseNorm(5, { alpha: 1e-4, beta: 0.75, k: 2 });
     const pool = () => new MaxPool2d(3, { stride: 2, ceilMode: true });
-    this.features = this.child('features', new Sequential(
+    super('zfnet', opts, new Sequential(
       new Conv2d(3, 96, 7, { stride: 2, padding: 1 }), new ReLU(), pool(), lrn(),
       new Conv2d(96, 256, 5, { stride: 2 }), new ReLU(), pool(), lrn(),
       new Conv2d(256, 384, 3, { padding: 1 }), new ReLU(),
       new Conv2d(384, 384, 3, { padding: 1 }), new ReLU(),
       new Conv2d(384, 256, 3, { padding: 1 }), new ReLU(), pool(),
     ));
-    if (this.includeTop) {
-      this.avgpool = this.child('avgpool', new AdaptiveAvgPool2d([6, 6]));
-      this.classifier = this.child('classifier', alexClassifier(256 * 6 * 6, this.numClasses));
-    }
-  }
-
-  build(g: GraphBuilder, x: Value): Value {
-    x = this.features.build(g, x);
-    if (!this.classifier) return this.headless(g, x);
-    x = this.avgpool!.build(g, x);
-    return this.classifier.build(g, this.flat.build(g, x));
   }
 }
 
