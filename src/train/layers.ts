@@ -144,49 +144,45 @@ export interface PoolParams {
   divisorOverride?: number;
 }
 
-/** Record the backward of a pooling layer whose forward (y from x) was recorded by the layer itself. */
-export function poolBackward(g: TrainGraph, kind: PoolKind, m: PoolParams, x: Value, y: Value): void {
-  const k = g.rt.k;
+/**
+ * The common backward of a layer with one input and no parameters: when y received a gradient and x needs
+ * one, record `fill(p, dx, dy)` writing dx (a new value) from dy and the values in `reads`.
+ */
+function inputGrad(g: TrainGraph, name: string, x: Value, y: Value, reads: Value[], fill: (p: Int32Array, dx: Value, dy: Value) => void): void {
   g.onBackward(() => {
     const dy = g.grad(y);
     if (!dy || !g.needsGrad(x)) return;
-    const [n, c, h, w] = x.shape;
-    const [oh, ow] = [y.shape[2], y.shape[3]];
-    const [kh, kw] = m.kernelSize, [sh, sw] = m.stride, [ph, pw] = m.padding, [dh, dw] = m.dilation;
     const dx = g.value(x.shape);
-    if (kind === 'max') {
-      g.op(`${m.name}.backward`, [dy, x], (p) => k.maxpool2d_backward_nhwc(at(p, dx), at(p, dy), at(p, x), n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw));
-    } else {
-      const cip = m.countIncludePad ? 1 : 0, div = m.divisorOverride ?? 0;
-      g.op(`${m.name}.backward`, [dy], (p) => k.avgpool2d_backward_nhwc(at(p, dx), at(p, dy), n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, cip, div));
-    }
+    g.op(`${name}.backward`, [dy, ...reads], (p) => fill(p, dx, dy));
     g.addGrad(x, dx);
   });
 }
 
+/** Record the backward of a pooling layer whose forward (y from x) was recorded by the layer itself. */
+export function poolBackward(g: TrainGraph, kind: PoolKind, m: PoolParams, x: Value, y: Value): void {
+  const k = g.rt.k;
+  const [n, c, h, w] = x.shape;
+  const [oh, ow] = [y.shape[2], y.shape[3]];
+  const [kh, kw] = m.kernelSize, [sh, sw] = m.stride, [ph, pw] = m.padding, [dh, dw] = m.dilation;
+  if (kind === 'max') {
+    inputGrad(g, m.name, x, y, [x], (p, dx, dy) => k.maxpool2d_backward_nhwc(at(p, dx), at(p, dy), at(p, x), n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw));
+  } else {
+    const cip = m.countIncludePad ? 1 : 0, div = m.divisorOverride ?? 0;
+    inputGrad(g, m.name, x, y, [], (p, dx, dy) => k.avgpool2d_backward_nhwc(at(p, dx), at(p, dy), n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, cip, div));
+  }
+}
+
 export function adaptiveAvgBackward(g: TrainGraph, name: string, x: Value, y: Value): void {
   const k = g.rt.k;
-  g.onBackward(() => {
-    const dy = g.grad(y);
-    if (!dy || !g.needsGrad(x)) return;
-    const [n, c, h, w] = x.shape;
-    const dx = g.value(x.shape);
-    g.op(`${name}.backward`, [dy], (p) => k.adaptive_avgpool2d_backward_nhwc(at(p, dx), at(p, dy), n, h, w, c, y.shape[2], y.shape[3]));
-    g.addGrad(x, dx);
-  });
+  const [n, c, h, w] = x.shape;
+  inputGrad(g, name, x, y, [], (p, dx, dy) => k.adaptive_avgpool2d_backward_nhwc(at(p, dx), at(p, dy), n, h, w, c, y.shape[2], y.shape[3]));
 }
 
 /** Backward of a layout transpose recorded by Flatten: the inverse transpose of the gradient. */
 export function flattenBackward(g: TrainGraph, name: string, x: Value, y: Value): void {
   const k = g.rt.k;
-  g.onBackward(() => {
-    const dy = g.grad(y);
-    if (!dy || !g.needsGrad(x)) return;
-    const [n, c, h, w] = x.shape;
-    const dx = g.value(x.shape);
-    g.op(`${name}.backward`, [dy], (p) => k.nchw_to_nhwc(at(p, dx), at(p, dy), n, c, h, w));
-    g.addGrad(x, dx);
-  });
+  const [n, c, h, w] = x.shape;
+  inputGrad(g, name, x, y, [], (p, dx, dy) => k.nchw_to_nhwc(at(p, dx), at(p, dy), n, c, h, w));
 }
 
 /**
@@ -207,13 +203,7 @@ export function trainDropout(g: TrainGraph, name: string, x: Value, prob: number
   const st = g.state;
   g.op(`${name}.mask`, [], (p) => k.dropout_mask(at(p, mask), n, prob, (st.seed ^ Math.imul(id + 1, 0x9e3779b1)) | 0, st.step | 0));
   g.op(name, [x, mask], (p) => k.mul(at(p, y), at(p, x), at(p, mask), n));
-  g.onBackward(() => {
-    const dy = g.grad(y);
-    if (!dy || !g.needsGrad(x)) return;
-    const dx = g.value(x.shape);
-    g.op(`${name}.backward`, [dy, mask], (p) => k.mul(at(p, dx), at(p, dy), at(p, mask), n));
-    g.addGrad(x, dx);
-  });
+  inputGrad(g, name, x, y, [mask], (p, dx, dy) => k.mul(at(p, dx), at(p, dy), at(p, mask), n));
   return y;
 }
 
