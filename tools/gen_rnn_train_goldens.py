@@ -74,6 +74,8 @@ case('gru_bi_bf', Stack(nn.GRU(3, 5, 2, bidirectional=True, batch_first=True), n
 case('gru_nobias', Stack(nn.GRU(3, 4, 1, bias=False), nn.Linear(4, 2)), torch.randn(3, 2, 3), torch.randn(3, 2, 2), F.mse_loss, 26)
 case('rnn_tanh_bi', Stack(nn.RNN(4, 5, 2, bidirectional=True), nn.Linear(10, 3)), torch.randn(4, 2, 4), torch.randn(4, 2, 3), F.mse_loss, 27)
 case('rnn_relu_bf', Stack(nn.RNN(3, 6, 2, nonlinearity='relu', batch_first=True), nn.Linear(6, 2)), torch.randn(3, 4, 3), torch.randn(3, 4, 2), F.mse_loss, 28)
+case('lstm_unbatched', Stack(nn.LSTM(3, 4, 2), nn.Linear(4, 2)), torch.randn(5, 3), torch.randn(5, 2), F.mse_loss, 31)
+case('gru_b1_bf_3l', Stack(nn.GRU(2, 3, 3, batch_first=True, bidirectional=True), nn.Linear(6, 2)), torch.randn(1, 6, 2), torch.randn(1, 6, 2), F.mse_loss, 32)
 ids = torch.tensor([[1, 4, 0, 7], [2, 2, 9, 0], [5, 3, 8, 6]])
 case('embed_lstm', Stack(nn.Embedding(10, 4, padding_idx=0), nn.LSTM(4, 5, batch_first=True), nn.Linear(5, 3)), ids, torch.randn(3, 4, 3), F.mse_loss, 29)
 

@@ -1,7 +1,8 @@
 /**
  * Backpropagation through time against PyTorch (test/golden/rnn_train/steps.safetensors from
  * tools/gen_rnn_train_goldens.py): one training step of stacked, bidirectional and batch-first RNN/LSTM/GRU
- * models, and an Embedding in front of an LSTM: the loss and every parameter gradient, in every variant.
+ * models (also unbatched input and batch 1), an Embedding in front of an LSTM and the encoder-decoder with
+ * teacher forcing: the loss and every parameter gradient, in every variant.
  * Weights are the shared closed-form hash.
  *
  * Tolerances: gradients 2e-5 abs + 2e-3 rel, losses 1e-5 rel, as test/train/train.test.ts: float32 sums in
@@ -38,6 +39,8 @@ const CASES: Record<string, Case> = {
   rnn_tanh_bi: { make: () => new nn.Sequential(new nn.RNN(4, 5, { numLayers: 2, bidirectional: true }), new nn.Linear(10, 3)), seed: 27, loss: 'mse' },
   rnn_relu_bf: { make: () => new nn.Sequential(new nn.RNN(3, 6, { numLayers: 2, nonlinearity: 'relu', batchFirst: true }), new nn.Linear(6, 2)), seed: 28, loss: 'mse' },
   embed_lstm: { make: () => new nn.Sequential(new nn.Embedding(10, 4, { paddingIdx: 0 }), new nn.LSTM(4, 5, { batchFirst: true }), new nn.Linear(5, 3)), seed: 29, loss: 'mse' },
+  lstm_unbatched: { make: () => new nn.Sequential(new nn.LSTM(3, 4, { numLayers: 2 }), new nn.Linear(4, 2)), seed: 31, loss: 'mse' },
+  gru_b1_bf_3l: { make: () => new nn.Sequential(new nn.GRU(2, 3, { numLayers: 3, batchFirst: true, bidirectional: true }), new nn.Linear(6, 2)), seed: 32, loss: 'mse' },
   // teacher forcing: gradients reach the encoder only through the decoder's initial (h, c)
   seq2seq: { make: () => new Seq2Seq({ srcVocab: 9, tgtVocab: 8, embeddingDim: 4, hiddenSize: 5, numLayers: 2 }), seed: 30, loss: 'mse' },
 };
