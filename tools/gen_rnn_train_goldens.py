@@ -1,6 +1,7 @@
 """Writes test/golden/rnn_train/steps.safetensors: one training step of recurrent models in PyTorch (loss and
 every parameter gradient) for test/train/rnn_train.test.ts. Weights come from the shared closed-form hash
-(tools/hashweights.py = src/models/hashweights.ts), so the file holds inputs, targets, losses and gradients.
+(tools/hashweights.py = src/models/hashweights.ts), so the file holds inputs, targets, losses and gradients
+(and, for the two classifiers, losses and weights after three Adam steps).
 The case table (module structure) is mirrored in the test. Development time only:
 
     /usr/bin/python3 tools/gen_rnn_train_goldens.py
@@ -66,9 +67,30 @@ def case(name, model, x, y, loss_fn, seed):
         out[f'{name}.grad.{k}'] = g.detach().numpy().reshape(-1).copy()
 
 
+def adam3(name, make, seed):
+    """Three Adam steps (lr 2e-3) on the case's batch from the same hashed start: losses and updated weights."""
+    m = make()
+    hash_state_dict(m, seed)
+    m.train()
+    x, y = torch.from_numpy(out[f'{name}.input']), torch.from_numpy(out[f'{name}.target']).long()
+    opt = torch.optim.Adam(m.parameters(), lr=2e-3)
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        l = F.cross_entropy(m(x), y)
+        l.backward()
+        opt.step()
+        losses.append(l.item())
+    out[f'{name}.adam.losses'] = np.array(losses, dtype=np.float32)
+    for k, p in m.named_parameters():
+        out[f'{name}.adam.{k}'] = p.detach().numpy().reshape(-1).copy()
+
+
 case('lstm_cls', SeqModel('lstm', 5, 8, 2, 3, 'last'), torch.randn(4, 6, 5), torch.tensor([0, 2, 1, 2]), F.cross_entropy, 21)
+adam3('lstm_cls', lambda: SeqModel('lstm', 5, 8, 2, 3, 'last'), 21)
 case('lstm_m2m', SeqModel('lstm', 4, 6, 2, 2, 'every'), torch.randn(3, 5, 4), torch.randn(3, 5, 2), F.mse_loss, 22)
 case('gru_cls', SeqModel('gru', 5, 7, 2, 4, 'last'), torch.randn(5, 4, 5), torch.tensor([3, 0, 1, 2, 3]), F.cross_entropy, 23)
+adam3('gru_cls', lambda: SeqModel('gru', 5, 7, 2, 4, 'last'), 23)
 case('lstm_bi', Stack(nn.LSTM(4, 6, 2, bidirectional=True), nn.Linear(12, 3)), torch.randn(5, 3, 4), torch.randn(5, 3, 3), F.mse_loss, 24)
 case('gru_bi_bf', Stack(nn.GRU(3, 5, 2, bidirectional=True, batch_first=True), nn.Linear(10, 2)), torch.randn(2, 4, 3), torch.randn(2, 4, 2), F.mse_loss, 25)
 case('gru_nobias', Stack(nn.GRU(3, 4, 1, bias=False), nn.Linear(4, 2)), torch.randn(3, 2, 3), torch.randn(3, 2, 2), F.mse_loss, 26)

@@ -66,6 +66,26 @@ describe.each(BACKENDS)('BPTT vs PyTorch (%s)', (backend) => {
   }
 });
 
+describe.each(BACKENDS)('three Adam steps vs PyTorch (%s)', (backend) => {
+  beforeAll(async () => {
+    await init({ backend });
+  });
+  for (const name of ['lstm_cls', 'gru_cls']) {
+    it(`${name}: losses and updated weights`, () => {
+      const c = CASES[name];
+      const x = golden.tensor(`${name}.input`), y = golden.tensor(`${name}.target`);
+      const m = hashWeights(c.make(), c.seed);
+      const optimizer = new Adam({ lr: 2e-3 });
+      const losses = [0, 1, 2].map(() => m.trainStep(x, y, { optimizer }));
+      expectClose(losses, golden.tensor(`${name}.adam.losses`).data, 1e-6, 1e-4, `${name} losses`);
+      m.forward(x); // syncs trained values back into the Parameters
+      // Adam divides by sqrt(v) + eps: 1e-4 abs + 1e-3 rel as test/train/train.test.ts
+      for (const [k, p] of m.namedParameters()) expectClose(p.data, golden.tensor(`${name}.adam.${k}`).data, 1e-4, 1e-3, `${name} ${k} (${backend})`);
+      m.dispose();
+    });
+  }
+});
+
 describe('recurrent training behaviour', () => {
   it('allocates nothing in the arena after the first step', async () => {
     const rt = await init({ backend: 'relaxed' });
