@@ -1,5 +1,6 @@
-// Training speed: wall time per Fashion-MNIST-sized epoch (60000 samples) for LeNet-5 (batch 128, Adam) and
-// the dense autoencoder 784-256-64-256-784 (batch 128, Adam, MSE), single thread, in wasmzoo, TensorFlow.js
+// Training speed: wall time per Fashion-MNIST-sized epoch (60000 samples) for LeNet-5 (batch 128, Adam),
+// the dense autoencoder 784-256-64-256-784 (batch 128, Adam, MSE) and a row-by-row GRU (28 steps x 28
+// features, hidden 128, batch 128, Adam), single thread, in wasmzoo, TensorFlow.js
 // (tfjs-backend-cpu, the backend TF.js trains convnets on: its wasm backend lacks conv gradients) and PyTorch
 // (Debian's python3-torch, torch.set_num_threads(1), when /usr/bin/python3 has it; NOTE: Debian's build has a
 // slow BLAS for dense layers, so its autoencoder time is pessimistic). Synthetic data of the real
@@ -68,6 +69,26 @@ const nets = {
       return { m, x, y: x };
     },
     torch: `m = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 64), nn.ReLU(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 784)); x = torch.randn(${B}, 784); y = x; lossf = F.mse_loss`,
+  },
+  // a GRU reading each image row by row (examples/train-gru-fashion.mjs): 28 steps of 28 features, hidden 128
+  gru: {
+    wasmzoo: async () => new wasmzoo.SequenceGRU({ inputSize: 28, hiddenSize: 128, numLayers: 1, outputSize: 10 }),
+    x: [B, 28, 28],
+    loss: 'crossEntropy',
+    tfjs: () => {
+      const m = tf.sequential();
+      m.add(tf.layers.gru({ inputShape: [28, 28], units: 128 }));
+      m.add(tf.layers.dense({ units: 10 }));
+      m.compile({ optimizer: tf.train.adam(1e-3), loss: (y, p) => tf.losses.softmaxCrossEntropy(y, p) });
+      return { m, x: tf.randomNormal([B, 28, 28]), y: tf.oneHot(tf.tensor1d(Array.from({ length: B }, (_, i) => i % 10), 'int32'), 10) };
+    },
+    torch: `
+class G(nn.Module):
+    def __init__(self):
+        super().__init__(); self.gru = nn.GRU(28, 128, batch_first=True); self.head = nn.Linear(128, 10)
+    def forward(self, x):
+        return self.head(self.gru(x)[0][:, -1])
+m = G(); x = torch.randn(${B}, 28, 28); y = torch.arange(${B}) % 10; lossf = F.cross_entropy`,
   },
 };
 
