@@ -19,6 +19,7 @@
  * projections gh [T, B, 3H], and the output sequence itself (h_t for every t). The planner keeps them
  * alive until the backward ops that read them.
  */
+import { WasmzooError } from '../errors.js';
 import { Act, FLAG_ACCUMULATE, epilogueFlags } from '../runtime/kernels.js';
 import { at, type Value } from '../nn/graph.js';
 import type { Parameter } from '../nn/module.js';
@@ -331,7 +332,7 @@ export function trainEmbedding(g: TrainGraph, m: { name: string; weight: Paramet
     for (let i = 0; i < n; i++) {
       const id = f32[ids + i];
       // the trainer writes ids unchecked: refuse before reading outside the table
-      if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new Error(`${m.name}: token id at flat index ${i} is ${id}; ids must be integers in [0, ${V})`);
+      if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new WasmzooError('E_ARGUMENT', `${m.name}: token id at flat index ${i} is ${id}; ids must be integers in [0, ${V})`);
       f32.copyWithin(out + i * E, tb + id * E, tb + (id + 1) * E);
     }
   });

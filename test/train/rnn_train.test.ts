@@ -120,6 +120,15 @@ describe('recurrent training behaviour', () => {
     for (let i = 0; i < base.length; i++) expectClose(base[i], golden.tensor(`lstm_cls.grad.${['lstm.weight_ih_l0', 'lstm.weight_hh_l0', 'lstm.bias_ih_l0', 'lstm.bias_hh_l0', 'lstm.weight_ih_l1', 'lstm.weight_hh_l1', 'lstm.bias_ih_l1', 'lstm.bias_hh_l1', 'head.weight', 'head.bias'][i]}`).data, 2e-5, 2e-3, 'p = 0');
   });
 
+  it('refuses out-of-range token ids in training by name', async () => {
+    await init();
+    const m = new nn.Sequential(new nn.Embedding(10, 4), new nn.LSTM(4, 5, { batchFirst: true }), new nn.Linear(5, 3));
+    const x = golden.tensor('embed_lstm.input'), y = golden.tensor('embed_lstm.target');
+    x.data[5] = 10;
+    expect(() => m.trainStep(x, y, { loss: 'mse' })).toThrow(/token id at flat index 5 is 10; ids must be integers in \[0, 10\)/);
+    m.dispose();
+  });
+
   it('a sequence classifier learns through fit (loss falls)', async () => {
     await init();
     const m = new SequenceGRU({ inputSize: 2, hiddenSize: 8, numLayers: 1, outputSize: 2 });

@@ -12,6 +12,8 @@
  *                                 sequence (the next step and the next layer read it there: no copies)
  *   RNN (tanh/relu): the input GEMM writes into the output sequence, then each step is gemm_packed with
  *   accumulate and the activation fused.
+ * Training (inside a TrainGraph) goes through src/train/rnn.ts instead: backpropagation through time from
+ * the raw weights, PyTorch's gate order, dropout between layers.
  *
  * NOTE (multiple inputs/outputs): Module's planner is single-input single-output (`build(g, x)`), while a
  * recurrent layer takes (x, h0, c0) and returns (output, h_n, c_n). Rather than widening Module for
