@@ -57,7 +57,15 @@ await tf.setBackend('wasm');
 await tf.ready();
 tf.enableProdMode();
 
-const hash = (key, shape) => wz.hashInto(new Float32Array(shape.reduce((a, b) => a * b, 1)), SEED, key, shape);
+// `keys`: all state_dict keys of the model (the residual batch-norm rule of the hash looks at them)
+const hash = (key, shape, keys) => wz.hashInto(new Float32Array(shape.reduce((a, b) => a * b, 1)), SEED, key, shape, keys);
+async function stateKeys(name) {
+  if (typeof wz[name] !== 'function') return new Set();
+  const m = await wz[name]();
+  const keys = new Set(Object.keys(m.stateDict()));
+  m.dispose?.();
+  return keys;
+}
 
 function nchwToNhwc(x, [n, c, h, w]) {
   const out = new Float32Array(x.length);
@@ -119,7 +127,8 @@ const rows = [];
 for (const { name, reps: defaultReps, inner = 1 } of MODELS) {
   const reps = repsArg || defaultReps;
   log(`\n== ${name}`);
-  const built = buildTfjs(tf, name, hash);
+  const keys = await stateKeys(name);
+  const built = buildTfjs(tf, name, (key, shape) => hash(key, shape, keys));
   const shape = built.nchwShape;
   const gflop = (2 * built.macs) / 1e9;
   const input = wz.hashInto(new Float32Array(shape.reduce((a, b) => a * b, 1)), SEED, 'input', shape);
