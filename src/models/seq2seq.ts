@@ -26,6 +26,7 @@
  * one per input shape, so after the first call with a shape nothing is allocated in the arena; the decode
  * loops themselves (argmax, candidate selection, reordering beam states) are plain JavaScript.
  */
+import { PlanCache } from '../nn/plancache.js';
 import { WasmzooError } from '../errors.js';
 import type { WeightSource } from '../io/weights.js';
 import { init, runtime, type InitOptions } from '../runtime/runtime.js';
@@ -84,8 +85,7 @@ export class Seq2Seq extends Module {
   readonly bos: number;
   readonly eos: number;
   readonly pad: number;
-  private readonly ioPlans = new Map<string, IOPlan>();
-  private ioVersion = -1;
+  private readonly ioPlans = new PlanCache<IOPlan>(this, (p) => p.dispose());
   private gone = false;
 
   constructor(opts: Seq2SeqOptions) {
@@ -200,24 +200,11 @@ export class Seq2Seq extends Module {
 
   private plan(key: string, make: () => IOPlan): IOPlan {
     if (this.gone) throw new WasmzooError('E_DISPOSED', `${this.name}: used after dispose()`);
-    let v = 0;
-    for (const [, p] of this.namedParameters()) v += p.version;
-    if (v !== this.ioVersion) {
-      this.dropIOPlans();
-      this.ioVersion = v;
-    }
-    let p = this.ioPlans.get(key);
-    if (!p) this.ioPlans.set(key, (p = make()));
-    return p;
-  }
-
-  private dropIOPlans(): void {
-    for (const p of this.ioPlans.values()) p.dispose();
-    this.ioPlans.clear();
+    return this.ioPlans.get(key, make);
   }
 
   override releaseWeights(): void {
-    this.dropIOPlans();
+    this.ioPlans.clear();
     super.releaseWeights();
   }
 

@@ -29,6 +29,7 @@
  * PyTorch's forward, which samples) and return probabilities in x's shape. Input is [N, inputSize] or
  * images [N, C, H, W] with C*H*W = inputSize (flattened in C, H, W order as x.view(-1, 784)).
  */
+import { PlanCache } from '../nn/plancache.js';
 import { builtin, builtinWeights } from './builtin.js';
 import { resolveWeights, type ZooWeightSource } from './common.js';
 import { WasmzooError } from '../errors.js';
@@ -64,8 +65,7 @@ export class VAE extends Module implements TrainingLossModel {
   readonly fc3: Linear;
   readonly fc4: Linear;
   private readonly flatten = new Flatten();
-  private readonly ioPlans = new Map<string, { plan: Plan; inputs: Value[]; outputs: Value[] }>();
-  private ioVersion = -1;
+  private readonly ioPlans = new PlanCache<{ plan: Plan; inputs: Value[]; outputs: Value[] }>(this, (p) => p.plan.dispose());
   /** Read by the planned ops of sample() and evaluate() at run time. */
   private seedLo = 0;
   private seedHi = 0;
@@ -313,24 +313,11 @@ export class VAE extends Module implements TrainingLossModel {
   }
 
   private plan(key: string, make: () => { plan: Plan; inputs: Value[]; outputs: Value[] }) {
-    let v = 0;
-    for (const [, p] of this.namedParameters()) v += p.version;
-    if (v !== this.ioVersion) {
-      this.dropIOPlans();
-      this.ioVersion = v;
-    }
-    let p = this.ioPlans.get(key);
-    if (!p) this.ioPlans.set(key, (p = make()));
-    return p;
-  }
-
-  private dropIOPlans(): void {
-    for (const p of this.ioPlans.values()) p.plan.dispose();
-    this.ioPlans.clear();
+    return this.ioPlans.get(key, make);
   }
 
   override releaseWeights(): void {
-    this.dropIOPlans();
+    this.ioPlans.clear();
     super.releaseWeights();
   }
 }

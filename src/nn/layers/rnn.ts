@@ -25,6 +25,7 @@
  * and `.c`, so the layer stays a drop-in Module and `const { output, h, c } = lstm.forward(x)` reads like
  * PyTorch's `output, (h, c) = lstm(x)`.
  */
+import { PlanCache } from '../plancache.js';
 import { WasmzooError } from '../../errors.js';
 import { Act, epilogueFlags } from '../../runtime/kernels.js';
 import { runtime, type Runtime } from '../../runtime/runtime.js';
@@ -195,8 +196,7 @@ export abstract class RNNBase extends Module {
   private readonly packed: PackedBlock[] = [];
   /** W_ih in gate blocks, per layer, packed only when a plan has few rows (streaming steps). */
   private readonly projPacked: PackedBlock[] = [];
-  private readonly ioPlans = new Map<string, PlanEntry>();
-  private ioVersion = -1;
+  private readonly ioPlans = new PlanCache<PlanEntry>(this, (e) => e.io.dispose());
   private gone = false;
 
   constructor(mode: RNNMode, inputSize: number, hiddenSize: number, opts: RNNBaseOptions = {}) {
@@ -362,7 +362,7 @@ export abstract class RNNBase extends Module {
   override releaseWeights(): void {
     for (const p of this.packed) p.release();
     for (const p of this.projPacked) p.release();
-    this.dropIOPlans();
+    this.ioPlans.clear();
     super.releaseWeights();
   }
 
@@ -489,28 +489,10 @@ export abstract class RNNBase extends Module {
 
   // ---- running ----
 
-  private paramVersion(): number {
-    let v = 0;
-    for (const w of this.weights) for (const p of [w.wih, w.whh, w.bih, w.bhh]) v += p?.version ?? 0;
-    return v;
-  }
-
-  private dropIOPlans(): void {
-    for (const e of this.ioPlans.values()) e.io.dispose();
-    this.ioPlans.clear();
-  }
-
   private planFor3(shape: Shape, hasState: boolean): PlanEntry {
     if (this.gone) throw new WasmzooError('E_DISPOSED', `${this.name}: used after dispose()`);
     const { T, B, batched } = this.seqDims(shape);
-    const v = this.paramVersion();
-    if (v !== this.ioVersion) {
-      this.dropIOPlans();
-      this.ioVersion = v;
-    }
-    const key = `${shape.join('x')}|${hasState}`;
-    let e = this.ioPlans.get(key);
-    if (e) return e;
+    return this.ioPlans.get(`${shape.join('x')}|${hasState}`, () => {
     const stateShape = this.stateShape(B, batched);
     const shapes: Shape[] = [shape];
     if (hasState) shapes.push(stateShape, ...(this.hasCell ? [stateShape] : []));
@@ -520,9 +502,8 @@ export abstract class RNNBase extends Module {
     });
     const DH = this.directions * this.hiddenSize;
     const outShape = batched ? (this.batchFirst ? [B, T, DH] : [T, B, DH]) : [T, DH];
-    e = { io, hasState, outShape, stateShape };
-    this.ioPlans.set(key, e);
-    return e;
+    return { io, hasState, outShape, stateShape };
+    });
   }
 
   /**
