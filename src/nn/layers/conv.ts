@@ -113,14 +113,28 @@ export class Conv2d extends Module {
     const icg = c / this.groups;
     // 3x3, stride 1, dilation 1, groups 1 with at least 8 input channels: Winograd F(2x2, 3x3) (2.25x fewer
     // multiply-adds; measured 1.6-2x faster on the ResNet/VGG shapes). The first layers (C = 1..3) keep im2col.
-    const winograd = kh === 3 && kw === 3 && sh === 1 && sw === 1 && dh === 1 && dw === 1 && this.groups === 1 && c >= 8;
+    const plain = sh === 1 && sw === 1 && dh === 1 && dw === 1 && this.groups === 1 && c >= 8;
+    const winograd = plain && kh === 3 && kw === 3;
+    // 5x5 (AlexNet's conv2): zero-pad the kernel to 6x6 and run its four 3x3 quarters through Winograd, each
+    // on the input shifted by (0|3, 0|3), accumulating: 64 instead of 100 multiply-adds per 2x2 output tile.
+    const split5 = plain && kh === 5 && kw === 5;
     const key = `${this.weight.version},${this.bias?.version},${fuse.bn?.versionKey() ?? '-'}`;
-    const packedFloats = winograd ? k.conv2d_winograd_packed_size(oc, c) : k.conv2d_packed_size(oc, icg, kh, kw, this.groups);
+    const wgFloats = k.conv2d_winograd_packed_size(oc, c);
+    const packedFloats = winograd ? wgFloats : split5 ? 4 * wgFloats : k.conv2d_packed_size(oc, icg, kh, kw, this.groups);
     const pwPtr = this.packed.ensure(rt, key, (packedFloats + oc) * 4, (ptr) => {
       let weight = this.weight.data;
       let bias = this.bias?.data;
       if (fuse.bn) ({ weight, bias } = fuse.bn.foldInto(weight, bias));
-      withStaged(rt, weight, (raw) => winograd
+      if (split5) {
+        for (let q = 0; q < 4; q++) {
+          const a = q >> 1 ? 3 : 0, b = q & 1 ? 3 : 0;
+          const sub = new Float32Array(oc * c * 9);
+          for (let o = 0; o < oc * c; o++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+            if (a + i < 5 && b + j < 5) sub[o * 9 + i * 3 + j] = weight[o * 25 + (a + i) * 5 + b + j];
+          }
+          withStaged(rt, sub, (raw) => k.conv2d_winograd_pack(ptr + q * wgFloats * 4, raw, oc, c));
+        }
+      } else withStaged(rt, weight, (raw) => winograd
         ? k.conv2d_winograd_pack(ptr, raw, oc, c)
         : k.conv2d_pack_weights(ptr, raw, oc, icg, kh, kw, this.groups));
       rt.arena.write(ptr + packedFloats * 4, bias ?? new Float32Array(oc));
@@ -141,6 +155,20 @@ export class Conv2d extends Module {
     const accumulate = !!(fuse.accumulate && fuse.into);
     const flags = epilogueFlags(fuse.act ?? Act.None, accumulate);
     const groups = this.groups;
+    if (split5) {
+      g.scratch(k.conv2d_winograd_scratch_size(n, oh, ow, c, oc));
+      const actBits = flags & ~1;
+      g.op(this.name, accumulate ? [x, y] : [x], (p, scratch) => {
+        const o = at(p, y) + outOff, xi = at(p, x);
+        for (let q = 0; q < 4; q++) {
+          const a = q >> 1 ? 3 : 0, b = q & 1 ? 3 : 0;
+          // quarter q: bias on the first, accumulate on the others (or all when fused), activation on the last
+          const f = (q > 0 || accumulate ? 1 : 0) | (q === 3 ? actBits : 0);
+          k.conv2d_winograd(o, xi, pwPtr + q * wgFloats * 4, q === 0 ? biasPtr : 0, n, h, w, c, oh, ow, oc, ph - a, pw - b, outPs, f, scratch);
+        }
+      });
+      return y;
+    }
     if (winograd) {
       g.scratch(k.conv2d_winograd_scratch_size(n, oh, ow, c, oc));
       g.op(this.name, accumulate ? [x, y] : [x], (p, scratch) =>
