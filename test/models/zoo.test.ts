@@ -277,3 +277,25 @@ describe('zoo report', () => {
     console.log(Object.entries(worst).map(([k, v]) => `${k}: ${v.toExponential(2)}`).join('\n'));
   });
 });
+
+describe('winograd: false', () => {
+  it('gives the same logits as the default with the raw-size weight memory', async () => {
+    const { resnet18 } = await import('../../src/models/resnet.js');
+    const { hashWeights: hw, hashTensor } = await import('../../src/models/hashweights.js');
+    const { memoryStats, init } = await import('../../src/runtime/runtime.js');
+    await init();
+    const x = hashTensor(3, 'input', [1, 3, 64, 64]);
+    const a = hw(await resnet18(), 5);
+    const used0 = memoryStats()!.arenaUsed;
+    const ya = a.forward(x);
+    const fast = memoryStats()!.arenaUsed - used0;
+    const b = hw(await resnet18({ winograd: false }), 5);
+    const used1 = memoryStats()!.arenaUsed;
+    const yb = b.forward(x);
+    const lean = memoryStats()!.arenaUsed - used1;
+    for (let i = 0; i < ya.data.length; i++) expect(Math.abs(ya.data[i] - yb.data[i])).toBeLessThan(1e-4 + 1e-3 * Math.abs(ya.data[i]));
+    expect(lean).toBeLessThan(fast * 0.8);
+    a.dispose();
+    b.dispose();
+  });
+});

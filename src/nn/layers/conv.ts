@@ -50,6 +50,11 @@ export class Conv2d extends Module {
   readonly groups: number;
   readonly weight: Parameter;
   readonly bias?: Parameter;
+  /**
+   * Use Winograd F(2x2, 3x3) where it applies (default true; fastest). false packs the plain im2col layout:
+   * 9/16 of the weight memory for 3x3 layers, slower. Set it before the first forward.
+   */
+  winograd = true;
   private packed = new PackedBlock();
 
   constructor(inChannels: number, outChannels: number, kernelSize: number | Pair, opts: Conv2dOptions = {}) {
@@ -113,12 +118,13 @@ export class Conv2d extends Module {
     const icg = c / this.groups;
     // 3x3, stride 1, dilation 1, groups 1 with at least 8 input channels: Winograd F(2x2, 3x3) (2.25x fewer
     // multiply-adds; measured 1.6-2x faster on the ResNet/VGG shapes). The first layers (C = 1..3) keep im2col.
-    const plain = sh === 1 && sw === 1 && dh === 1 && dw === 1 && this.groups === 1 && c >= 8;
+    // `winograd = false` trades that speed for memory: its transformed weights take 16/9 of the raw ones.
+    const plain = this.winograd && sh === 1 && sw === 1 && dh === 1 && dw === 1 && this.groups === 1 && c >= 8;
     const winograd = plain && kh === 3 && kw === 3;
     // 5x5 (AlexNet's conv2): zero-pad the kernel to 6x6 and run its four 3x3 quarters through Winograd, each
     // on the input shifted by (0|3, 0|3), accumulating: 64 instead of 100 multiply-adds per 2x2 output tile.
     const split5 = plain && kh === 5 && kw === 5;
-    const key = `${this.weight.version},${this.bias?.version},${fuse.bn?.versionKey() ?? '-'}`;
+    const key = `${this.weight.version},${this.bias?.version},${fuse.bn?.versionKey() ?? '-'},${plain}`;
     const wgFloats = k.conv2d_winograd_packed_size(oc, c);
     const packedFloats = winograd ? wgFloats : split5 ? 4 * wgFloats : k.conv2d_packed_size(oc, icg, kh, kw, this.groups);
     const pwPtr = this.packed.ensure(rt, key, (packedFloats + oc) * 4, (ptr) => {
