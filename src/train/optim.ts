@@ -4,6 +4,7 @@
  * AdamW. State lives in the arena beside the parameters; a step is one kernel call per parameter.
  */
 import { WasmzooError } from '../errors.js';
+import { writeSafetensors } from '../io/safetensors.js';
 import type { ParamSlot, ParamStore } from './params.js';
 
 export abstract class Optimizer {
@@ -76,6 +77,38 @@ export abstract class Optimizer {
   }
 
   protected abstract readonly stateNames: string[];
+
+  /** Hyper-parameters as PyTorch names them in a param group (lr, momentum / betas, eps, weight_decay, ...). */
+  protected abstract hyper(): Record<string, unknown>;
+
+  /**
+   * The optimizer state as safetensors bytes in PyTorch's layout: `state.<i>.<buffer>` for the i-th
+   * parameter of `model.parameters()` order (momentum_buffer, or exp_avg / exp_avg_sq and step), with the
+   * param group's hyper-parameters and the parameter names in the metadata. tools/optimizer_state.py turns it
+   * into `optimizer.load_state_dict(...)` for the equivalent torch.optim optimizer.
+   */
+  saveSafetensors(): Uint8Array {
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+    const names: string[] = [];
+    if (this.store) {
+      const arena = this.store.rt.arena;
+      this.store.slots.forEach((s, i) => {
+        names.push(s.name);
+        const bufs = this.state.get(s)!;
+        this.stateNames.forEach((n, j) => {
+          tensors[`state.${i}.${n}`] = { shape: [...s.param.shape], data: arena.read(bufs[j], s.size) };
+        });
+        if (this.stateNames.includes('exp_avg')) tensors[`state.${i}.step`] = { shape: [], data: new Float32Array([this.stepCount]) };
+      });
+    }
+    return writeSafetensors(tensors, {
+      format: 'wasmzoo-optimizer',
+      optimizer: this.constructor.name,
+      step: String(this.stepCount),
+      param_names: JSON.stringify(names),
+      param_group: JSON.stringify({ lr: this.lr, ...this.hyper() }),
+    });
+  }
 }
 
 export interface SGDOptions {
@@ -106,6 +139,9 @@ export class SGD extends Optimizer {
     this.stateBuffers = this.momentum > 0 ? 1 : 0;
     this.stateNames = this.momentum > 0 ? ['momentum_buffer'] : [];
   }
+  protected hyper(): Record<string, unknown> {
+    return { momentum: this.momentum, dampening: this.dampening, weight_decay: this.weightDecay, nesterov: this.nesterov };
+  }
   protected update(s: ParamSlot, state: number[]): void {
     this.store!.rt.k.sgd_step(s.data, s.grad, state[0] ?? 0, s.size, this.lr, this.momentum, this.dampening,
       this.weightDecay, this.nesterov ? 1 : 0, this.stepCount === 1 ? 1 : 0);
@@ -132,6 +168,9 @@ export class Adam extends Optimizer {
     this.betas = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? defaultDecay;
+  }
+  protected hyper(): Record<string, unknown> {
+    return { betas: this.betas, eps: this.eps, weight_decay: this.weightDecay };
   }
   protected update(s: ParamSlot, state: number[]): void {
     this.store!.rt.k.adam_step(s.data, s.grad, state[0], state[1], s.size, this.lr, this.betas[0], this.betas[1],

@@ -124,3 +124,22 @@ describe('training behaviour', () => {
     expect(() => m.trainStep(x, bad)).toThrow(/label 3 is 10; crossEntropy needs integer class indices in \[0, 10\)/);
   });
 });
+
+describe('optimizer state', () => {
+  it('saves as safetensors in PyTorch layout (state.<i>.<buffer>, param group and names in metadata)', async () => {
+    const { readSafetensors } = await import('../../src/io/safetensors.js');
+    await init();
+    const m = hashWeights(new LeNet5(), 11);
+    const opt = new Adam({ lr: 1e-3, weightDecay: 0.01 });
+    const x = golden.tensor('lenet.input'), y = golden.tensor('lenet.target');
+    for (let i = 0; i < 2; i++) m.trainStep(x, y, { optimizer: opt });
+    const f = readSafetensors(opt.saveSafetensors());
+    expect(JSON.parse(f.metadata.param_names)).toEqual(['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'fc3.weight', 'fc3.bias']);
+    expect(JSON.parse(f.metadata.param_group)).toEqual({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01 });
+    expect(f.get('state.4.exp_avg').shape).toEqual([120, 400]);
+    expect(f.toNumbers('state.0.step')[0]).toBe(2);
+    // Adam's first moment after steps is nonzero where gradients were
+    expect(f.toFloat32('state.9.exp_avg').some((v) => v !== 0)).toBe(true);
+    m.dispose();
+  });
+});
