@@ -323,6 +323,21 @@ function im2col_packed_oihw(dst: usize, inp: usize, p0: i32, m: i32, c0: i32, IC
   }
 }
 
+/** dst[c] += a[c] * b[c] for C channels (the depthwise backward's inner loop; mul + add, as before). */
+@inline function addProduct(dst: usize, a: usize, b: usize, C: i32): void {
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(dst + o, f32x4.add(v128.load(dst + o), f32x4.mul(v128.load(a + o), v128.load(b + o))));
+    }
+  }
+  for (; c < C; c++) {
+    const o = <usize>c << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(a + o) * load<f32>(b + o));
+  }
+}
+
 /** Depthwise data gradient: dx[ih, iw, c] += dy[oh, ow, c] * w[c, kh, kw]; weights transposed to [T][C] in scratch. */
 function dw_backward_data(dx: usize, dy: usize, w: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, wt: usize): void {
@@ -340,19 +355,7 @@ function dw_backward_data(dx: usize, dy: usize, w: usize, N: i32, H: i32, W: i32
           for (let kw = 0; kw < KW; kw++) {
             const iw = ow * SW - PW + kw * DW;
             if (iw < 0 || iw >= W) continue;
-            const d = dx + <usize>((n * H + ih) * W + iw) * cb;
-            const wr = wt + <usize>(kh * KW + kw) * cb;
-            let c = 0;
-            if (ASC_FEATURE_SIMD) {
-              for (; c + 4 <= C; c += 4) {
-                const o = <usize>c << 2;
-                v128.store(d + o, f32x4.add(v128.load(d + o), f32x4.mul(v128.load(g + o), v128.load(wr + o))));
-              }
-            }
-            for (; c < C; c++) {
-              const o = <usize>c << 2;
-              store<f32>(d + o, load<f32>(d + o) + load<f32>(g + o) * load<f32>(wr + o));
-            }
+            addProduct(dx + <usize>((n * H + ih) * W + iw) * cb, g, wt + <usize>(kh * KW + kw) * cb, C);
           }
         }
       }
@@ -376,19 +379,7 @@ function dw_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H: i32, W: i
           for (let kw = 0; kw < KW; kw++) {
             const iw = ow * SW - PW + kw * DW;
             if (iw < 0 || iw >= W) continue;
-            const s = x + <usize>((n * H + ih) * W + iw) * cb;
-            const a = acc + <usize>(kh * KW + kw) * cb;
-            let c = 0;
-            if (ASC_FEATURE_SIMD) {
-              for (; c + 4 <= C; c += 4) {
-                const o = <usize>c << 2;
-                v128.store(a + o, f32x4.add(v128.load(a + o), f32x4.mul(v128.load(g + o), v128.load(s + o))));
-              }
-            }
-            for (; c < C; c++) {
-              const o = <usize>c << 2;
-              store<f32>(a + o, load<f32>(a + o) + load<f32>(g + o) * load<f32>(s + o));
-            }
+            addProduct(acc + <usize>(kh * KW + kw) * cb, g, x + <usize>((n * H + ih) * W + iw) * cb, C);
           }
         }
       }
