@@ -25,8 +25,8 @@
 // - h_prev row b at h_prev + 4*b*ldhp (H floats), h_out row b at h_out + 4*b*ldh (H floats written, nothing
 //   past them): the caller points these into the [T, B, D*H] output sequence, so a layer's output needs no
 //   copy. h_out must not overlap h_prev (all of h_prev is read for every block). c: [B, H] contiguous,
-//   updated in place. NOTE: lstm_step overwrites its gx rows with the gate pre-activations (they are read
-//   once; the SIMD variant needs the room, see lstm_pass_simd).
+//   updated in place. NOTE: lstm_step overwrites its gx rows with the gate pre-activations, then (SIMD) with
+//   the activated gates (they are read once; the SIMD variant needs the room, see lstm_pass_simd, lstm_gates_rows).
 // No alignment is required (wasm v128 loads accept any address); blocks past H use partial loads/stores,
 // so nothing outside the stated regions is read or written (except gx padding columns, which exist).
 //
@@ -92,9 +92,12 @@ export function lstm_step(h_out: usize, ldh: i32, c: usize, h_prev: usize, ldhp:
       if (ASC_FEATURE_SIMD) {
         lstm_pass_simd(g0, hp, wb, blk >> 1);
         lstm_pass_simd(g0 + 128, hp, wb + (blk >> 1), blk >> 1);
-        lstm_gates_simd(ho, cp, g0, nv);
       } else lstm_block_scalar(ho, cp, hp, g0, wb, H, nv);
     }
+  }
+  if (ASC_FEATURE_SIMD) for (let b = 0; b < B; b++) {
+    lstm_gates_rows(h_out + ((<usize>b * <usize>ldh) << 2), c + ((<usize>b * <usize>H) << 2),
+      gx + ((<usize>b * <usize>ldgx) << 2), H);
   }
 }
 
@@ -209,17 +212,100 @@ function gru_pass_simd(p: usize, xp: usize, w: usize, bytes: usize): void {
   v128.store(p, v3, 48); v128.store(p, v4, 64); v128.store(p, v5, 80);
 }
 
-/** Gate math for one 16-unit block from its pre-activations at g0 ([i f g o] x 16). */
-function lstm_gates_simd(ho: usize, cp: usize, g0: usize, nv: i32): void {
-  for (let q = 0; q < 4; q++) {
-    const n = lanes(nv, q);
-    if (n == 0) break;
+// ---- gate math with its constants in memory ----
+// The same operations, in the same order, as activation.ts's exp_f32x4 / sigmoid_f32x4 / tanh_f32x4 (so the
+// same results and error bounds), but every constant is a broadcast load from this table: V8 materializes
+// each f32x4.splat(const) / v128.const as movq imm64 + vmovq + vpunpcklqdq (3 instructions, a register each)
+// (it also spilled them in the inlined gate math). The sigmoid here skips exp_f32x4's zero mask and tanh's exp
+// its lower clamp (both no-ops for these arguments, see gsigmoid / gtanh).
+// Offsets (floats): 0 EXP_HI, 1 EXP_LO, 2 LOG2E, 3 ROUND_MAGIC, 4 LN2_HI, 5 LN2_LO, 6..11 EP0..EP5, 12 1,
+// 13..17 TP4..TP0, 18 TANH_SPLIT, 19 2, 20 -0.0; 21 the i32 127 (exponent bias).
+const GK: usize = memory.data<f32>([
+  88.37626, -87.33654, 1.44269504088896341, 12582912.0, 0.693359375, -2.12194440e-4,
+  1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
+  1.0, -0.006274560000747442, 0.021071895956993103, -0.05385236069560051, 0.13332585990428925,
+  -0.33333316445350647, 0.55, 2.0, -0.0, 1.77964e-43 /* the f32 whose bits are the i32 127 */, 0, 0,
+], 16);
+
+// @ts-ignore: decorator
+@inline function gk(i: i32): v128 { return v128.load32_splat(GK + (<usize>i << 2)); }
+
+// @ts-ignore: decorator
+@inline function gmadd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** exp of xc, already clamped to [EXP_LO, EXP_HI] (or NaN): exp_f32x4 without its clamp and its zero mask. */
+// @ts-ignore: decorator
+@inline function gexp_pos(xc: v128): v128 {
+  const t = f32x4.add(f32x4.mul(xc, gk(2)), gk(3));
+  const n = f32x4.sub(t, gk(3));
+  let r = f32x4.sub(xc, f32x4.mul(n, gk(4)));
+  r = f32x4.sub(r, f32x4.mul(n, gk(5)));
+  let p = gmadd(gk(6), r, gk(7));
+  p = gmadd(p, r, gk(8));
+  p = gmadd(p, r, gk(9));
+  p = gmadd(p, r, gk(10));
+  p = gmadd(p, r, gk(11));
+  const y = f32x4.add(gmadd(p, f32x4.mul(r, r), r), gk(12));
+  const scale = i32x4.shl(i32x4.add(t, gk(21)), 23);
+  return f32x4.mul(y, scale);
+}
+
+// @ts-ignore: decorator
+@inline function gsigmoid(x: v128): v128 {
+  // exp_f32x4's `x < EXP_LO -> 0` mask is left out: there the clamped exp is 2^-126 and 1/(1 + 2^-126) = 1 all
+  // the same; NaN passes pmin/pmax unchanged, as in exp_f32x4
+  return f32x4.div(gk(12), f32x4.add(gk(12), gexp_pos(f32x4.pmax(f32x4.pmin(f32x4.neg(x), gk(0)), gk(1)))));
+}
+
+// @ts-ignore: decorator
+@inline function gtanh(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const t = f32x4.mul(a, a);
+  let p = gmadd(gk(13), t, gk(14));
+  p = gmadd(p, t, gk(15));
+  p = gmadd(p, t, gk(16));
+  p = gmadd(p, t, gk(17));
+  const small = gmadd(f32x4.mul(a, t), p, a);
+  // exp(2|x|): the argument is >= 0 (or NaN), so exp_f32x4's lower clamp and zero mask are no-ops
+  const big = f32x4.sub(gk(12), f32x4.div(gk(19), f32x4.add(gexp_pos(f32x4.pmin(f32x4.add(a, a), gk(0))), gk(12))));
+  const r = v128.bitselect(small, big, f32x4.lt(a, gk(18)));
+  return v128.or(r, v128.and(x, gk(20)));
+}
+
+/**
+ * Gate math of one row (H units) after its whole GEMV, in three flat passes over the pre-activations at g
+ * (gate blocks: [i f g o] x 16 units, 256 bytes a block): σ in place over i, f, o; tanh in place over g; then
+ * c' = σf·c + σi·tanh g, h' = σo·tanh c'. NOTE: one fused body per 4 units is a ~200-cycle dependency chain
+ * (exp, div, then exp and div again for tanh c') with ~150 instructions: the reorder buffer holds ~2 such
+ * bodies, so it ran latency-bound (4.6 us per step at H = 256); short independent bodies in a loop overlap.
+ */
+function lstm_gates_rows(ho: usize, c: usize, g: usize, H: i32): void {
+  const U = (H + 15) >> 4;
+  for (let u = 0; u < U; u++) {
+    const p = g + (<usize>u << 8);
+    for (let j = 0; j < 12; j++) {
+      const a = p + (<usize>(j + ((j >> 3) << 2)) << 4); // vectors 0..7 (i, f) and 12..15 (o)
+      v128.store(a, gsigmoid(v128.load(a)));
+    }
+  }
+  for (let u = 0; u < U; u++) {
+    const p = g + (<usize>u << 8) + 128;
+    for (let j = 0; j < 4; j++) {
+      const a = p + (<usize>j << 4);
+      v128.store(a, gtanh(v128.load(a)));
+    }
+  }
+  const nq = (H + 3) >> 2;
+  for (let q = 0; q < nq; q++) {
+    const n = min(H - (q << 2), 4);
+    const p = g + ((<usize>(q >> 2) << 8) | (<usize>(q & 3) << 4));
     const o4 = <usize>q << 4;
-    const p = g0 + o4;
-    const cn = f32x4.add(f32x4.mul(sigmoid_f32x4(v128.load(p, 64)), load_lanes(cp + o4, n)),
-      f32x4.mul(sigmoid_f32x4(v128.load(p)), tanh_f32x4(v128.load(p, 128))));
-    store_lanes(cp + o4, cn, n);
-    store_lanes(ho + o4, f32x4.mul(sigmoid_f32x4(v128.load(p, 192)), tanh_f32x4(cn)), n);
+    const cn = f32x4.add(f32x4.mul(v128.load(p, 64), load_lanes(c + o4, n)), f32x4.mul(v128.load(p), v128.load(p, 128)));
+    store_lanes(c + o4, cn, n);
+    store_lanes(ho + o4, f32x4.mul(v128.load(p, 192), gtanh(cn)), n);
   }
 }
 
