@@ -32,7 +32,7 @@
 //
 // Error: the K-term sums round as in the GEMM; sigmoid/tanh are activation.ts's approximations (absolute
 // error <= 1.5e-7 each), so h and c are within ~1e-6 of exact plus the sum's rounding (test/kernels/rnn.test.ts).
-import { sigmoid_f32, sigmoid_f32x4, tanh_f32, tanh_f32x4 } from './activation';
+import { sigmoid_f32, tanh_f32 } from './activation';
 import { load_lanes, store_lanes, vmadd } from './simd';
 
 /** Hidden units per gate block for a cell with G gates: 16 for LSTM (G = 4), 8 otherwise (see the header). */
@@ -117,9 +117,13 @@ export function gru_step(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32, gx: u
       const g0 = gx + ((<usize>b * <usize>ldgx + <usize>u * 24) << 2);
       const hp = h_prev + ((<usize>b * <usize>ldhp) << 2);
       const ho = h_out + ((<usize>b * <usize>ldh + (<usize>u << 3)) << 2);
-      if (ASC_FEATURE_SIMD) gru_block_simd(ho, hp, g0, wb, blk, bn, u << 3, nv);
+      if (ASC_FEATURE_SIMD) gru_pass_hn_simd(g0, ho, hp, wb, blk, bn, nv);
       else gru_block_scalar(ho, hp, g0, wb, H, bn, u << 3, nv);
     }
+  }
+  if (ASC_FEATURE_SIMD) for (let b = 0; b < B; b++) {
+    gru_gates_rows(h_out + ((<usize>b * <usize>ldh) << 2), h_prev + ((<usize>b * <usize>ldhp) << 2),
+      gx + ((<usize>b * <usize>ldgx) << 2), H);
   }
 }
 
@@ -309,7 +313,11 @@ function lstm_gates_rows(ho: usize, c: usize, g: usize, H: i32): void {
   }
 }
 
-function gru_block_simd(ho: usize, hp: usize, g0: usize, wb: usize, blk: usize, bn: usize, j0: i32, nv: i32): void {
+/**
+ * GEMV part of a GRU block (3 gates x 8 units): r and z pre-activations += W·h in place at g0; W_hn h + b_hn
+ * to ho (the block's h_out lanes, used as scratch until gru_gates_rows overwrites them; nv lanes only).
+ */
+function gru_pass_hn_simd(g0: usize, ho: usize, hp: usize, wb: usize, blk: usize, bn: usize, nv: i32): void {
   let vr0 = v128.load(g0), vr1 = v128.load(g0, 16);
   let vz0 = v128.load(g0, 32), vz1 = v128.load(g0, 48);
   let vn0 = f32x4.splat(0), vn1 = f32x4.splat(0);
@@ -327,16 +335,34 @@ function gru_block_simd(ho: usize, hp: usize, g0: usize, wb: usize, blk: usize, 
     vn1 = vmadd(vh, v128.load(w, 80), vn1);
     w += 96;
   }
-  const r0 = sigmoid_f32x4(vr0), r1 = sigmoid_f32x4(vr1);
-  const z0 = sigmoid_f32x4(vz0), z1 = sigmoid_f32x4(vz1);
-  const n0 = tanh_f32x4(f32x4.add(v128.load(g0, 64), f32x4.mul(r0, vn0)));
-  const n1 = tanh_f32x4(f32x4.add(v128.load(g0, 80), f32x4.mul(r1, vn1)));
-  const hj = hp + (<usize>j0 << 2);
-  // h' = n + z·(h - n)  ==  (1 - z)·n + z·h
-  const h0 = f32x4.add(n0, f32x4.mul(z0, f32x4.sub(load_lanes(hj, lo(nv)), n0)));
-  const h1 = f32x4.add(n1, f32x4.mul(z1, f32x4.sub(load_lanes(hj + 16, hi(nv)), n1)));
-  store_lanes(ho, h0, lo(nv));
-  store_lanes(ho + 16, h1, hi(nv));
+  v128.store(g0, vr0); v128.store(g0, vr1, 16); v128.store(g0, vz0, 32); v128.store(g0, vz1, 48);
+  store_lanes(ho, vn0, lo(nv));
+  store_lanes(ho + 16, vn1, hi(nv));
+}
+
+/**
+ * GRU gate math of one row after its whole GEMV (see lstm_gates_rows for why flat passes): σ in place over
+ * the r and z pre-activations (gate blocks [r z n] x 8 units, 96 bytes a block), then per 4 units
+ * n = tanh(gx_n + r·hn), h' = n + z·(h - n), with hn (W_hn h + b_hn) read from ho and h' written over it.
+ */
+function gru_gates_rows(ho: usize, hp: usize, g: usize, H: i32): void {
+  const U = (H + 7) >> 3;
+  for (let u = 0; u < U; u++) {
+    const p = g + <usize>u * 96;
+    for (let j = 0; j < 4; j++) {
+      const a = p + (<usize>j << 4);
+      v128.store(a, gsigmoid(v128.load(a)));
+    }
+  }
+  const nq = (H + 3) >> 2;
+  for (let q = 0; q < nq; q++) {
+    const n = min(H - (q << 2), 4);
+    const p = g + <usize>(q >> 1) * 96 + (<usize>(q & 1) << 4);
+    const o4 = <usize>q << 4;
+    const nn = gtanh(f32x4.add(v128.load(p, 64), f32x4.mul(v128.load(p), load_lanes(ho + o4, n))));
+    // h' = n + z·(h - n)  ==  (1 - z)·n + z·h
+    store_lanes(ho + o4, f32x4.add(nn, f32x4.mul(v128.load(p, 32), f32x4.sub(load_lanes(hp + o4, n), nn))), n);
+  }
 }
 
 // ---- scalar blocks (the scalar variant): unit by unit over the same packed layout ----
