@@ -249,20 +249,18 @@ describe('safetensors fuzz', () => {
   it('a near-limit header length on a small file fails fast on the file size, not after reading', () => {
     const b = new Uint8Array(64);
     new DataView(b.buffer).setBigUint64(0, BigInt(MAX_HEADER_SIZE), true);
-    const t0 = performance.now();
+    // the size check comes first (its message proves nothing was read or allocated); a hang would hit the
+    // test timeout: timing never decides a test here (shared, noisy machines)
     expect(() => readSafetensors(b)).toThrow(/header length 100000000 exceeds the file size 64/);
-    expect(performance.now() - t0).toBeLessThan(50);
   });
 
-  it('a large but valid header (1 MB of padding, 5k tensors) parses quickly', () => {
+  it('a large but valid header (1 MB of padding, 5k tensors) parses (a quadratic scan would hit the test timeout)', () => {
     const tensors: Record<string, SafetensorsInput> = {};
     for (let i = 0; i < 5000; i++) tensors[`layer.${i}.w`] = { shape: [1], data: new Float32Array([i]) };
     const bytes = writeSafetensors(tensors);
-    const t0 = performance.now();
     const f = readSafetensors(bytes);
     expect(f.size).toBe(5000);
     expect(f.toFloat32('layer.4999.w')[0]).toBe(4999);
-    expect(performance.now() - t0).toBeLessThan(2000);
     // Deeply nested junk must not blow the stack: clean error.
     const deep = `{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
     const h = new TextEncoder().encode(deep);

