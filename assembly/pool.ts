@@ -189,23 +189,16 @@ export function avgpool2d_nhwc(out: usize, inp: usize, N: i32, H: i32, W: i32, C
 
 /** inp[N, H, W, C] -> out[N, OH, OW, C]: PyTorch adaptive_avg_pool2d, windows [floor(i*H/OH), ceil((i+1)*H/OH)). */
 export function adaptive_avgpool2d_nhwc(out: usize, inp: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): void {
-  const pix = <usize>C << 2;
-  const row = <usize>W * pix;
-  let y = out;
-  for (let n = 0; n < N; n++) {
-    const xn = inp + <usize>n * <usize>H * row;
-    for (let oh = 0; oh < OH; oh++) {
-      const h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
-      for (let ow = 0; ow < OW; ow++, y += pix) {
-        const w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
-        avg_window(y, xn + <usize>h0 * row + <usize>w0 * pix, h1 - h0, w1 - w0, row, pix, C, <f32>((h1 - h0) * (w1 - w0)));
-      }
-    }
-  }
+  adaptive_pool(out, inp, N, H, W, C, OH, OW, false);
 }
 
 /** inp[N, H, W, C] -> out[N, OH, OW, C]: PyTorch adaptive_max_pool2d (values only), same windows as the average. */
 export function adaptive_maxpool2d_nhwc(out: usize, inp: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): void {
+  adaptive_pool(out, inp, N, H, W, C, OH, OW, true);
+}
+
+/** The adaptive windows, shared by the average and the max. */
+function adaptive_pool(out: usize, inp: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, isMax: bool): void {
   const pix = <usize>C << 2;
   const row = <usize>W * pix;
   let y = out;
@@ -215,7 +208,9 @@ export function adaptive_maxpool2d_nhwc(out: usize, inp: usize, N: i32, H: i32, 
       const h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
       for (let ow = 0; ow < OW; ow++, y += pix) {
         const w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
-        max_window(y, xn + <usize>h0 * row + <usize>w0 * pix, h1 - h0, w1 - w0, row, pix, C);
+        const x = xn + <usize>h0 * row + <usize>w0 * pix;
+        if (isMax) max_window(y, x, h1 - h0, w1 - w0, row, pix, C);
+        else avg_window(y, x, h1 - h0, w1 - w0, row, pix, C, <f32>((h1 - h0) * (w1 - w0)));
       }
     }
   }
