@@ -59,3 +59,18 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
   return worst;
 }
+
+/**
+ * The channel slice [outOff, outOff + OC) of P pixels written with pixel stride outPs, as a dense [P, OC] array;
+ * throws (naming `what`) if anything outside the slice no longer holds the poison value.
+ */
+export function outputSlice(out: Float32Array, P: number, OC: number, outPs: number, outOff: number, poison: number, what: string): Float32Array {
+  const got = new Float32Array(P * OC);
+  for (let p = 0; p < P; p++) for (let o = 0; o < OC; o++) got[p * OC + o] = out[p * outPs + outOff + o];
+  for (let i = 0; i < out.length; i++) {
+    const p = Math.floor(i / outPs), ch = (i % outPs) - outOff;
+    if (p < P && ch >= 0 && ch < OC) continue;
+    if (out[i] !== poison) throw new Error(`${what}: wrote outside the output slice at pixel ${p} channel ${ch + outOff}: ${out[i]}`);
+  }
+  return got;
+}

@@ -6,7 +6,7 @@
  * Tolerance as conv2d.test.ts (atol 4e-6 * K, K = 9 C): the transforms add at most 4 terms per stage.
  */
 import { describe, it } from 'vitest';
-import { BACKENDS, Scope, expectClose, variant } from './harness.js';
+import { BACKENDS, Scope, expectClose, variant, outputSlice } from './harness.js';
 import { randomArray } from '../ref/rng.js';
 import { conv2dRef, convOutSize, type ConvShape } from '../ref/conv2d.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
@@ -52,15 +52,9 @@ function runCase(rt: Runtime, c: Case, seed: number): void {
       const act = c.act ?? 0;
       expect[p * s.OC + o] = act === 1 ? Math.max(v, 0) : act === 2 ? Math.tanh(v) : act === 3 ? 1 / (1 + Math.exp(-v)) : v;
     }
-    const got = new Float32Array(P * s.OC);
-    for (let p = 0; p < P; p++) for (let o = 0; o < s.OC; o++) got[p * s.OC + o] = out[p * out_ps + outOff + o];
     const what = `${rt.backend} winograd ${JSON.stringify(c)} seed ${seed}`;
+    const got = outputSlice(out, P, s.OC, out_ps, outOff, POISON, what);
     expectClose(got, expect, 4e-6 * 9 * s.C + ((c.act ?? 0) >= 2 ? 1e-4 : 0), 1e-5, what);
-    for (let i = 0; i < outLen; i++) {
-      const p = Math.floor(i / out_ps), ch = i % out_ps - outOff;
-      if (p < P && ch >= 0 && ch < s.OC) continue;
-      if (out[i] !== POISON) throw new Error(`${what}: wrote outside the output slice at pixel ${p} channel ${ch + outOff}: ${out[i]}`);
-    }
   } finally {
     sc.free();
   }
