@@ -7,7 +7,7 @@
  */
 import { convOutSize, type ConvShape } from './conv2d.js';
 import type { PoolDims } from './pool.js';
-import { adaptiveWindow } from './pool.js';
+import { adaptiveWindow, avgWindow } from './pool.js';
 
 /** dx [N,H,W,C] and dw [OC,ICg,KH,KW] of out = conv(x, w) for the upstream gradient dy [N,OH,OW,OC]. */
 export function conv2dBackwardRef(s: ConvShape, x: ArrayLike<number>, w: ArrayLike<number>, dy: ArrayLike<number>): { dx: Float64Array; dw: Float64Array } {
@@ -76,14 +76,8 @@ export function avgpool2dBackwardRef(dy: ArrayLike<number>, d: PoolDims, countIn
   const { N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW } = d;
   const dx = new Float64Array(N * H * W * C);
   for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    let h0 = oh * SH - PH, w0 = ow * SW - PW;
-    let h1 = Math.min(h0 + KH, H + PH), w1 = Math.min(w0 + KW, W + PW);
-    const poolSize = (h1 - h0) * (w1 - w0);
-    h0 = Math.max(h0, 0); w0 = Math.max(w0, 0);
-    h1 = Math.min(h1, H); w1 = Math.min(w1, W);
-    const count = Math.max(0, h1 - h0) * Math.max(0, w1 - w0);
+    const { h0, h1, w0, w1, count, div } = avgWindow(oh, ow, d, countIncludePad, divisor);
     if (count === 0) continue;
-    const div = divisor > 0 ? divisor : countIncludePad ? poolSize : count;
     for (let c = 0; c < C; c++) {
       const g = dy[((n * OH + oh) * OW + ow) * C + c] / div;
       for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) dx[((n * H + ih) * W + iw) * C + c] += g;

@@ -46,18 +46,28 @@ export function maxpool2dRef(inp: ArrayLike<number>, d: PoolDims & { DH: number;
   return out;
 }
 
+/**
+ * avg_pool2d's window for output (oh, ow), clipped to the input, and its divisor: PyTorch takes the pool size
+ * before clipping (windows may run into the right padding with ceil_mode), the clipped count without
+ * count_include_pad, or the override.
+ */
+export function avgWindow(oh: number, ow: number, d: PoolDims, countIncludePad: boolean, divisor: number) {
+  const { H, W, KH, KW, SH, SW, PH, PW } = d;
+  let h0 = oh * SH - PH, w0 = ow * SW - PW;
+  let h1 = Math.min(h0 + KH, H + PH), w1 = Math.min(w0 + KW, W + PW);
+  const poolSize = (h1 - h0) * (w1 - w0);
+  h0 = Math.max(h0, 0); w0 = Math.max(w0, 0);
+  h1 = Math.min(h1, H); w1 = Math.min(w1, W);
+  const count = Math.max(0, h1 - h0) * Math.max(0, w1 - w0);
+  return { h0, h1, w0, w1, count, div: divisor > 0 ? divisor : countIncludePad ? poolSize : count };
+}
+
 /** inp [N,H,W,C] -> out [N,OH,OW,C], PyTorch avg_pool2d; divisor 0 = no override. */
 export function avgpool2dRef(inp: ArrayLike<number>, d: PoolDims, countIncludePad: boolean, divisor = 0): Float64Array {
   const { N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW } = d;
   const out = new Float64Array(N * OH * OW * C);
   for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    let h0 = oh * SH - PH, w0 = ow * SW - PW;
-    let h1 = Math.min(h0 + KH, H + PH), w1 = Math.min(w0 + KW, W + PW);
-    const poolSize = (h1 - h0) * (w1 - w0);
-    h0 = Math.max(h0, 0); w0 = Math.max(w0, 0);
-    h1 = Math.min(h1, H); w1 = Math.min(w1, W);
-    const count = Math.max(0, h1 - h0) * Math.max(0, w1 - w0);
-    const div = divisor > 0 ? divisor : countIncludePad ? poolSize : count;
+    const { h0, h1, w0, w1, count, div } = avgWindow(oh, ow, d, countIncludePad, divisor);
     for (let c = 0; c < C; c++) {
       let s = 0;
       for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) s += inp[((n * H + ih) * W + iw) * C + c];
