@@ -10,6 +10,7 @@
 // Scalar gets a smaller time budget (it is ~10x slower). The machine is shared: run several times and
 // keep the best median (see bench/RESULTS-kernels.md).
 import { readFileSync } from 'node:fs';
+import { fmaPeak } from './probes.mjs';
 
 const filter = process.argv[2] ? new RegExp(process.argv[2]) : null;
 const variants = (process.argv[3] ?? 'scalar,simd,relaxed').split(',');
@@ -149,44 +150,8 @@ function benchWinograd(k, mem, variant, [, C, H, W, OC, KS, S, P, groups = 1]) {
   return { ms, gflops: flops / (ms * 1e6) };
 }
 
-/**
- * Peak probe: 10 independent f32x4.relaxed_madd chains, no memory traffic, compiled here with asc. Its
- * GFLOP/s is what this vCPU delivers at its current clock (the hypervisor's frequency and the neighbours
- * decide it): a GEMM cannot beat it by much, so read the GEMM rows against it. (Measured here: ~43 GFLOP/s
- * = 16 FLOP/cycle at ~2.7 GHz, where TOOLCHAIN.md's 57 assumed 3.6 GHz.)
- */
-async function peakProbe() {
-  let asc;
-  try { asc = (await import('assemblyscript/asc')).default; } catch { return null; }
-  const src = `export function fma(n: i32): f32 {
-    const a = f32x4.splat(1), b = f32x4.splat(0.999);
-    let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0;
-    for (let i = 0; i < n; i++) {
-      c0 = f32x4.relaxed_madd(a, b, c0); c1 = f32x4.relaxed_madd(a, b, c1); c2 = f32x4.relaxed_madd(a, b, c2);
-      c3 = f32x4.relaxed_madd(a, b, c3); c4 = f32x4.relaxed_madd(a, b, c4); c5 = f32x4.relaxed_madd(a, b, c5);
-      c6 = f32x4.relaxed_madd(a, b, c6); c7 = f32x4.relaxed_madd(a, b, c7); c8 = f32x4.relaxed_madd(a, b, c8);
-      c9 = f32x4.relaxed_madd(a, b, c9);
-    }
-    const s = f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(f32x4.add(c6, c7), f32x4.add(c8, c9))));
-    return f32x4.extract_lane(s, 0);
-  }`;
-  const r = await asc.compileString(src, { optimizeLevel: 3, runtime: 'stub', enable: ['simd', 'relaxed-simd'] });
-  if (r.error) return null;
-  let k;
-  try { k = new WebAssembly.Instance(new WebAssembly.Module(r.binary), {}).exports; } catch { return null; }
-  const n = 2e7;
-  k.fma(n);
-  let best = 0;
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    k.fma(n);
-    best = Math.max(best, (n * 80) / ((performance.now() - t0) * 1e6));
-  }
-  return best;
-}
-
-const peak = await peakProbe();
-if (peak) console.log(`# peak probe (10 relaxed_madd chains, best of 5): ${peak.toFixed(1)} GFLOP/s`);
+const peak = await fmaPeak();
+if (peak) console.log(`# FMA peak probe (bench/probes.mjs): ${peak.toFixed(1)} GFLOP/s`);
 const loaded = Object.fromEntries(variants.map((v) => [v, load(v)]));
 for (const v of variants) if (!loaded[v]) console.log(`# ${v}: not available in this engine (relaxed needs --experimental-wasm-relaxed-simd)`);
 const rows = [
@@ -208,6 +173,6 @@ for (const row of rows) {
   }
   console.log(`| ${row.name} | ${cells.join(' | ')} |`);
 }
-const peak2 = await peakProbe();
+const peak2 = await fmaPeak();
 if (peak2) console.log(`# peak probe again: ${peak2.toFixed(1)} GFLOP/s`);
 console.log(`# total ${((performance.now() - t0) / 1000).toFixed(1)} s`);

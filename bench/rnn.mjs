@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fmaPeak, gemvPeak } from './probes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(root, '.cache', 'rnn');
@@ -159,8 +160,11 @@ async function timeAll(runners, names, which, rounds) {
   }
   for (let r = 0; r < rounds; r++) {
     for (const n of names) {
+      // a synchronous API (wasmzoo) is timed without an await: awaiting would run other runtimes' queued
+      // microtasks inside our timing window
       const t0 = performance.now();
-      await runners[n][which]();
+      const r = runners[n][which]();
+      if (r && typeof r.then === 'function') await r;
       times[n].push(performance.now() - t0);
     }
   }
@@ -168,9 +172,30 @@ async function timeAll(runners, names, which, rounds) {
 }
 
 const fmt = (v) => (v < 1 ? v.toFixed(3) : v.toFixed(2));
+
+// ---- roofline: the fastest any single-threaded wasm implementation could be here ----
+// FLOPs of one forward pass (2 per multiply-add; gate math and biases not counted):
+//   input projections W_ih x of all timesteps: one GEMM per layer (each weight reused T times) -> FMA peak;
+//   recurrent products W_hh h_{t-1}: T sequential GEMVs per layer (each weight used once per step) -> GEMV peak.
+// One step (T = 1) is all GEMV. The bound ignores the gate math, memory and call overheads: it is optimistic.
+const fma = await fmaPeak();
+const gemv = await gemvPeak();
+const flops = (G, steps) => ({
+  proj: 2 * steps * G * H * (I + (L - 1) * H),
+  rec: 2 * steps * L * G * H * H,
+});
+function bound(G, steps) {
+  if (!fma || !gemv) return undefined;
+  const { proj, rec } = flops(G, steps);
+  return steps === 1 ? (proj + rec) / (gemv * 1e6) : proj / (fma * 1e6) + rec / (gemv * 1e6);
+}
+if (fma && gemv) {
+  console.log(`roofline probes (bench/probes.mjs): FMA peak ${fma.toFixed(1)} GFLOP/s, GEMV ${gemv.toFixed(1)} GFLOP/s; ` +
+    '"bound" = input-projection FLOPs at the FMA peak + recurrent FLOPs at the GEMV rate (one step: all at the GEMV rate)');
+}
 console.log(`wasmzoo ${backend} vs onnxruntime-web ${ort.env.versions?.web ?? ''} (wasm, ${ort.env.wasm.numThreads} thread) vs TF.js ${tf.version.tfjs} (wasm); batch 1, median ms of ${ROUNDS} (sequence) / ${STEP_ROUNDS} (step) alternating rounds`);
-console.log('| model | wasmzoo | onnxruntime-web | tfjs | wasmzoo / ort | max |Δ| vs PyTorch (wz, ort, tfjs) |');
-console.log('|---|---|---|---|---|---|');
+console.log('| model | wasmzoo | onnxruntime-web | tfjs | wasmzoo / ort | bound | bound / ort | max |Δ| vs PyTorch (wz, ort, tfjs) |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const kind of ['lstm', 'gru']) {
   const { runners, diffs } = await setup(kind);
   // wasmzoo and onnxruntime-web alternate; TF.js runs afterwards on its own: it is 4-100x slower and its
@@ -182,6 +207,9 @@ for (const kind of ['lstm', 'gru']) {
   const d = `${diffs.wasmzoo.toExponential(1)}, ${diffs.ort.toExponential(1)}, ${Number.isNaN(diffs.tfjs) ? 'n/a' : diffs.tfjs.toExponential(1)}`;
   const f = (v) => (v === undefined ? '-' : fmt(v));
   const ratio = (r) => (r.wasmzoo && r.ort ? `${(r.wasmzoo / r.ort).toFixed(2)}x` : '-');
-  console.log(`| 2-layer ${name}, T=${T} | ${f(seq.wasmzoo)} | ${f(seq.ort)} | ${f(seq.tfjs)} | ${ratio(seq)} | ${d} |`);
-  console.log(`| 2-layer ${name}, one step | ${f(step.wasmzoo)} | ${f(step.ort)} | ${f(step.tfjs)} | ${ratio(step)} | |`);
+  const G = kind === 'lstm' ? 4 : 3;
+  const bSeq = bound(G, T), bStep = bound(G, 1);
+  const bRatio = (b, r) => (b !== undefined && r.ort ? `${(b / r.ort).toFixed(2)}x` : '-');
+  console.log(`| 2-layer ${name}, T=${T} | ${f(seq.wasmzoo)} | ${f(seq.ort)} | ${f(seq.tfjs)} | ${ratio(seq)} | ${f(bSeq)} | ${bRatio(bSeq, seq)} | ${d} |`);
+  console.log(`| 2-layer ${name}, one step | ${f(step.wasmzoo)} | ${f(step.ort)} | ${f(step.tfjs)} | ${ratio(step)} | ${f(bStep)} | ${bRatio(bStep, step)} | |`);
 }

@@ -56,12 +56,25 @@ export class IOPlan {
   get rt(): Runtime {
     return this.plan.rt;
   }
-  /** Copy inputs in, run, copy outputs out (new Float32Arrays: only the JS heap allocates per call). */
+  /**
+   * Copy inputs in, run, copy outputs out. The outputs are views into one new Float32Array (one allocation
+   * per call: a typed array's off-heap store costs ~0.5 us, a measurable part of a 70 us LSTM step).
+   */
   run(inputs: readonly (ArrayLike<number> | undefined)[]): Float32Array[] {
     const arena = this.plan.rt.arena;
-    inputs.forEach((d, i) => d && arena.write(this.plan.pointer(this.inputs[i]), d));
+    for (let i = 0; i < inputs.length; i++) {
+      const d = inputs[i];
+      if (d) arena.write(this.plan.pointer(this.inputs[i]), d);
+    }
     this.plan.run();
-    return this.outputs.map((v) => arena.read(this.plan.pointer(v), numel(v.shape)));
+    const sizes = this.outputs.map((v) => numel(v.shape));
+    const all = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+    let at = 0;
+    return this.outputs.map((v, i) => {
+      const o = arena.read(this.plan.pointer(v), sizes[i], all.subarray(at, at + sizes[i]));
+      at += sizes[i];
+      return o;
+    });
   }
   dispose(): void {
     this.plan.dispose();
