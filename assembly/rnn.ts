@@ -6,18 +6,19 @@
 // (tanh/relu) needs no kernel here: its step is gemm_packed with accumulate + fused activation.
 //
 // Memory layout ("gate blocks")
-// - Hidden units go in blocks of UB = rnn_block_units(G): 16 for LSTM (G = 4 gates i,f,g,o), 8 otherwise
-//   (GRU G = 3: r,z,n); PyTorch's gate order. Hp = ceil(H/UB)*UB, U = Hp/UB blocks.
+// - Hidden units go in blocks of UB = rnn_block_units(G) = 16 (LSTM G = 4 gates i,f,g,o; GRU G = 3: r,z,n);
+//   PyTorch's gate order. Hp = ceil(H/UB)*UB, U = Hp/UB blocks.
 // - Packed W_hh (rnn_pack_gates): block u, then gate groups (LSTM: [i, f] then [g, o]; GRU: [r, z, n]), then
 //   k = 0..K-1, then one run of UB floats per gate of the group: W[g*H + UB*u + l, k] for l < UB (zero for
-//   units >= H). A group is read front to back by one pointer with constant offsets; its K loop keeps
-//   6 to 8 f32x4 accumulators (LSTM: 2 gates x 4 vectors, two passes; GRU: 3 gates x 2 vectors, one pass).
-//   With batch 1 this is a GEMV, one weight load per multiply-add: 4 chains were latency-bound (~19 GFLOP/s
-//   at H = 256 on the shared machine), 6 and 8 reach the same ~23-25, as at H = 512 where W_hh lives in L3:
-//   the limit is that load stream, not the cache level (a k loop unrolled by 2 was slower, 16). The gate math
-//   is ~20% of an LSTM step at H = 256. NOTE: more accumulators spill in V8 (15 xmm registers for wasm), and
-//   spills land inside the K loop: 12 accumulators (one LSTM pass over 4 gates x 3 vectors) ran at 13,
-//   8 with the gate math after the loop still live at 5 GFLOP/s; hence the pre-activations go back to gx.
+//   units >= H). A group is read front to back by one pointer with constant offsets; its K loop keeps 8 or 12
+//   f32x4 accumulators (LSTM: 2 gates x 4 vectors, two passes; GRU: 3 gates x 4 vectors, one pass).
+//   With batch 1 this is a GEMV, one weight load per multiply-add; it runs at ~31-33 GFLOP/s here (the
+//   bench/probes.mjs GEMV rate: 8 accumulators 31.7, 12 33.0; 4 were latency-bound), W_hh in L2 or L3 alike:
+//   the limit is the instruction stream (a load and an FMA per 4 multiply-adds), not the cache level (a k loop
+//   unrolled by 2 was slower). NOTE: V8 has 15 xmm registers for wasm, and spills land inside the K loop:
+//   12 accumulators plus the gate math live after the loop ran at 5-13 GFLOP/s, and so did a GRU pass with
+//   its n accumulators started and stored apart; hence every pass accumulates in place in gx and the gate
+//   math runs after the whole GEMV.
 // - gx rows (the input projection, computed by the caller's GEMM with W_ih packed in the same column
 //   order): row b at gx + 4*b*ldgx holds G*Hp floats, column (u*G + g)*UB + l = gate g of unit UB*u + l.
 //   LSTM gx includes b_ih + b_hh; GRU gx includes b_ih, and b_hh for r and z only (b_hn is scaled by r,
@@ -36,9 +37,9 @@
 import { sigmoid_f32, tanh_f32 } from './activation';
 import { load_lanes, store_lanes, vmadd } from './simd';
 
-/** Hidden units per gate block for a cell with G gates: 16 for LSTM (G = 4), 8 otherwise (see the header). */
+/** Hidden units per gate block: 16 for every cell (see the header). */
 export function rnn_block_units(G: i32): i32 {
-  return G == 4 ? 16 : 8;
+  return 16;
 }
 
 /** Floats of a packed gate-block matrix: ceil(H/UB)*UB * G * K. */
@@ -108,18 +109,18 @@ export function lstm_step(h_out: usize, ldh: i32, c: usize, h_prev: usize, ldhp:
  */
 export function gru_step(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32, gx: usize, ldgx: i32,
   pw: usize, bhn: usize, B: i32, H: i32): void {
-  const U = (H + 7) >> 3;
-  const blk = <usize>H * 96; // K * 3 gates * 8 floats * 4 bytes
+  const U = (H + 15) >> 4;
+  const blk = <usize>H * 192; // K * 3 gates * 16 floats * 4 bytes
   for (let u = 0; u < U; u++) {
-    const nv = min(8, H - (u << 3));
+    const nv = min(16, H - (u << 4));
     const wb = pw + <usize>u * blk;
-    const bn = bhn != 0 ? bhn + (<usize>u << 5) : 0;
+    const bn = bhn != 0 ? bhn + (<usize>u << 6) : 0;
     for (let b = 0; b < B; b++) {
-      const g0 = gx + ((<usize>b * <usize>ldgx + <usize>u * 24) << 2);
+      const g0 = gx + ((<usize>b * <usize>ldgx + <usize>u * 48) << 2);
       const hp = h_prev + ((<usize>b * <usize>ldhp) << 2);
-      const ho = h_out + ((<usize>b * <usize>ldh + (<usize>u << 3)) << 2);
-      if (ASC_FEATURE_SIMD) gru_pass_hn_simd(g0, ho, hp, wb, blk, bn, nv);
-      else gru_block_scalar(ho, hp, g0, wb, H, bn, u << 3, nv);
+      const ho = h_out + ((<usize>b * <usize>ldh + (<usize>u << 4)) << 2);
+      if (ASC_FEATURE_SIMD) gru_block_simd(g0, ho, hp, wb, blk, bn, nv);
+      else gru_block_scalar(ho, hp, g0, wb, H, bn, u << 4, nv);
     }
   }
   if (ASC_FEATURE_SIMD) for (let b = 0; b < B; b++) {
@@ -160,10 +161,6 @@ export function rnn_project(gx: usize, ldgx: i32, x: usize, ldx: i32, pw: usize,
 
 // ---- SIMD blocks: one block of units of one batch row ----
 
-// @ts-ignore: decorator
-@inline function lo(nv: i32): i32 { return min(nv, 4); }
-// @ts-ignore: decorator
-@inline function hi(nv: i32): i32 { return max(nv - 4, 0); }
 
 // Lanes of vector q (0..3) of a block with nv valid units.
 // @ts-ignore: decorator
@@ -196,10 +193,11 @@ function lstm_pass_simd(p: usize, hp: usize, w: usize, bytes: usize): void {
   v128.store(p, vb0, 64); v128.store(p, vb1, 80); v128.store(p, vb2, 96); v128.store(p, vb3, 112);
 }
 
-/** One pass over 3 gates x 8 units (a GRU block): the 6 f32x4 at p += W·x. */
+/** One pass over 3 gates x 16 units (a GRU block): the 12 f32x4 at p += W·x. */
 function gru_pass_simd(p: usize, xp: usize, w: usize, bytes: usize): void {
-  let v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32);
-  let v3 = v128.load(p, 48), v4 = v128.load(p, 64), v5 = v128.load(p, 80);
+  let v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+  let v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
+  let v8 = v128.load(p, 128), v9 = v128.load(p, 144), v10 = v128.load(p, 160), v11 = v128.load(p, 176);
   let a = xp;
   const wend = w + bytes;
   while (w < wend) {
@@ -211,10 +209,17 @@ function gru_pass_simd(p: usize, xp: usize, w: usize, bytes: usize): void {
     v3 = vmadd(vx, v128.load(w, 48), v3);
     v4 = vmadd(vx, v128.load(w, 64), v4);
     v5 = vmadd(vx, v128.load(w, 80), v5);
-    w += 96;
+    v6 = vmadd(vx, v128.load(w, 96), v6);
+    v7 = vmadd(vx, v128.load(w, 112), v7);
+    v8 = vmadd(vx, v128.load(w, 128), v8);
+    v9 = vmadd(vx, v128.load(w, 144), v9);
+    v10 = vmadd(vx, v128.load(w, 160), v10);
+    v11 = vmadd(vx, v128.load(w, 176), v11);
+    w += 192;
   }
-  v128.store(p, v0); v128.store(p, v1, 16); v128.store(p, v2, 32);
-  v128.store(p, v3, 48); v128.store(p, v4, 64); v128.store(p, v5, 80);
+  v128.store(p, v0); v128.store(p, v1, 16); v128.store(p, v2, 32); v128.store(p, v3, 48);
+  v128.store(p, v4, 64); v128.store(p, v5, 80); v128.store(p, v6, 96); v128.store(p, v7, 112);
+  v128.store(p, v8, 128); v128.store(p, v9, 144); v128.store(p, v10, 160); v128.store(p, v11, 176);
 }
 
 // ---- gate math with its constants in memory ----
@@ -359,63 +364,52 @@ function lstm_gates_rows(ho: usize, c: usize, g: usize, H: i32): void {
 }
 
 /**
- * GEMV part of a GRU block (3 gates x 8 units): r and z pre-activations += W·h in place at g0; W_hn h + b_hn
- * to ho (the block's h_out lanes, used as scratch until gru_gates_rows overwrites them; nv lanes only).
+ * GEMV part of a GRU block: gx_n (the input projection of n) moves to ho (the block's h_out lanes, scratch
+ * until gru_gates_rows overwrites them; nv lanes only) and b_hn takes its slot, so one in-place pass of 12
+ * accumulators (gru_pass_simd) leaves σ's arguments for r and z and W_hn h + b_hn in the block.
+ * NOTE: a pass that kept the n accumulators apart (started from b_hn, stored to ho) spilled in V8:
+ * 14.2 -> 24.9 us per step at H = 256, where this one runs at the input projection's rate.
  */
-function gru_pass_hn_simd(g0: usize, ho: usize, hp: usize, wb: usize, blk: usize, bn: usize, nv: i32): void {
-  let vr0 = v128.load(g0), vr1 = v128.load(g0, 16);
-  let vz0 = v128.load(g0, 32), vz1 = v128.load(g0, 48);
-  let vn0 = f32x4.splat(0), vn1 = f32x4.splat(0);
-  if (bn != 0) { vn0 = v128.load(bn); vn1 = v128.load(bn, 16); }
-  let w = wb, a = hp;
-  const wend = wb + blk;
-  while (w < wend) {
-    const vh = v128.load32_splat(a);
-    a += 4;
-    vr0 = vmadd(vh, v128.load(w), vr0);
-    vr1 = vmadd(vh, v128.load(w, 16), vr1);
-    vz0 = vmadd(vh, v128.load(w, 32), vz0);
-    vz1 = vmadd(vh, v128.load(w, 48), vz1);
-    vn0 = vmadd(vh, v128.load(w, 64), vn0);
-    vn1 = vmadd(vh, v128.load(w, 80), vn1);
-    w += 96;
+function gru_block_simd(g0: usize, ho: usize, hp: usize, wb: usize, blk: usize, bn: usize, nv: i32): void {
+  for (let q = 0; q < 4; q++) {
+    const o = <usize>q << 4;
+    store_lanes(ho + o, v128.load(g0 + o, 128), lanes(nv, q));
+    v128.store(g0 + o, bn != 0 ? v128.load(bn + o) : f32x4.splat(0), 128);
   }
-  v128.store(g0, vr0); v128.store(g0, vr1, 16); v128.store(g0, vz0, 32); v128.store(g0, vz1, 48);
-  store_lanes(ho, vn0, lo(nv));
-  store_lanes(ho + 16, vn1, hi(nv));
+  gru_pass_simd(g0, hp, wb, blk);
 }
 
 /**
  * GRU gate math of one row after its whole GEMV (see lstm_gates_rows for why flat passes): σ in place over
- * the r and z pre-activations (gate blocks [r z n] x 8 units, 96 bytes a block), then per 4 units
- * n = tanh(gx_n + r·hn), h' = n + z·(h - n), with hn (W_hn h + b_hn) read from ho and h' written over it.
+ * the r and z pre-activations (gate blocks [r z n] x 16 units, 192 bytes a block), then per 4 units
+ * n = tanh(gx_n + r·hn), h' = n + z·(h - n), with hn (W_hn h + b_hn) in the n slot, gx_n read from ho
+ * (gru_block_simd put it there) and h' written over it.
  */
 function gru_gates_rows(ho: usize, hp: usize, g: usize, H: i32): void {
-  const U = (H + 7) >> 3;
+  const U = (H + 15) >> 4;
   for (let u = 0; u < U; u++) {
-    const p = g + <usize>u * 96;
-    gsigmoid2_at(p, p + 16);
-    gsigmoid2_at(p + 32, p + 48);
+    const p = g + <usize>u * 192;
+    for (let j = 0; j < 8; j += 2) gsigmoid2_at(p + (<usize>j << 4), p + (<usize>j << 4) + 16);
   }
   // n's argument gx_n + r·hn goes into the n slot, tanh in place there two quads at a time (q even: quad q + 1
-  // is the block's other vector, or its padding), then h'.
+  // is the next vector of the same block, or its padding), then h'.
   const nq = (H + 3) >> 2;
   for (let q = 0; q < nq; q++) {
     const n = min(H - (q << 2), 4);
-    const p = g + <usize>(q >> 1) * 96 + (<usize>(q & 1) << 4);
-    v128.store(p, f32x4.add(v128.load(p, 64), f32x4.mul(v128.load(p), load_lanes(ho + (<usize>q << 4), n))), 64);
+    const p = g + <usize>(q >> 2) * 192 + (<usize>(q & 3) << 4);
+    v128.store(p, f32x4.add(load_lanes(ho + (<usize>q << 4), n), f32x4.mul(v128.load(p), v128.load(p, 128))), 128);
   }
   for (let q = 0; q < nq; q += 2) {
-    const p = g + <usize>(q >> 1) * 96 + 64;
+    const p = g + <usize>(q >> 2) * 192 + (<usize>(q & 3) << 4) + 128;
     gtanh2_at(p, p + 16);
   }
   for (let q = 0; q < nq; q++) {
     const n = min(H - (q << 2), 4);
-    const p = g + <usize>(q >> 1) * 96 + (<usize>(q & 1) << 4);
+    const p = g + <usize>(q >> 2) * 192 + (<usize>(q & 3) << 4);
     const o4 = <usize>q << 4;
-    const nn = v128.load(p, 64);
+    const nn = v128.load(p, 128);
     // h' = n + z·(h - n)  ==  (1 - z)·n + z·h
-    store_lanes(ho + o4, f32x4.add(nn, f32x4.mul(v128.load(p, 32), f32x4.sub(load_lanes(hp + o4, n), nn))), n);
+    store_lanes(ho + o4, f32x4.add(nn, f32x4.mul(v128.load(p, 64), f32x4.sub(load_lanes(hp + o4, n), nn))), n);
   }
 }
 
@@ -445,19 +439,19 @@ function lstm_block_scalar(ho: usize, cp: usize, hp: usize, g0: usize, wb: usize
 function gru_block_scalar(ho: usize, hp: usize, g0: usize, wb: usize, K: i32, bn: usize, j0: i32, nv: i32): void {
   for (let l = 0; l < nv; l++) {
     const lo4 = <usize>l << 2;
-    let ar = load<f32>(g0 + lo4), az = load<f32>(g0 + lo4, 32);
+    let ar = load<f32>(g0 + lo4), az = load<f32>(g0 + lo4, 64);
     let an: f32 = bn != 0 ? load<f32>(bn + lo4) : 0;
     let w = wb + lo4, a = hp;
     for (let k = 0; k < K; k++) {
       const h = load<f32>(a);
       a += 4;
       ar += h * load<f32>(w);
-      az += h * load<f32>(w, 32);
-      an += h * load<f32>(w, 64);
-      w += 96;
+      az += h * load<f32>(w, 64);
+      an += h * load<f32>(w, 128);
+      w += 192;
     }
     const r = sigmoid_f32(ar), z = sigmoid_f32(az);
-    const n = tanh_f32(load<f32>(g0 + lo4, 64) + r * an);
+    const n = tanh_f32(load<f32>(g0 + lo4, 128) + r * an);
     const h = load<f32>(hp + ((<usize>(j0 + l)) << 2));
     store<f32>(ho + lo4, n + z * (h - n));
   }

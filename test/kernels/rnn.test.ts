@@ -1,8 +1,8 @@
 /**
  * Recurrent kernels (assembly/rnn.ts) against the f64 oracle (test/ref/rnn.ts), in every variant.
  *
- * Tile edges: hidden units go in blocks of 16 (LSTM: four f32x4 per gate) or 8 (GRU: two), so H sweeps
- * 1 (one lane), 3, 4 (one vector), 5, 8 (one GRU block), 9, 11, 12, 13, 16 (one LSTM block), 17, 24, 25, 33
+ * Tile edges: hidden units go in blocks of 16 (four f32x4 per gate), so H sweeps
+ * 1 (one lane), 3, 4 (one vector), 5, 8 (half a block), 9, 11, 12, 13, 16 (one block), 17, 24, 25, 33
  * and 48; B = 1, 2, 3; strided h_out / h_prev / gx rows, with poison after every valid region to catch stray writes. Each case runs two
  * chained steps, so the second reads the first one's h (and c) back: a layout slip would show up there.
  *

@@ -116,8 +116,8 @@ export function rnnRef(a: RnnRefArgs): { output: Float64Array; h: Float64Array; 
   return { output: out, h: hN, c: cN };
 }
 
-/** Hidden units per packed block (assembly/rnn.ts rnn_block_units): 12 for LSTM, 8 otherwise. */
-export const blockUnits = (G: number): number => (G === 4 ? 16 : 8);
+/** Hidden units per packed block (assembly/rnn.ts rnn_block_units): 16 for every cell. */
+export const blockUnits = (_G: number): number => 16;
 
 /**
  * The packed "gate block" layout of assembly/rnn.ts, as an oracle: hidden units in blocks of UB
