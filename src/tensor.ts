@@ -13,7 +13,8 @@ export class Tensor {
 
   constructor(data: Float32Array, shape: Shape) {
     this.data = data;
-    this.shape = Object.freeze([...shape]);
+    // a frozen shape cannot change under us, so it is shared rather than copied (per-call result tensors)
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze([...shape]);
   }
 
   /** Number of elements. */

@@ -23,6 +23,11 @@ import type { LossName } from '../train/loss.js';
 /** Bumped whenever any parameter changes, so cached plans (which hold packed weights) are rebuilt. */
 let weightEpoch = 0;
 
+/** The parameter epoch: unchanged means no parameter anywhere has changed since it was last read. */
+export function parameterEpoch(): number {
+  return weightEpoch;
+}
+
 /** A learnable tensor or a buffer (running statistics). */
 export class Parameter {
   data: Float32Array;
