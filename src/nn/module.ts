@@ -110,8 +110,9 @@ export abstract class Module {
     return n;
   }
 
-  /** PyTorch-style state dict: key -> Tensor (copies). */
+  /** PyTorch-style state dict: key -> Tensor (copies), including what trainStep / fit have trained so far. */
   stateDict(): Record<string, Tensor> {
+    syncTrainer(this);
     const out: Record<string, Tensor> = {};
     for (const [k, p] of this.namedParameters()) out[k] = new Tensor(p.data.slice(), p.shape);
     return out;
@@ -119,6 +120,7 @@ export abstract class Module {
 
   /** The state dict as safetensors bytes (F32; integer buffers as I64), loadable by PyTorch. */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array {
+    syncTrainer(this);
     const tensors: Record<string, { dtype: 'F32' | 'I64'; shape: number[]; data: Float32Array | BigInt64Array }> = {};
     for (const [k, p] of this.namedParameters()) {
       tensors[k] = p.integer

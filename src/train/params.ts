@@ -63,10 +63,15 @@ export class ParamStore {
     }
   }
 
-  /** Copy the trained values back into the Parameters (bumping their versions). */
+  /**
+   * Copy the trained values back into the Parameters (bumping their versions). A Parameter changed in JS
+   * since the last copy (a loadStateDict or set() after trainStep) keeps its new values: they are newer than
+   * the arena's, and the next upload() takes them in.
+   */
   download(): void {
     for (const b of this.buffers) b.set(b.data);
     for (const s of this.slots) {
+      if (s.synced !== s.param.version) continue;
       s.param.set(this.rt.arena.f32.subarray(s.data >>> 2, (s.data >>> 2) + s.size));
       s.synced = s.param.version;
     }

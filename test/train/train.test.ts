@@ -115,6 +115,31 @@ describe('training behaviour', () => {
     m.dispose();
   });
 
+  it('stateDict / saveSafetensors see what trainStep trained; a loadStateDict after it wins', async () => {
+    await init();
+    const x = golden.tensor('lenet.input') as Tensor;
+    const y = golden.tensor('lenet.target') as Tensor;
+    const m = hashWeights(new LeNet5(), 11);
+    const w0 = m.stateDict()['conv1.weight'].data;
+    m.trainStep(x, y, { optimizer: new SGD({ lr: 0.1 }) });
+    // no forward in between: the trained values still live in the trainer's arena copy
+    const w1 = m.stateDict()['conv1.weight'].data;
+    expect(Array.from(w1)).not.toEqual(Array.from(w0));
+    const saved = new LeNet5().loadStateDict(m.saveSafetensors());
+    expect(Array.from(saved.stateDict()['conv1.weight'].data)).toEqual(Array.from(w1));
+    m.forward(x); // syncing again changes nothing
+    expect(Array.from(m.stateDict()['conv1.weight'].data)).toEqual(Array.from(w1));
+    // restore a checkpoint right after a step: the loaded weights are used, not the trainer's older copy
+    const other = hashWeights(new LeNet5(), 12);
+    m.trainStep(x, y, { optimizer: new SGD({ lr: 0.1 }) });
+    m.loadStateDict(other.stateDict());
+    expect(Array.from(m.forward(x).data)).toEqual(Array.from(other.forward(x).data));
+    // and training continues from them
+    const l = m.trainStep(x, y, { optimizer: new SGD({ lr: 0 }) });
+    expect(l).toBeCloseTo(other.trainStep(x, y, { optimizer: new SGD({ lr: 0 }) }), 5);
+    for (const mm of [m, saved, other]) mm.dispose();
+  });
+
   it('refuses out-of-range labels by name before running', async () => {
     await init();
     const m = hashWeights(new LeNet5(), 11);
