@@ -36,8 +36,9 @@ import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/layers/embedding.js';
 import { Linear } from '../nn/layers/linear.js';
 import { IOPlan, LSTM, RecurrentState, reshapeValue } from '../nn/layers/rnn.js';
-import type { TrainGraph } from '../train/graph.js';
-import type { FitOptions, History, TrainOptions } from '../train/trainer.js';
+import { isTraining, type TrainGraph } from '../train/graph.js';
+import { syncTrainer, type FitOptions, type History, type TrainOptions } from '../train/trainer.js';
+import type { LossName } from '../train/loss.js';
 import { BOS, EOS, PAD } from './tokenizer.js';
 
 export interface Seq2SeqOptions {
@@ -87,6 +88,8 @@ export class Seq2Seq extends Module {
   readonly pad: number;
   private readonly ioPlans = new PlanCache<IOPlan>(this, (p) => p.dispose());
   private gone = false;
+  /** Written by evaluate()'s planned ops at run time. */
+  private evalSums = { loss: 0, correct: 0, count: 0 };
 
   constructor(opts: Seq2SeqOptions) {
     super('seq2seq');
@@ -134,19 +137,35 @@ export class Seq2Seq extends Module {
    * encoder. Returns the logits [B*T, tgtVocab].
    */
   buildTrainingLoss(g: TrainGraph, x: Value, target: Value, holder: { value: number }): Value {
+    const { logits, labels, count, n } = this.buildTeacherForced(g, x, target);
+    const V = this.tgtVocab;
+    const k = g.rt.k;
+    const dlogits = g.value([n, V]);
+    g.op(`${this.name}.cross_entropy`, [logits, labels], (p) => {
+      const scale = count.value > 0 ? 1 / count.value : 0;
+      holder.value = k.softmax_cross_entropy(at(p, dlogits), at(p, logits), at(p, labels), n, V, scale);
+    });
+    g.addGrad(logits, dlogits);
+    return logits;
+  }
+
+  /**
+   * The teacher-forced decoder shared by training and evaluate(): logits [B*T, tgtVocab] for source ids x
+   * [B, S] and target ids [B, T], the i32 labels (-1 where ignored) and, at run time, the count of kept tokens.
+   */
+  private buildTeacherForced(g: GraphBuilder, x: Value, target: Value): { logits: Value; labels: Value; count: { value: number }; n: number } {
     if (x.shape.length !== 2 || target.shape.length !== 2 || target.shape[0] !== x.shape[0]) {
       throw new WasmzooError('E_SHAPE', `${this.name}: training needs source ids [B, S] and target ids [B, T] (ending in EOS, PAD after), got [${x.shape.join(', ')}] and [${target.shape.join(', ')}]`);
     }
     const [B, T] = target.shape;
     const V = this.tgtVocab, H = this.decoder.hiddenSize, n = B * T;
-    const k = g.rt.k;
     const { bos, pad } = this;
     const enc = this.encoder.buildRecurrent(g, this.srcEmbed.build(g, x));
     // decoder input BOS + target[:, :-1] (ignored positions read PAD) and i32 labels (-1 = ignored)
     const decIn = g.value([B, T]);
     const labels = g.value([n]);
     const count = { value: 0 };
-    g.constant(decIn);
+    if (isTraining(g)) g.constant(decIn);
     g.op(`${this.name}.teacher_forcing`, [target], (p) => {
       const a = g.rt.arena;
       const tp = at(p, target) >> 2, dp = at(p, decIn) >> 2, lp = at(p, labels) >> 2;
@@ -166,13 +185,53 @@ export class Seq2Seq extends Module {
     });
     const dec = this.decoder.buildRecurrent(g, this.tgtEmbed.build(g, decIn), { h: enc.h, c: enc.c });
     const logits = this.out.build(g, reshapeValue(dec.output, [n, H]));
-    const dlogits = g.value([n, V]);
-    g.op(`${this.name}.cross_entropy`, [logits, labels], (p) => {
-      const scale = count.value > 0 ? 1 / count.value : 0;
-      holder.value = k.softmax_cross_entropy(at(p, dlogits), at(p, logits), at(p, labels), n, V, scale);
-    });
-    g.addGrad(logits, dlogits);
-    return logits;
+    return { logits, labels, count, n };
+  }
+
+  /**
+   * Teacher-forced evaluation on source ids x [N, S] and target ids y [N, T] (as for fit): the mean token
+   * cross-entropy over the non-pad target positions (what fit minimises, PyTorch's
+   * CrossEntropyLoss(ignore_index=PAD)) and the token accuracy (argmax of the logits = the target id).
+   * Free-running quality is greedy() / beamSearch() on held-out sources. `loss` is the objective's name
+   * ('crossEntropy'; fit passes its internal 'mse'), `batchSize` rows per planned run (default 64).
+   */
+  override evaluate(x: Tensor, y: Tensor, opts: { loss?: LossName; batchSize?: number } = {}): { loss: number; accuracy: number } {
+    if (opts.loss !== undefined && opts.loss !== 'crossEntropy' && opts.loss !== 'mse') this.lossOpts(opts);
+    if (x.shape.length !== 2 || y.shape.length !== 2 || x.shape[0] !== y.shape[0]) {
+      throw new WasmzooError('E_SHAPE', `${this.name}.evaluate: needs source ids [N, S] and target ids [N, T] with the same N, got [${x.shape.join(', ')}] and [${y.shape.join(', ')}]`);
+    }
+    this.srcEmbed.checkIds(x.data, x.shape);
+    const bs = opts.batchSize ?? 64;
+    if (!(Number.isInteger(bs) && bs > 0)) throw new WasmzooError('E_ARGUMENT', `${this.name}.evaluate: batchSize must be a positive integer, got ${bs}`);
+    const [N, S] = x.shape, T = y.shape[1], V = this.tgtVocab;
+    // reset per call; the cached plans' ops add to this.evalSums (a plan outlives the call that built it)
+    const sums = (this.evalSums = { loss: 0, correct: 0, count: 0 });
+    for (let r = 0; r < N; r += bs) {
+      const B = Math.min(bs, N - r);
+      const io = this.plan(`eval:${B}x${S}x${T}`, () => new IOPlan(runtime(), [[B, S], [B, T]], (g, [ids, tgt]) => {
+        const { logits, labels, count, n } = this.buildTeacherForced(g, ids, tgt);
+        const k = g.rt.k;
+        const kept = g.value([1]);
+        g.op(`${this.name}.eval_loss`, [logits, labels], (p) => {
+          const a = g.rt.arena, lg = at(p, logits) >> 2, lb = at(p, labels) >> 2;
+          for (let i = 0; i < n; i++) {
+            const want = a.i32[lb + i];
+            if (want < 0) continue;
+            let best = 0;
+            for (let j = 1; j < V; j++) if (a.f32[lg + i * V + j] > a.f32[lg + i * V + best]) best = j;
+            if (best === want) this.evalSums.correct++;
+          }
+          // in place: the logits are not needed afterwards
+          this.evalSums.loss += k.softmax_cross_entropy(at(p, logits), at(p, logits), at(p, labels), n, V, 1);
+          this.evalSums.count += count.value;
+          a.f32[at(p, kept) >> 2] = count.value;
+        });
+        return [kept];
+      }));
+      io.run([x.data.subarray(r * S, (r + B) * S), y.data.subarray(r * T, (r + B) * T)]);
+    }
+    if (sums.count === 0) throw new WasmzooError('E_ARGUMENT', `${this.name}.evaluate: every target position is padding (PAD ${this.pad} or -1): nothing to score`);
+    return { loss: sums.loss / sums.count, accuracy: sums.correct / sums.count };
   }
 
   /** The objective is the token cross-entropy above; the trainer gets 'mse' only so it passes y as floats. */
@@ -188,11 +247,11 @@ export class Seq2Seq extends Module {
     return super.trainStep(x, y, this.lossOpts(opts));
   }
 
-  /** fit over (source ids [N, S], target ids [N, T]); validate with greedy() (validationData is not taken). */
+  /**
+   * fit over (source ids [N, S], target ids [N, T]); validationData / validationSplit report evaluate()'s
+   * teacher-forced token loss and accuracy as valLoss / valAccuracy.
+   */
   override fit(x: Tensor, y: Tensor, opts: FitOptions = {}): Promise<History> {
-    if (opts.validationData || opts.validationSplit !== undefined) {
-      throw new WasmzooError('E_ARGUMENT', `${this.name}.fit: validation by loss is not available; decode held-out sources with greedy() and compare`);
-    }
     return super.fit(x, y, this.lossOpts(opts));
   }
 
@@ -200,6 +259,7 @@ export class Seq2Seq extends Module {
 
   private plan(key: string, make: () => IOPlan): IOPlan {
     if (this.gone) throw new WasmzooError('E_DISPOSED', `${this.name}: used after dispose()`);
+    syncTrainer(this); // weights trained by trainStep live in the trainer until synced (as Module.forward)
     return this.ioPlans.get(key, make);
   }
 

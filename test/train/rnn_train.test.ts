@@ -19,6 +19,7 @@ import { Adam, SGD } from '../../src/train/optim.js';
 import { Trainer } from '../../src/train/trainer.js';
 import type { LossName } from '../../src/train/loss.js';
 import { Golden } from '../golden/load.js';
+import { tensor, type Tensor } from '../../src/tensor.js';
 import { expectClose } from '../kernels/harness.js';
 
 const golden = new Golden('rnn_train/steps.safetensors');
@@ -146,5 +147,80 @@ describe('recurrent training behaviour', () => {
     const h = await m.fit(new Tensor(x, [N, T, 2]), new Tensor(y, [N]), { epochs: 30, batchSize: 16, optimizer: new Adam({ lr: 0.02 }) });
     expect(h.epochs[29].loss).toBeLessThan(h.epochs[0].loss * 0.5);
     m.dispose();
+  });
+});
+
+describe('Seq2Seq: evaluate, validation, trained weights in decoding', () => {
+  const make = () => hashWeights(CASES.seq2seq.make(), CASES.seq2seq.seed) as Seq2Seq;
+
+  /** The teacher-forced token loss and accuracy the slow way: encode(), then decodeStep() token by token. */
+  function oracle(m: Seq2Seq, x: Tensor, y: Tensor): { loss: number; accuracy: number } {
+    const [N, S] = x.shape, T = y.shape[1];
+    const rows = Array.from({ length: N }, (_, b) => Array.from(x.data.subarray(b * S, (b + 1) * S)));
+    let state = m.encode(rows);
+    let tokens = new Array<number>(N).fill(m.bos);
+    let loss = 0, correct = 0, count = 0;
+    for (let t = 0; t < T; t++) {
+      const r = m.decodeStep(tokens, state);
+      state = r.state;
+      const V = m.tgtVocab;
+      tokens = [];
+      for (let b = 0; b < N; b++) {
+        const want = y.data[b * T + t];
+        const ignored = want === m.pad || want < 0;
+        tokens.push(ignored ? m.pad : want);
+        if (ignored) continue;
+        const lp = r.logProbs.data.subarray(b * V, (b + 1) * V);
+        loss -= lp[want];
+        let best = 0;
+        for (let j = 1; j < V; j++) if (lp[j] > lp[best]) best = j;
+        if (best === want) correct++;
+        count++;
+      }
+    }
+    return { loss: loss / count, accuracy: correct / count };
+  }
+
+  it('evaluate: the token loss equals PyTorch (teacher forcing) and a decodeStep loop, at any batchSize', async () => {
+    await init();
+    const x = golden.tensor('seq2seq.input'), y = golden.tensor('seq2seq.target');
+    const m = make();
+    const e = m.evaluate(x, y);
+    expectClose([e.loss], golden.tensor('seq2seq.loss').data, 0, 1e-5, 'evaluate loss vs PyTorch');
+    const o = oracle(m, x, y);
+    expectClose([e.loss], [o.loss], 0, 1e-5, 'evaluate loss vs decodeStep');
+    expect(e.accuracy).toBe(o.accuracy);
+    const e1 = m.evaluate(x, y, { batchSize: 1 });
+    expectClose([e1.loss], [e.loss], 0, 1e-6, 'batchSize 1');
+    expect(e1.accuracy).toBe(e.accuracy);
+    expect(() => m.evaluate(x, y, { loss: 'bceWithLogits' })).toThrow(/token cross-entropy/);
+    expect(() => m.evaluate(x, tensor(new Float32Array(y.data.length).fill(-1), y.shape))).toThrow(/every target position is padding/);
+    m.dispose();
+  });
+
+  it('fit with validationSplit reports evaluate() on the held-out rows; decoding sees trainStep at once', async () => {
+    await init();
+    const x = golden.tensor('seq2seq.input'), y = golden.tensor('seq2seq.target');
+    const N = x.shape[0];
+    const m = make();
+    const h = await m.fit(x, y, { epochs: 2, batchSize: 2, validationSplit: 0.5, optimizer: new Adam({ lr: 1e-2 }), shuffle: false });
+    const cut = Math.floor(N * 0.5);
+    const rows = (t: Tensor, a: number, b: number) => {
+      const w = t.data.length / t.shape[0];
+      return tensor(t.data.slice(a * w, b * w), [b - a, ...t.shape.slice(1)]);
+    };
+    const v = m.evaluate(rows(x, cut, N), rows(y, cut, N));
+    expectClose([h.epochs[1].valLoss!], [v.loss], 0, 1e-6, 'valLoss');
+    expect(h.epochs[1].valAccuracy).toBe(v.accuracy);
+    // decodeStep right after trainStep uses the trained weights (no forward in between to sync them)
+    const src = [Array.from(x.data.subarray(0, x.shape[1]))];
+    const before = m.decodeStep([m.bos], m.encode(src)).logProbs.data;
+    m.trainStep(x, y, { optimizer: new SGD({ lr: 1 }) });
+    const after = m.decodeStep([m.bos], m.encode(src)).logProbs.data;
+    const copy = new Seq2Seq({ srcVocab: 9, tgtVocab: 8, embeddingDim: 4, hiddenSize: 5, numLayers: 2 }).loadStateDict(m.stateDict());
+    expect(Array.from(after)).not.toEqual(Array.from(before));
+    expect(Array.from(after)).toEqual(Array.from(copy.decodeStep([m.bos], copy.encode(src)).logProbs.data));
+    m.dispose();
+    copy.dispose();
   });
 });

@@ -36,6 +36,7 @@ import { Module, type Parameter } from '../module.js';
 import { PackedBlock, withStaged } from '../packed.js';
 import { isTraining } from '../../train/graph.js';
 import { trainRecurrent } from '../../train/rnn.js';
+import { syncTrainer } from '../../train/trainer.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Plans with several inputs and outputs
@@ -516,6 +517,7 @@ export abstract class RNNBase extends Module {
 
   private planFor3(shape: Shape, hasState: boolean): PlanEntry {
     if (this.gone) throw new WasmzooError('E_DISPOSED', `${this.name}: used after dispose()`);
+    syncTrainer(this); // weights trained by trainStep live in the trainer until synced (as Module.forward)
     const { T, B, batched } = this.seqDims(shape);
     return this.ioPlans.get(`${shape.join('x')}|${hasState}`, () => {
     const stateShape = this.stateShape(B, batched);
