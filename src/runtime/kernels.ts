@@ -109,7 +109,7 @@ export interface Kernels {
   nhwc_to_nchw(out: number, inp: number, N: number, C: number, H: number, W: number): void;
 
   // ---- Recurrent cells (assembly/rnn.ts): gate blocks of hidden units, see that file's header ----
-  /** Hidden units per gate block for a cell with G gates (12 for LSTM, 8 for GRU): Hp = ceil(H/UB)*UB. */
+  /** Hidden units per gate block (16 for every cell): Hp = ceil(H/UB)*UB. */
   rnn_block_units(G: number): number;
   /** Floats of W [G*H, K] packed in gate blocks: Hp * G * K. */
   rnn_packed_gates_size(G: number, H: number, K: number): number;
