@@ -1,6 +1,6 @@
-// Recurrent cells: one kernel per timestep does the recurrent matrix-vector product h_{t-1} · W_hhᵀ AND the
-// gate math (sigmoid/tanh from activation.ts), block by block, so the pre-activations of a block never leave
-// L1 and no separate pass over the gates is needed.
+// Recurrent cells: one kernel call per timestep does the recurrent matrix-vector product h_{t-1} · W_hhᵀ
+// (block by block, accumulating into the step's gx row) and then the gate math (sigmoid/tanh as activation.ts)
+// in flat passes over that row, which is still in L1.
 // Caller: src/nn/layers/rnn.ts (LSTM, GRU). The input projection of all timesteps (W_ih x + b) is one GEMM
 // (gemm.ts) before the time loop, or, for a few rows (streaming steps), rnn_project below; plain RNN
 // (tanh/relu) needs no kernel here: its step is gemm_packed with accumulate + fused activation.
@@ -160,7 +160,6 @@ export function rnn_project(gx: usize, ldgx: i32, x: usize, ldx: i32, pw: usize,
 }
 
 // ---- SIMD blocks: one block of units of one batch row ----
-
 
 // Lanes of vector q (0..3) of a block with nv valid units.
 // @ts-ignore: decorator
