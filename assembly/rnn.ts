@@ -280,7 +280,8 @@ const GK: usize = memory.data<f32>([
  * left out: there the clamped exp is 2^-126 and 1/(1 + 2^-126) = 1 all the same; NaN passes pmin/pmax
  * unchanged, as in exp_f32x4.
  */
-function gsigmoid2_at(a: usize, b: usize): void {
+// @ts-ignore: decorator
+@inline function gsigmoid2_at(a: usize, b: usize): void {
   let k = gk(0);
   const xa = f32x4.pmin(f32x4.neg(v128.load(a)), k), xb = f32x4.pmin(f32x4.neg(v128.load(b)), k);
   k = gk(1);
@@ -295,7 +296,8 @@ function gsigmoid2_at(a: usize, b: usize): void {
  * 1 - 2/(exp(2|x|) + 1) above, sign restored). exp's argument is >= 0 (or NaN), so exp_f32x4's lower clamp
  * and zero mask are no-ops.
  */
-function gtanh2_at(a: usize, b: usize): void {
+// @ts-ignore: decorator
+@inline function gtanh2_at(a: usize, b: usize): void {
   const xa = v128.load(a), xb = v128.load(b);
   const aa = f32x4.abs(xa), ab = f32x4.abs(xb);
   const ta = f32x4.mul(aa, aa), tb = f32x4.mul(ab, ab);
@@ -329,10 +331,9 @@ function lstm_gates_rows(ho: usize, c: usize, g: usize, H: i32): void {
   const U = (H + 15) >> 4;
   for (let u = 0; u < U; u++) {
     const p = g + (<usize>u << 8);
-    for (let j = 0; j < 12; j += 2) {
-      const a = p + (<usize>(j + ((j >> 3) << 2)) << 4); // vectors 0..7 (i, f) and 12..15 (o)
-      gsigmoid2_at(a, a + 16);
-    }
+    // vectors 0..7 (i, f) and 12..15 (o)
+    gsigmoid2_at(p, p + 16); gsigmoid2_at(p + 32, p + 48); gsigmoid2_at(p + 64, p + 80);
+    gsigmoid2_at(p + 96, p + 112); gsigmoid2_at(p + 192, p + 208); gsigmoid2_at(p + 224, p + 240);
   }
   for (let u = 0; u < U; u++) {
     const p = g + (<usize>u << 8) + 128;

@@ -197,6 +197,8 @@ interface PlanEntry {
   hasState: boolean;
   outShape: Shape;
   stateShape: Shape;
+  /** One timestep's output [B, D*H] (step()). */
+  stepShape: Shape;
 }
 
 const GATES: Record<RNNMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
@@ -530,7 +532,7 @@ export abstract class RNNBase extends Module {
     const DH = this.directions * this.hiddenSize;
     // frozen: result tensors share them instead of copying (Tensor's constructor)
     const outShape = Object.freeze(batched ? (this.batchFirst ? [B, T, DH] : [T, B, DH]) : [T, DH]);
-    return { io, hasState, outShape, stateShape: Object.freeze(stateShape) };
+    return { io, hasState, outShape, stateShape: Object.freeze(stateShape), stepShape: Object.freeze([B, DH]) };
     });
   }
 
@@ -542,6 +544,12 @@ export abstract class RNNBase extends Module {
   override forward(x: Tensor, initialState?: StateInput): RecurrentOutput {
     if (!(x instanceof Tensor)) throw new WasmzooError('E_ARGUMENT', `${this.name}: input must be a Tensor`);
     const e = this.planFor3(x.shape, initialState !== undefined);
+    const [out, h, c] = e.io.run(this.planInputs(e, x, initialState));
+    return new RecurrentOutput(new Tensor(out, e.outShape), new Tensor(h, e.stateShape), c && new Tensor(c, e.stateShape));
+  }
+
+  /** The input arrays of a plan run: x, then the initial state's h (and c) checked against the plan's shape. */
+  private planInputs(e: PlanEntry, x: Tensor, initialState: StateInput | undefined): ArrayLike<number>[] {
     const ins: ArrayLike<number>[] = [x.data];
     if (initialState !== undefined) {
       const { h, c } = this.splitState(initialState);
@@ -552,8 +560,7 @@ export abstract class RNNBase extends Module {
         ins.push(c!.data);
       }
     }
-    const [out, h, c] = e.io.run(ins);
-    return new RecurrentOutput(new Tensor(out, e.outShape), new Tensor(h, e.stateShape), c && new Tensor(c, e.stateShape));
+    return ins;
   }
 
   /**
@@ -574,10 +581,18 @@ export abstract class RNNBase extends Module {
     if (!single && x.shape.length !== 3) {
       throw new WasmzooError('E_SHAPE', `${this.name}: step() expected one timestep [B, ${this.inputSize}] or a chunk [${this.batchFirst ? 'B, T' : 'T, B'}, ${this.inputSize}], got ${shapeStr(x.shape)}`);
     }
-    const seq = single ? x.reshape(this.batchFirst ? [x.shape[0], 1, this.inputSize] : [1, x.shape[0], this.inputSize]) : x;
-    const r = this.forward(seq, state);
-    const output = single ? new Tensor(r.data, [x.shape[0], this.hiddenSize]) : r.output;
-    return { output, state: r.state };
+    if (!single) {
+      const r = this.forward(x, state);
+      return { output: r.output, state: r.state };
+    }
+    // one timestep: the plan of a length-1 sequence, results wrapped directly (this runs every few microseconds)
+    const B = x.shape[0];
+    const e = this.planFor3(this.batchFirst ? [B, 1, this.inputSize] : [1, B, this.inputSize], state !== undefined);
+    const [out, h, c] = e.io.run(this.planInputs(e, x, state));
+    return {
+      output: new Tensor(out, e.stepShape),
+      state: new RecurrentState(new Tensor(h, e.stateShape), c && new Tensor(c, e.stateShape)),
+    };
   }
 
   /** A zero state for batch size B (what forward() starts from without an initial state). */
