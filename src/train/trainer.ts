@@ -248,6 +248,15 @@ function checkLabels(name: string, y: Tensor, classes: number | undefined): void
 }
 
 const trainers = new WeakMap<Module, Trainer>();
+/** Submodule -> the trained model containing it, so a submodule's own forward also syncs (see syncTrainer). */
+const trainedAncestor = new WeakMap<Module, Module>();
+
+function markDescendants(root: Module, m: Module): void {
+  for (const [, c] of m.namedChildren()) {
+    trainedAncestor.set(c, root);
+    markDescendants(root, c);
+  }
+}
 
 /** The trainer of a model for these options (re-made when loss or optimizer change). */
 export function trainerFor(model: Module, opts: TrainOptions): Trainer {
@@ -261,6 +270,7 @@ export function trainerFor(model: Module, opts: TrainOptions): Trainer {
   if (!t) {
     t = new Trainer(model, opts);
     trainers.set(model, t);
+    markDescendants(model, model);
   }
   t.clip = opts.clipGradNorm;
   return t;
@@ -275,9 +285,14 @@ export function disposeTrainer(model: Module): void {
   }
 }
 
-/** Bring trained values back into the model if a trainer has newer ones. */
+/**
+ * Bring trained values back into the model if a trainer has newer ones: the model's own trainer, or that of
+ * the model it is part of (`seq.lstm.forward(x)` after `seq.trainStep(...)` must see the trained weights).
+ */
 export function syncTrainer(model: Module): void {
   trainers.get(model)?.sync();
+  const root = trainedAncestor.get(model);
+  if (root) trainers.get(root)?.sync();
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setTimeout(r, 0));

@@ -150,6 +150,22 @@ describe('recurrent training behaviour', () => {
   });
 });
 
+describe('trained weights reach submodules', () => {
+  it("a submodule's forward after the parent's trainStep uses the trained weights", async () => {
+    await init();
+    const x = golden.tensor('lstm_cls.input'), y = golden.tensor('lstm_cls.target');
+    const m = hashWeights(CASES.lstm_cls.make(), 21) as SequenceLSTM;
+    const xs = tensor(x.data.slice(), x.shape);
+    const out0 = Array.from(m.lstm.forward(xs).data);
+    m.trainStep(x, y, { optimizer: new SGD({ lr: 1 }) });
+    const out1 = Array.from(m.lstm.forward(xs).data); // no parent call in between
+    m.forward(x);
+    expect(out1).not.toEqual(out0);
+    expect(Array.from(m.lstm.forward(xs).data)).toEqual(out1);
+    m.dispose();
+  });
+});
+
 describe('Seq2Seq: evaluate, validation, trained weights in decoding', () => {
   const make = () => hashWeights(CASES.seq2seq.make(), CASES.seq2seq.seed) as Seq2Seq;
 
