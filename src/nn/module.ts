@@ -8,8 +8,8 @@
  *   everything first (missing, unexpected, shape mismatches: all reported at once) and only then assigns,
  *   so a failed load leaves the module unchanged.
  *
- * NOTE: modules start in eval mode (PyTorch starts in train mode): inference is what this package does
- * today; `train()` becomes meaningful when training lands.
+ * NOTE: modules start in eval mode (PyTorch starts in train mode). forward() always has inference semantics;
+ * trainStep / fit apply training semantics (dropout, batch statistics) whatever the flag says.
  */
 import { WasmzooError } from '../errors.js';
 import { runtime, type Runtime } from '../runtime/runtime.js';
