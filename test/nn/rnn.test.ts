@@ -158,6 +158,16 @@ describe('streaming', () => {
     expect(b.output.shape).toEqual([5, 4]);
     expect(() => lstm.step(tensor(randomArray(15, 2), [5, 3]), a.state)).toThrow(/LSTM: initial h must be \[1, 5, 4\].*got \[1, 2, 4\]/);
   });
+
+  it('results own their buffers (transferring one to a worker cannot detach the state)', () => {
+    const lstm = new nn.LSTM(3, 4, { numLayers: 2 });
+    const { output, state } = lstm.step(tensor(randomArray(6, 3), [2, 3]));
+    const arrays = [output.data, state.h.data, state.c!.data];
+    for (const a of arrays) expect(a.byteOffset === 0 && a.byteLength === a.buffer.byteLength).toBe(true);
+    expect(new Set(arrays.map((a) => a.buffer)).size).toBe(3);
+    const r = lstm.forward(tensor(randomArray(12, 4), [2, 2, 3]));
+    expect(new Set([r.data.buffer, r.h.data.buffer, r.c!.data.buffer]).size).toBe(3);
+  });
 });
 
 describe('errors name the layer and the shapes; the layer stays usable', () => {
