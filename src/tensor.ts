@@ -42,13 +42,16 @@ export class Tensor {
     const cols = this.shape[this.shape.length - 1] ?? 1;
     const rows = this.data.length / cols;
     const out: number[] = [];
-    for (let r = 0; r < rows; r++) {
-      let best = 0;
-      for (let c = 1; c < cols; c++) if (this.data[r * cols + c] > this.data[r * cols + best]) best = c;
-      out.push(best);
-    }
+    for (let r = 0; r < rows; r++) out.push(argmaxAt(this.data, r * cols, cols));
     return out;
   }
+}
+
+/** Index (0..n-1) of the first largest of the n values at data[offset..]: a row's predicted class. */
+export function argmaxAt(data: ArrayLike<number>, offset: number, n: number): number {
+  let best = 0;
+  for (let c = 1; c < n; c++) if (data[offset + c] > data[offset + best]) best = c;
+  return best;
 }
 
 export function numel(shape: Shape): number {

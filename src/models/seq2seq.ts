@@ -22,7 +22,7 @@
  *   score / lp(len) with GNMT's length penalty lp(len) = ((5 + len) / 6)^alpha (Wu et al. 2016), len = generated
  *   tokens including EOS; alpha = lengthPenalty (0 ranks by raw log-probability). Width 1 is exactly greedy.
  *
- * Planning: encode() and decodeStep() each run an IOPlan (several inputs/outputs, see src/nn/layers/rnn.ts),
+ * Planning: encode() and decodeStep() each run an IOPlan (several inputs/outputs, src/nn/ioplan.ts),
  * one per input shape, so after the first call with a shape nothing is allocated in the arena; the decode
  * loops themselves (argmax, candidate selection, reordering beam states) are plain JavaScript.
  */
@@ -30,12 +30,13 @@ import { PlanCache } from '../nn/plancache.js';
 import { WasmzooError } from '../errors.js';
 import type { WeightSource } from '../io/weights.js';
 import { init, runtime, type InitOptions } from '../runtime/runtime.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, argmaxAt } from '../tensor.js';
 import { at, type GraphBuilder, type Value } from '../nn/graph.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/layers/embedding.js';
 import { Linear } from '../nn/layers/linear.js';
-import { IOPlan, LSTM, RecurrentState, reshapeValue } from '../nn/layers/rnn.js';
+import { IOPlan } from '../nn/ioplan.js';
+import { LSTM, RecurrentState, reshapeValue } from '../nn/layers/rnn.js';
 import { isTraining, type TrainGraph } from '../train/graph.js';
 import { syncTrainer, type FitOptions, type History, type TrainOptions } from '../train/trainer.js';
 import type { LossName } from '../train/loss.js';
@@ -167,19 +168,19 @@ export class Seq2Seq extends Module {
     const count = { value: 0 };
     if (isTraining(g)) g.constant(decIn);
     g.op(`${this.name}.teacher_forcing`, [target], (p) => {
-      const a = g.rt.arena;
+      const f32 = g.rt.arena.f32, i32 = g.rt.arena.i32;
       const tp = at(p, target) >> 2, dp = at(p, decIn) >> 2, lp = at(p, labels) >> 2;
       let c = 0;
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t++) {
-          const v = a.f32[tp + b * T + t];
+          const v = f32[tp + b * T + t];
           const ignored = v === pad || v < 0;
           if (!ignored && !(Number.isInteger(v) && v < V)) throw new WasmzooError('E_ARGUMENT', `${this.name}: target id at [${b}, ${t}] is ${v}; ids must be integers in [0, ${V}) (PAD ${pad} or -1 for padding)`);
-          a.i32[lp + b * T + t] = ignored ? -1 : v;
+          i32[lp + b * T + t] = ignored ? -1 : v;
           if (!ignored) c++;
-          if (t + 1 < T) a.f32[dp + b * T + t + 1] = ignored ? pad : v;
+          if (t + 1 < T) f32[dp + b * T + t + 1] = ignored ? pad : v;
         }
-        a.f32[dp + b * T] = bos;
+        f32[dp + b * T] = bos;
       }
       count.value = c;
     });
@@ -213,18 +214,15 @@ export class Seq2Seq extends Module {
         const k = g.rt.k;
         const kept = g.value([1]);
         g.op(`${this.name}.eval_loss`, [logits, labels], (p) => {
-          const a = g.rt.arena, lg = at(p, logits) >> 2, lb = at(p, labels) >> 2;
+          const f32 = g.rt.arena.f32, i32 = g.rt.arena.i32, lg = at(p, logits) >> 2, lb = at(p, labels) >> 2;
           for (let i = 0; i < n; i++) {
-            const want = a.i32[lb + i];
-            if (want < 0) continue;
-            let best = 0;
-            for (let j = 1; j < V; j++) if (a.f32[lg + i * V + j] > a.f32[lg + i * V + best]) best = j;
-            if (best === want) this.evalSums.correct++;
+            const want = i32[lb + i];
+            if (want >= 0 && argmaxAt(f32, lg + i * V, V) === want) this.evalSums.correct++;
           }
           // in place: the logits are not needed afterwards
           this.evalSums.loss += k.softmax_cross_entropy(at(p, logits), at(p, logits), at(p, labels), n, V, 1);
           this.evalSums.count += count.value;
-          a.f32[at(p, kept) >> 2] = count.value;
+          f32[at(p, kept) >> 2] = count.value;
         });
         return [kept];
       }));
@@ -339,9 +337,7 @@ export class Seq2Seq extends Module {
       const r = this.decodeStep(tok, state);
       state = r.state;
       for (let b = 0; b < B; b++) {
-        const row = r.logProbs.data.subarray(b * V, (b + 1) * V);
-        let best = 0;
-        for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
+        const best = argmaxAt(r.logProbs.data, b * V, V);
         tok[b] = best;
         if (done[b]) continue;
         if (best === this.eos) done[b] = true;

@@ -36,11 +36,11 @@ import { WasmzooError } from '../errors.js';
 import { init, runtime, type InitOptions } from '../runtime/runtime.js';
 import { Act } from '../runtime/kernels.js';
 import type { WeightSource } from '../io/weights.js';
-import { Plan, GraphBuilder, at, shapeError, type Value } from '../nn/graph.js';
+import { GraphBuilder, at, shapeError, type Value } from '../nn/graph.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers/linear.js';
 import { Flatten } from '../nn/layers/misc.js';
-import { IOPlan } from '../nn/layers/rnn.js';
+import { IOPlan } from '../nn/ioplan.js';
 import { Tensor, numel, type Shape } from '../tensor.js';
 import type { TrainGraph } from '../train/graph.js';
 import { syncTrainer, type FitOptions, type History, type TrainOptions, type TrainingLossModel } from '../train/trainer.js';
@@ -65,7 +65,7 @@ export class VAE extends Module implements TrainingLossModel {
   readonly fc3: Linear;
   readonly fc4: Linear;
   private readonly flatten = new Flatten();
-  private readonly ioPlans = new PlanCache<{ plan: Plan; inputs: Value[]; outputs: Value[] }>(this, (p) => p.plan.dispose());
+  private readonly ioPlans = new PlanCache<IOPlan>(this, (p) => p.dispose());
   /** Read by the planned ops of sample() and evaluate() at run time. */
   private seedLo = 0;
   private seedHi = 0;
@@ -185,7 +185,7 @@ export class VAE extends Module implements TrainingLossModel {
       const io = this.plan(`elbo:${B}`, () => this.elboPlan(B));
       this.seedLo = (opts.seed ?? 0) | 0;
       this.seedHi = (EVAL_HI + from) | 0;
-      this.runPlan(io, [xf.data.subarray(from * D, (from + B) * D), yf.data.subarray(from * D, (from + B) * D)]);
+      io.run([xf.data.subarray(from * D, (from + B) * D), yf.data.subarray(from * D, (from + B) * D)]);
       rec += this.sums.rec;
       kl += this.sums.kl;
     }
@@ -193,7 +193,7 @@ export class VAE extends Module implements TrainingLossModel {
   }
 
   private elboPlan(B: number) {
-    return this.makePlan([[B, this.inputSize], [B, this.inputSize]], (g, [x, t]) => {
+    return new IOPlan(runtime(), [[B, this.inputSize], [B, this.inputSize]], (g, [x, t]) => {
       const { mu, logvar } = this.buildEncoder(g, x);
       const k = g.rt.k;
       const L = this.latent, n = B * L, D = this.inputSize;
@@ -229,11 +229,11 @@ export class VAE extends Module implements TrainingLossModel {
     syncTrainer(this);
     const xf = this.rows(x);
     const N = xf.shape[0];
-    const io = this.plan(`enc:${N}`, () => this.makePlan([[N, this.inputSize]], (g, [xv]) => {
+    const io = this.plan(`enc:${N}`, () => new IOPlan(runtime(), [[N, this.inputSize]], (g, [xv]) => {
       const { mu, logvar } = this.buildEncoder(g, xv);
       return [mu, logvar];
     }));
-    const [mu, logvar] = this.runPlan(io, [xf.data]);
+    const [mu, logvar] = io.run([xf.data]);
     return { mu: new Tensor(mu, [N, this.latent]), logvar: new Tensor(logvar, [N, this.latent]) };
   }
 
@@ -242,8 +242,8 @@ export class VAE extends Module implements TrainingLossModel {
     syncTrainer(this);
     if (z.shape.length !== 2 || z.shape[1] !== this.latent) throw shapeError(`${this.name}.decode`, `[N, ${this.latent}]`, z.shape);
     const N = z.shape[0];
-    const io = this.plan(`dec:${N}`, () => this.makePlan([[N, this.latent]], (g, [zv]) => [this.buildDecoder(g, zv)]));
-    return new Tensor(this.runPlan(io, [z.data])[0], [N, this.inputSize]);
+    const io = this.plan(`dec:${N}`, () => new IOPlan(runtime(), [[N, this.latent]], (g, [zv]) => [this.buildDecoder(g, zv)]));
+    return new Tensor(io.run([z.data])[0], [N, this.inputSize]);
   }
 
   private buildDecoder(g: GraphBuilder, z: Value): Value {
@@ -260,7 +260,7 @@ export class VAE extends Module implements TrainingLossModel {
   sample(n: number, opts: { seed?: number } = {}): Tensor {
     syncTrainer(this);
     if (!(Number.isInteger(n) && n > 0)) throw new WasmzooError('E_ARGUMENT', `${this.name}.sample: n must be a positive integer, got ${n}`);
-    const io = this.plan(`sample:${n}`, () => this.makePlan([], (g) => {
+    const io = this.plan(`sample:${n}`, () => new IOPlan(runtime(), [], (g) => {
       const z = g.value([n, this.latent]);
       const k = g.rt.k;
       g.op(`${this.name}.sample_z`, [], (p) => k.vae_normal(at(p, z), n * this.latent, this.seedLo, this.seedHi));
@@ -268,7 +268,7 @@ export class VAE extends Module implements TrainingLossModel {
     }));
     this.seedLo = (opts.seed ?? 0) | 0;
     this.seedHi = SAMPLE_HI | 0;
-    return new Tensor(this.runPlan(io, [])[0], [n, this.inputSize]);
+    return new Tensor(io.run([])[0], [n, this.inputSize]);
   }
 
   /**
@@ -295,24 +295,7 @@ export class VAE extends Module implements TrainingLossModel {
 
   // ---- plans for the methods above (forward/predict use Module's own) ----
 
-  private makePlan(shapes: Shape[], build: (g: GraphBuilder, inputs: Value[]) => Value[]) {
-    if (shapes.length) {
-      const io = new IOPlan(runtime(), shapes, build);
-      return { plan: io.plan, inputs: io.inputs, outputs: io.outputs };
-    }
-    const g = new GraphBuilder(runtime());
-    const outputs = build(g, []);
-    return { plan: new Plan(g, [], outputs), inputs: [], outputs };
-  }
-
-  private runPlan(io: { plan: Plan; inputs: Value[]; outputs: Value[] }, inputs: ArrayLike<number>[]): Float32Array[] {
-    const arena = io.plan.rt.arena;
-    inputs.forEach((d, i) => arena.write(io.plan.pointer(io.inputs[i]), d));
-    io.plan.run();
-    return io.outputs.map((v) => arena.read(io.plan.pointer(v), numel(v.shape)));
-  }
-
-  private plan(key: string, make: () => { plan: Plan; inputs: Value[]; outputs: Value[] }) {
+  private plan(key: string, make: () => IOPlan): IOPlan {
     return this.ioPlans.get(key, make);
   }
 

@@ -6,7 +6,7 @@
  */
 import { WasmzooError } from '../errors.js';
 import { runtime, type Runtime } from '../runtime/runtime.js';
-import { Tensor, numel, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, argmaxAt, numel, shapeStr, type Shape } from '../tensor.js';
 import { Plan, toNHWC, type Value } from '../nn/graph.js';
 import type { Module } from '../nn/module.js';
 import { TrainGraph, type StepState } from './graph.js';
@@ -149,11 +149,7 @@ export class Trainer {
     const f = this.rt.arena.f32;
     const base = sp.plan.pointer(sp.out) >>> 2;
     let correct = 0;
-    for (let r = 0; r < rows; r++) {
-      let best = 0;
-      for (let c = 1; c < cols; c++) if (f[base + r * cols + c] > f[base + r * cols + best]) best = c;
-      if (best === y[r]) correct++;
-    }
+    for (let r = 0; r < rows; r++) if (argmaxAt(f, base + r * cols, cols) === y[r]) correct++;
     return correct;
   }
 

@@ -202,11 +202,14 @@ describe('Seq2Seq: evaluate, validation, trained weights in decoding', () => {
     const x = golden.tensor('seq2seq.input'), y = golden.tensor('seq2seq.target');
     const m = make();
     const e = m.evaluate(x, y);
+    // losses 1e-5 rel, as the BPTT cases above (float32 sums in another order, the gate approximations)
     expectClose([e.loss], golden.tensor('seq2seq.loss').data, 0, 1e-5, 'evaluate loss vs PyTorch');
     const o = oracle(m, x, y);
+    // the oracle sums log-softmax terms in f64 in JS, evaluate sums the kernel's f64 per batch: same 1e-5
     expectClose([e.loss], [o.loss], 0, 1e-5, 'evaluate loss vs decodeStep');
     expect(e.accuracy).toBe(o.accuracy);
     const e1 = m.evaluate(x, y, { batchSize: 1 });
+    // the same logits (rows do not interact), only the per-batch partial sums group differently
     expectClose([e1.loss], [e.loss], 0, 1e-6, 'batchSize 1');
     expect(e1.accuracy).toBe(e.accuracy);
     expect(() => m.evaluate(x, y, { loss: 'bceWithLogits' })).toThrow(/token cross-entropy/);
@@ -226,6 +229,7 @@ describe('Seq2Seq: evaluate, validation, trained weights in decoding', () => {
       return tensor(t.data.slice(a * w, b * w), [b - a, ...t.shape.slice(1)]);
     };
     const v = m.evaluate(rows(x, cut, N), rows(y, cut, N));
+    // the same rows through the same plan; 1e-6 only for the batch grouping (fit evaluates in batches of 256)
     expectClose([h.epochs[1].valLoss!], [v.loss], 0, 1e-6, 'valLoss');
     expect(h.epochs[1].valAccuracy).toBe(v.accuracy);
     // decodeStep right after trainStep uses the trained weights (no forward in between to sync them)

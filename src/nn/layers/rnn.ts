@@ -17,7 +17,7 @@
  *
  * NOTE (multiple inputs/outputs): Module's planner is single-input single-output (`build(g, x)`), while a
  * recurrent layer takes (x, h0, c0) and returns (output, h_n, c_n). Rather than widening Module for
- * everyone, recurrent layers plan through `IOPlan` below, which only uses GraphBuilder/Plan's public
+ * everyone, recurrent layers plan through `IOPlan` (src/nn/ioplan.ts), which only uses GraphBuilder/Plan's public
  * surface: extra inputs are values created before the first op (so they are live from the start and never
  * share memory with anything written while they are still read), extra outputs are `keep()`-ed.
  * `build(g, x)` (zero initial state, output sequence only) still exists, so models compose recurrent layers
@@ -25,67 +25,19 @@
  * and `.c`, so the layer stays a drop-in Module and `const { output, h, c } = lstm.forward(x)` reads like
  * PyTorch's `output, (h, c) = lstm(x)`.
  */
+import { IOPlan } from '../ioplan.js';
 import { PlanCache } from '../plancache.js';
 import { WasmzooError } from '../../errors.js';
 import { Act, epilogueFlags } from '../../runtime/kernels.js';
 import { runtime, type Runtime } from '../../runtime/runtime.js';
 import { Tensor, numel, shapeStr, type Shape } from '../../tensor.js';
-import { GraphBuilder, Plan, at, type Value } from '../graph.js';
+import { GraphBuilder, at, type Value } from '../graph.js';
 import { uniform } from '../init.js';
 import { Module, type Parameter } from '../module.js';
 import { PackedBlock, withStaged } from '../packed.js';
 import { isTraining } from '../../train/graph.js';
 import { trainRecurrent } from '../../train/rnn.js';
 import { syncTrainer } from '../../train/trainer.js';
-
-// ---------------------------------------------------------------------------------------------------------
-// Plans with several inputs and outputs
-
-/** A planned computation with named-by-position inputs and outputs, built once per input shapes. */
-export class IOPlan {
-  readonly plan: Plan;
-  readonly inputs: Value[];
-  readonly outputs: Value[];
-  // float offsets and sizes, fixed once planned (run() is on the per-step path of streaming layers)
-  private readonly inAt: number[];
-  private readonly outAt: number[];
-  private readonly outSize: number[];
-  constructor(rt: Runtime, inputShapes: readonly Shape[], build: (g: GraphBuilder, inputs: Value[]) => Value[]) {
-    const g = new GraphBuilder(rt);
-    // Values created before any op is recorded are live from op 0 on: inputs written before run().
-    this.inputs = inputShapes.map((s) => g.value(s));
-    this.outputs = build(g, this.inputs);
-    for (const v of this.outputs) g.keep(v);
-    this.plan = new Plan(g, this.inputs[0], this.outputs[0]);
-    this.inAt = this.inputs.map((v) => this.plan.pointer(v) >>> 2);
-    this.outAt = this.outputs.map((v) => this.plan.pointer(v) >>> 2);
-    this.outSize = this.outputs.map((v) => numel(v.shape));
-  }
-  get rt(): Runtime {
-    return this.plan.rt;
-  }
-  /**
-   * Copy inputs in, run, copy outputs out, each into a Float32Array of its own.
-   * NOTE: views into one shared allocation saved ~0.4 us per LSTM step, but then transferring one result's
-   * buffer to a worker (postMessage transfer list) would detach the others, e.g. the state for the next step.
-   */
-  run(inputs: readonly (ArrayLike<number> | undefined)[]): Float32Array[] {
-    const arena = this.plan.rt.arena;
-    let f32 = arena.f32;
-    for (let i = 0; i < inputs.length; i++) {
-      const d = inputs[i];
-      if (d) f32.set(d, this.inAt[i]);
-    }
-    this.plan.run();
-    f32 = arena.f32; // the run may have grown the memory
-    const out: Float32Array[] = [];
-    for (let i = 0; i < this.outAt.length; i++) out.push(f32.slice(this.outAt[i], this.outAt[i] + this.outSize[i]));
-    return out;
-  }
-  dispose(): void {
-    this.plan.dispose();
-  }
-}
 
 /** A value viewed with another shape (same buffer, same offset). */
 export function reshapeValue(v: Value, shape: Shape): Value {
