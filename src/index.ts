@@ -37,6 +37,8 @@ export { SequenceGRU, SequenceLSTM, sequenceGRU, sequenceLSTM, type SequenceGRUO
 export { Seq2Seq, seq2seq, type Seq2SeqOptions, type GreedyOptions, type BeamOptions, type Hypothesis } from './models/seq2seq.js';
 export { CharTokenizer, PAD, BOS, EOS, UNK, type EncodeOptions, type DecodeOptions } from './models/tokenizer.js';
 export * as optim from './train/index.js';
+// Loading the trainer installs training behind Module.trainStep / fit / evaluate (src/graph/training.ts).
+import './train/trainer.js';
 export type { FitOptions, FitProgress, EpochLogs, History, TrainOptions } from './train/trainer.js';
 export type { LossName } from './train/loss.js';
 export { readIdx, readIdxGz, gunzip, type IdxArray } from './io/idx.js';

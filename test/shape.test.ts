@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { convOut, pair, poolOut } from '../src/shape.js';
-import { assignOffsets } from '../src/nn/graph.js';
+import { assignOffsets } from '../src/graph/graph.js';
 import { tensor } from '../src/tensor.js';
 
 describe('shape math (values printed by torch 1.13)', () => {

@@ -19,7 +19,7 @@ import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/layers/pool.js';
 import { ReLU } from '../nn/layers/activation.js';
 import { Dropout, Flatten } from '../nn/layers/misc.js';
 import { Sequential } from '../nn/layers/container.js';
-import type { GraphBuilder, Value } from '../nn/graph.js';
+import type { GraphBuilder, Value } from '../graph/graph.js';
 import { ARCH_STATS, ZooModel, buildZoo, type ZooOptions } from './common.js';
 
 /** The AlexNet-style classifier shared with ZFNet (torchvision's indices 0..6). */

@@ -33,7 +33,7 @@ import { readSafetensors } from '../io/safetensors.js';
 import { WasmzooError } from '../errors.js';
 import { init, type InitOptions } from '../runtime/runtime.js';
 import type { WeightSource } from '../io/weights.js';
-import { at, shapeError, type GraphBuilder, type Value } from '../nn/graph.js';
+import { at, shapeError, type GraphBuilder, type Value } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
@@ -41,8 +41,7 @@ import { Flatten } from '../nn/layers/misc.js';
 import { ReLU, Sigmoid, Tanh } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/container.js';
 import { Tensor, numel, shapeStr, type Shape } from '../tensor.js';
-import { isTraining } from '../train/graph.js';
-import { syncTrainer } from '../train/trainer.js';
+import { isTraining } from '../graph/tape.js';
 
 export type AEActivation = 'relu' | 'tanh' | 'sigmoid';
 
@@ -235,13 +234,11 @@ export class Autoencoder extends Module {
 
   /** Codes [N, codeSize] of x ([N, C, H, W] or [N, C*H*W]). */
   encode(x: Tensor): Tensor {
-    syncTrainer(this);
     return this.encoder.forward(this.encoderInput(x));
   }
 
   /** Decoder output for codes [N, codeSize]: [N, inputSize] (dense) or [N, C, H, W] (conv). */
   decode(z: Tensor): Tensor {
-    syncTrainer(this);
     if (z.shape.length !== 2 || z.shape[1] !== this.codeSize) throw shapeError(`${this.name}.decode`, `[N, ${this.codeSize}]`, z.shape);
     return this.decoder.forward(z);
   }

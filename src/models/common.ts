@@ -13,7 +13,7 @@ import { WasmzooError } from '../errors.js';
 import { init, type InitOptions } from '../runtime/runtime.js';
 import type { WeightSource } from '../io/weights.js';
 import { loadWeights, type LoadWeightsOptions } from '../io/fetch.js';
-import { type GraphBuilder, type Value, shapeError } from '../nn/graph.js';
+import { type GraphBuilder, type Value, shapeError } from '../graph/graph.js';
 import { Module, type LoadOptions } from '../nn/module.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d } from '../nn/layers/pool.js';
 import { Flatten } from '../nn/layers/misc.js';

@@ -29,8 +29,8 @@ import { BatchNorm2d } from '../nn/layers/norm.js';
 import { Dropout, Flatten } from '../nn/layers/misc.js';
 import { Sequential } from '../nn/layers/container.js';
 import { Module } from '../nn/module.js';
-import { PackedBlock } from '../nn/packed.js';
-import { at, type GraphBuilder, type Value } from '../nn/graph.js';
+import { PackedBlock } from '../graph/packed.js';
+import { at, type GraphBuilder, type Value } from '../graph/graph.js';
 import { ARCH_STATS, IMAGENET_MEAN, IMAGENET_STD, ZooModel, buildZoo, type ZooOptions } from './common.js';
 
 /** Conv (no bias) + BatchNorm2d(eps 1e-3) + ReLU, fused into one conv. */

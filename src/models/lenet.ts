@@ -18,7 +18,7 @@ import { init, type InitOptions } from '../runtime/runtime.js';
 import { Act } from '../runtime/kernels.js';
 import { resolveWeights, type ZooWeightSource } from './common.js';
 import { builtin, builtinWeights } from './builtin.js';
-import { type GraphBuilder, type Value, shapeError } from '../nn/graph.js';
+import { type GraphBuilder, type Value, shapeError } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';

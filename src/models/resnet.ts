@@ -23,9 +23,10 @@ import { BatchNorm2d } from '../nn/layers/norm.js';
 import { Flatten } from '../nn/layers/misc.js';
 import { Sequential } from '../nn/layers/container.js';
 import { Module } from '../nn/module.js';
-import { add, type GraphBuilder, type Value } from '../nn/graph.js';
+import type { GraphBuilder, Value } from '../graph/graph.js';
+import { add } from '../graph/ops.js';
 import { ARCH_STATS, ZooModel, buildZoo, type ZooOptions } from './common.js';
-import { isTraining } from '../train/graph.js';
+import { isTraining } from '../graph/tape.js';
 
 export type ResNetName = 'resnet18' | 'resnet34' | 'resnet50' | 'resnet101' | 'resnet152';
 

@@ -13,12 +13,12 @@
 import { WasmzooError } from '../errors.js';
 import type { WeightSource } from '../io/weights.js';
 import { init, type InitOptions } from '../runtime/runtime.js';
-import { at, shapeError, type GraphBuilder, type Value } from '../nn/graph.js';
+import { at, shapeError, type GraphBuilder, type Value } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers/linear.js';
 import { GRU, LSTM, type RNNBase } from '../nn/layers/rnn.js';
 import type { Shape } from '../tensor.js';
-import { isTraining } from '../train/graph.js';
+import { isTraining } from '../graph/tape.js';
 
 export interface SequenceLSTMOptions {
   inputSize: number;

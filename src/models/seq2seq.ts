@@ -26,20 +26,19 @@
  * one per input shape, so after the first call with a shape nothing is allocated in the arena; the decode
  * loops themselves (argmax, candidate selection, reordering beam states) are plain JavaScript.
  */
-import { PlanCache } from '../nn/plancache.js';
+import { PlanCache } from '../graph/plancache.js';
 import { WasmzooError } from '../errors.js';
 import type { WeightSource } from '../io/weights.js';
 import { init, runtime, type InitOptions } from '../runtime/runtime.js';
 import { Tensor, argmaxAt } from '../tensor.js';
-import { at, type GraphBuilder, type Value } from '../nn/graph.js';
+import { at, type GraphBuilder, type Value } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/layers/embedding.js';
 import { Linear } from '../nn/layers/linear.js';
-import { IOPlan } from '../nn/ioplan.js';
+import { IOPlan } from '../graph/ioplan.js';
 import { LSTM, RecurrentState, reshapeValue } from '../nn/layers/rnn.js';
-import { isTraining, type TrainGraph } from '../train/graph.js';
-import { syncTrainer, type FitOptions, type History, type TrainOptions } from '../train/trainer.js';
-import type { LossName } from '../train/loss.js';
+import { isTraining, type TrainGraph } from '../graph/tape.js';
+import type { FitOptions, History, LossName, TrainOptions } from '../graph/training.js';
 import { BOS, EOS, PAD } from './tokenizer.js';
 
 export interface Seq2SeqOptions {
@@ -88,7 +87,6 @@ export class Seq2Seq extends Module {
   readonly eos: number;
   readonly pad: number;
   private readonly ioPlans = new PlanCache<IOPlan>(this, (p) => p.dispose());
-  private gone = false;
   /** Written by evaluate()'s planned ops at run time. */
   private evalSums = { loss: 0, correct: 0, count: 0 };
 
@@ -256,19 +254,13 @@ export class Seq2Seq extends Module {
   // ---- plans ----
 
   private plan(key: string, make: () => IOPlan): IOPlan {
-    if (this.gone) throw new WasmzooError('E_DISPOSED', `${this.name}: used after dispose()`);
-    syncTrainer(this); // weights trained by trainStep live in the trainer until synced (as Module.forward)
+    this.assertAlive();
     return this.ioPlans.get(key, make);
   }
 
   override releaseWeights(): void {
     this.ioPlans.clear();
     super.releaseWeights();
-  }
-
-  override dispose(): void {
-    super.dispose();
-    this.gone = true;
   }
 
   /** Source ids as equal-length rows, checked: a single sequence or a batch. */

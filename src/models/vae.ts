@@ -29,22 +29,21 @@
  * PyTorch's forward, which samples) and return probabilities in x's shape. Input is [N, inputSize] or
  * images [N, C, H, W] with C*H*W = inputSize (flattened in C, H, W order as x.view(-1, 784)).
  */
-import { PlanCache } from '../nn/plancache.js';
+import { PlanCache } from '../graph/plancache.js';
 import { builtin, builtinWeights } from './builtin.js';
 import { resolveWeights, type ZooWeightSource } from './common.js';
 import { WasmzooError } from '../errors.js';
 import { init, runtime, type InitOptions } from '../runtime/runtime.js';
 import { Act } from '../runtime/kernels.js';
 import type { WeightSource } from '../io/weights.js';
-import { GraphBuilder, at, shapeError, type Value } from '../nn/graph.js';
+import { GraphBuilder, at, shapeError, type Value } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers/linear.js';
 import { Flatten } from '../nn/layers/misc.js';
-import { IOPlan } from '../nn/ioplan.js';
+import { IOPlan } from '../graph/ioplan.js';
 import { Tensor, numel, type Shape } from '../tensor.js';
-import type { TrainGraph } from '../train/graph.js';
-import { syncTrainer, type FitOptions, type History, type TrainOptions, type TrainingLossModel } from '../train/trainer.js';
-import type { LossName } from '../train/loss.js';
+import type { TrainGraph } from '../graph/tape.js';
+import type { FitOptions, History, LossName, TrainOptions, TrainingLossModel } from '../graph/training.js';
 import { unflattenValue } from './autoencoder.js';
 
 export interface VAEOptions {
@@ -174,7 +173,6 @@ export class VAE extends Module implements TrainingLossModel {
    */
   override evaluate(x: Tensor, y: Tensor = x, opts: { loss?: LossName; batchSize?: number; seed?: number } = {}): { loss: number; reconstruction: number; kl: number } {
     this.lossOpts(opts);
-    syncTrainer(this);
     const xf = this.rows(x, 'x'), yf = this.rows(y, 'y');
     const N = xf.shape[0], D = this.inputSize;
     if (yf.shape[0] !== N) throw new WasmzooError('E_SHAPE', `${this.name}.evaluate: x has ${N} rows but y has ${yf.shape[0]}`);
@@ -226,7 +224,6 @@ export class VAE extends Module implements TrainingLossModel {
 
   /** Posterior parameters of x: mu and logvar, [N, latent] each. */
   encode(x: Tensor): { mu: Tensor; logvar: Tensor } {
-    syncTrainer(this);
     const xf = this.rows(x);
     const N = xf.shape[0];
     const io = this.plan(`enc:${N}`, () => new IOPlan(runtime(), [[N, this.inputSize]], (g, [xv]) => {
@@ -239,7 +236,6 @@ export class VAE extends Module implements TrainingLossModel {
 
   /** Pixel probabilities sigmoid(fc4(relu(fc3(z)))) for codes z [N, latent]: [N, inputSize]. */
   decode(z: Tensor): Tensor {
-    syncTrainer(this);
     if (z.shape.length !== 2 || z.shape[1] !== this.latent) throw shapeError(`${this.name}.decode`, `[N, ${this.latent}]`, z.shape);
     const N = z.shape[0];
     const io = this.plan(`dec:${N}`, () => new IOPlan(runtime(), [[N, this.latent]], (g, [zv]) => [this.buildDecoder(g, zv)]));
@@ -258,7 +254,6 @@ export class VAE extends Module implements TrainingLossModel {
 
   /** n images decoded from z ~ N(0, I) drawn by vae_normal(seed): [n, inputSize] probabilities. */
   sample(n: number, opts: { seed?: number } = {}): Tensor {
-    syncTrainer(this);
     if (!(Number.isInteger(n) && n > 0)) throw new WasmzooError('E_ARGUMENT', `${this.name}.sample: n must be a positive integer, got ${n}`);
     const io = this.plan(`sample:${n}`, () => new IOPlan(runtime(), [], (g) => {
       const z = g.value([n, this.latent]);

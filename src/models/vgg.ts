@@ -19,7 +19,7 @@ import { ReLU } from '../nn/layers/activation.js';
 import { Dropout, Flatten } from '../nn/layers/misc.js';
 import { Sequential } from '../nn/layers/container.js';
 import type { Module } from '../nn/module.js';
-import type { GraphBuilder, Value } from '../nn/graph.js';
+import type { GraphBuilder, Value } from '../graph/graph.js';
 import { ARCH_STATS, ZooModel, buildZoo, type ZooOptions } from './common.js';
 
 /** torchvision's cfgs: output channels of each 3x3 conv, 'M' for a 2x2 max pool. */

@@ -8,6 +8,6 @@ export { ReLU, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activation.js
 export { Flatten, Dropout, Identity } from './layers/misc.js';
 export { Sequential } from './layers/container.js';
 export { manualSeed } from './init.js';
-export { IOPlan } from './ioplan.js';
+export { IOPlan } from '../graph/ioplan.js';
 export { RNN, LSTM, GRU, RNNBase, RecurrentState, RecurrentOutput, type RNNOptions, type RNNBaseOptions, type RNNMode, type StateInput, type StateJSON } from './layers/rnn.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';

@@ -8,62 +8,40 @@
  *   everything first (missing, unexpected, shape mismatches: all reported at once) and only then assigns,
  *   so a failed load leaves the module unchanged.
  *
+ * - Training (trainStep, fit, evaluate) is reached through the interface of src/graph/training.ts, which
+ *   src/train implements: `nn` never imports `train`. Values a training updated are copied back into the
+ *   Parameters on their next read (src/graph/parameter.ts), so nothing here syncs by hand.
+ *
  * NOTE: modules start in eval mode (PyTorch starts in train mode). forward() always has inference semantics;
  * trainStep / fit apply training semantics (dropout, batch statistics) whatever the flag says.
  */
 import { WasmzooError } from '../errors.js';
 import { runtime, type Runtime } from '../runtime/runtime.js';
 import { Tensor, numel, shapeStr, type Shape } from '../tensor.js';
-import { GraphBuilder, Plan, toNCHW, toNHWC, type Value } from './graph.js';
+import { GraphBuilder, Plan, toNCHW, toNHWC, type Value } from '../graph/graph.js';
+import { PlanCache, type PlanOwner } from '../graph/plancache.js';
+import { Parameter, isBufferKey } from '../graph/parameter.js';
+import { releaseTraining, training, type EvaluateOptions, type FitOptions, type History, type TrainOptions } from '../graph/training.js';
 import { readWeights, type WeightSource } from '../io/weights.js';
 import { writeSafetensors } from '../io/safetensors.js';
-import { disposeTrainer, evaluate, fit, predict, syncTrainer, trainerFor, type FitOptions, type History, type TrainOptions } from '../train/trainer.js';
-import type { LossName } from '../train/loss.js';
 
-/** Bumped whenever any parameter changes, so cached plans (which hold packed weights) are rebuilt. */
-let weightEpoch = 0;
-
-/** The parameter epoch: unchanged means no parameter anywhere has changed since it was last read. */
-export function parameterEpoch(): number {
-  return weightEpoch;
-}
-
-/** A learnable tensor or a buffer (running statistics). */
-export class Parameter {
-  data: Float32Array;
-  readonly shape: Shape;
-  /** Stored as an integer in PyTorch (num_batches_tracked): saved as I64. */
-  readonly integer: boolean;
-  version = 0;
-  constructor(shape: Shape, data?: Float32Array, integer = false) {
-    this.shape = Object.freeze([...shape]);
-    this.data = data ?? new Float32Array(numel(shape));
-    this.integer = integer;
-  }
-  /** Replace the values (same shape); marks dependent packed weights stale. */
-  set(data: ArrayLike<number>): void {
-    if (data.length !== this.data.length) {
-      throw new WasmzooError('E_SHAPE', `parameter of shape ${shapeStr(this.shape)} needs ${this.data.length} values, got ${data.length}`);
-    }
-    this.data.set(data);
-    this.version++;
-    weightEpoch++;
-  }
-}
+export { Parameter };
 
 export interface LoadOptions {
   /** Like PyTorch's strict (default true): missing and unexpected keys are errors. Shape mismatches always are. */
   strict?: boolean;
 }
 
-export abstract class Module {
+export abstract class Module implements PlanOwner {
   /** Layer path inside its model (e.g. "features.3"), for error messages. Set by the parent. */
   name: string;
+  /** The flag train() / eval() set, as PyTorch's `training` (forward is inference either way; see above). */
   training = false;
   protected readonly _params = new Map<string, Parameter>();
   protected readonly _modules = new Map<string, Module>();
-  private plans = new Map<string, Plan>();
-  private planEpoch = -1;
+  /** Every plan cache of this module (its own forward plans and those of subclasses), cleared on dispose. */
+  private readonly caches: { clear(): void }[] = [];
+  private readonly plans = new PlanCache<Plan>(this, (p) => p.dispose());
   private rt: Runtime | undefined;
   private disposed = false;
 
@@ -112,7 +90,6 @@ export abstract class Module {
 
   /** PyTorch-style state dict: key -> Tensor (copies), including what trainStep / fit have trained so far. */
   stateDict(): Record<string, Tensor> {
-    syncTrainer(this);
     const out: Record<string, Tensor> = {};
     for (const [k, p] of this.namedParameters()) out[k] = new Tensor(p.data.slice(), p.shape);
     return out;
@@ -120,7 +97,6 @@ export abstract class Module {
 
   /** The state dict as safetensors bytes (F32; integer buffers as I64), loadable by PyTorch. */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array {
-    syncTrainer(this);
     const tensors: Record<string, { dtype: 'F32' | 'I64'; shape: number[]; data: Float32Array | BigInt64Array }> = {};
     for (const [k, p] of this.namedParameters()) {
       tensors[k] = p.integer
@@ -136,7 +112,7 @@ export abstract class Module {
    * nothing is changed unless everything fits.
    */
   loadStateDict(weights: WeightSource, opts: LoadOptions = {}): this {
-    this.checkAlive();
+    this.assertAlive();
     const strict = opts.strict ?? true;
     const src = readWeights(weights);
     const own = this.namedParameters();
@@ -204,7 +180,6 @@ export abstract class Module {
    * then only runs kernels. Training semantics apply inside trainStep / fit.
    */
   forward(x: Tensor): Tensor {
-    syncTrainer(this);
     const plan = this.planFor(x.shape);
     const arena = plan.rt.arena;
     arena.write(plan.pointer(plan.input), x.data);
@@ -213,26 +188,21 @@ export abstract class Module {
     return new Tensor(arena.read(plan.pointer(out), numel(out.shape)), out.shape);
   }
 
-  /** The plan for an input shape (built on first use; rebuilt after weights change). */
+  /** The plan for an input shape (built on first use; rebuilt after this module's weights change). */
   planFor(shape: Shape): Plan {
-    this.checkAlive();
+    this.assertAlive();
     if (!shape.every((d) => Number.isInteger(d) && d > 0)) {
       throw new WasmzooError('E_SHAPE', `${this.name}: bad input shape ${shapeStr(shape)}`);
     }
-    if (this.planEpoch !== weightEpoch) this.dropPlans();
-    const key = shape.join('x');
-    let plan = this.plans.get(key);
-    if (plan) return plan;
-    this.checkInput(shape);
-    this.rt ??= runtime();
-    const g = new GraphBuilder(this.rt);
-    // The API speaks NCHW; inside, images are NHWC. Layout changes are the first and last ops.
-    const input = g.value(shape);
-    const output = toNCHW(g, this.build(g, toNHWC(g, input)));
-    plan = new Plan(g, input, output);
-    this.plans.set(key, plan);
-    this.planEpoch = weightEpoch;
-    return plan;
+    return this.plans.get(shape.join('x'), () => {
+      this.checkInput(shape);
+      this.rt ??= runtime();
+      const g = new GraphBuilder(this.rt);
+      // The API speaks NCHW; inside, images are NHWC. Layout changes are the first and last ops.
+      const input = g.value(shape);
+      const output = toNCHW(g, this.build(g, toNHWC(g, input)));
+      return new Plan(g, input, output);
+    });
   }
 
   /**
@@ -240,38 +210,49 @@ export abstract class Module {
    * returns the batch's mean loss. The optimizer and loss given on the first call are kept for later calls.
    */
   trainStep(x: Tensor, y: Tensor, opts: TrainOptions = {}): number {
-    this.checkAlive();
-    return trainerFor(this, opts).step(x, y);
+    this.assertAlive();
+    return training().trainStep(this, x, y, opts);
   }
 
   /** Train over a dataset for some epochs (see FitOptions); resolves to the per-epoch logs. */
   fit(x: Tensor, y: Tensor, opts: FitOptions = {}): Promise<History> {
-    this.checkAlive();
-    return fit(this, x, y, opts);
+    this.assertAlive();
+    return training().fit(this, x, y, opts);
   }
 
   /** Mean loss (and accuracy for crossEntropy) over a dataset, in batches, with inference semantics. */
-  evaluate(x: Tensor, y: Tensor, opts: { loss?: LossName; batchSize?: number } = {}): { loss: number; accuracy?: number } {
-    return evaluate(this, x, y, opts);
+  evaluate(x: Tensor, y: Tensor, opts: EvaluateOptions = {}): { loss: number; accuracy?: number } {
+    return training().evaluate(this, x, y, opts);
   }
 
-  /** forward() over a dataset in batches, outputs concatenated. */
+  /** forward() over a dataset in batches (default 256 rows), outputs concatenated. */
   predict(x: Tensor, opts: { batchSize?: number } = {}): Tensor {
-    return predict(this, x, opts);
+    const n = x.shape[0];
+    const bs = opts.batchSize ?? 256;
+    let out: Float32Array | undefined;
+    let outShape: number[] = [];
+    for (let from = 0; from < n; from += bs) {
+      const y = this.forward(rows(x, from, Math.min(n, from + bs)));
+      if (!out) {
+        outShape = [n, ...y.shape.slice(1)];
+        out = new Float32Array(numel(outShape));
+      }
+      out.set(y.data, (from * out.length) / n);
+    }
+    return new Tensor(out ?? new Float32Array(0), outShape);
   }
 
-  private dropPlans(): void {
-    for (const p of this.plans.values()) p.dispose();
-    this.plans.clear();
-  }
-
-  /** Free everything this module holds in wasm memory (plans and packed weights). It cannot run afterwards. */
+  /**
+   * Free everything this module and its children hold in wasm memory (plans, packed weights, training
+   * state). None of them can run afterwards: every method that needs memory throws E_DISPOSED.
+   */
   dispose(): void {
     if (this.disposed) return;
-    disposeTrainer(this);
-    this.dropPlans();
+    releaseTraining(this);
+    for (const c of this.caches) c.clear();
     this.releaseWeights();
     this.disposed = true;
+    for (const m of this._modules.values()) m.dispose();
   }
 
   /** Release packed weights held in the arena (layers that pack override and call super). */
@@ -279,15 +260,23 @@ export abstract class Module {
     for (const m of this._modules.values()) m.releaseWeights();
   }
 
-  private checkAlive(): void {
+  /** Throws E_DISPOSED after dispose(). */
+  assertAlive(): void {
     if (this.disposed) throw new WasmzooError('E_DISPOSED', `${this.name}: used after dispose()`);
   }
+
+  /** PlanOwner: a plan cache of this module, cleared on dispose. */
+  adoptCache(cache: { clear(): void }): void {
+    this.caches.push(cache);
+  }
+}
+
+/** Rows [from, to) of a tensor along dim 0, as a view. */
+function rows(t: Tensor, from: number, to: number): Tensor {
+  const row = t.data.length / t.shape[0];
+  return new Tensor(t.data.subarray(from * row, to * row), [to - from, ...t.shape.slice(1)]);
 }
 
 function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-function isBufferKey(k: string): boolean {
-  return /(^|\.)(running_mean|running_var|num_batches_tracked)$/.test(k);
 }

@@ -6,10 +6,11 @@
  */
 import { WasmzooError } from '../errors.js';
 import { numel, shapeStr, type Shape } from '../tensor.js';
-import { at, type Value } from '../nn/graph.js';
-import type { TrainGraph } from './graph.js';
+import { at, type Value } from '../graph/graph.js';
+import type { TrainGraph } from '../graph/tape.js';
+import type { LossName } from '../graph/training.js';
 
-export type LossName = 'crossEntropy' | 'mse' | 'bceWithLogits';
+export type { LossName };
 export const LOSSES: readonly LossName[] = ['crossEntropy', 'mse', 'bceWithLogits'];
 
 export function checkLoss(loss: string): LossName {

@@ -5,9 +5,12 @@
  */
 import { WasmzooError } from '../errors.js';
 import { writeSafetensors } from '../io/safetensors.js';
+import type { LRScheduler, OptimizerLike } from '../graph/training.js';
 import type { ParamSlot, ParamStore } from './params.js';
 
-export abstract class Optimizer {
+export type { LRScheduler };
+
+export abstract class Optimizer implements OptimizerLike {
   /** Learning rate; schedules change it between steps. */
   lr: number;
   /** The lr given at construction (schedules start from it). */
@@ -186,15 +189,10 @@ export class AdamW extends Adam {
   }
 }
 
-/** A learning-rate schedule stepped once per epoch by fit (or by hand), as torch.optim.lr_scheduler. */
-export interface LRScheduler {
-  step(): void;
-}
-
 /** lr = initial * gamma^floor(epoch / stepSize). */
 export class StepLR implements LRScheduler {
   private epoch = 0;
-  constructor(private readonly optimizer: Optimizer, private readonly opts: { stepSize: number; gamma?: number }) {}
+  constructor(private readonly optimizer: OptimizerLike, private readonly opts: { stepSize: number; gamma?: number }) {}
   step(): void {
     this.epoch++;
     this.optimizer.lr = this.optimizer.initialLr * Math.pow(this.opts.gamma ?? 0.1, Math.floor(this.epoch / this.opts.stepSize));
@@ -204,7 +202,7 @@ export class StepLR implements LRScheduler {
 /** lr = etaMin + (initial - etaMin) * (1 + cos(pi * t / tMax)) / 2 (the closed form of CosineAnnealingLR). */
 export class CosineAnnealingLR implements LRScheduler {
   private t = 0;
-  constructor(private readonly optimizer: Optimizer, private readonly opts: { tMax: number; etaMin?: number }) {}
+  constructor(private readonly optimizer: OptimizerLike, private readonly opts: { tMax: number; etaMin?: number }) {}
   step(): void {
     this.t++;
     const min = this.opts.etaMin ?? 0;

@@ -6,12 +6,9 @@
  * inference weights, since it bumps the parameters' versions).
  */
 import type { Runtime } from '../runtime/runtime.js';
-import type { Module, Parameter } from '../nn/module.js';
-
-/** Running statistics and counters are state, not learnable parameters. */
-export function isBufferKey(k: string): boolean {
-  return /(^|\.)(running_mean|running_var|num_batches_tracked)$/.test(k);
-}
+import { isBufferKey, type Parameter } from '../graph/parameter.js';
+import type { ParamSlots } from '../graph/tape.js';
+import type { Module } from '../nn/module.js';
 
 export interface ParamSlot {
   readonly name: string;
@@ -24,7 +21,7 @@ export interface ParamSlot {
   synced: number;
 }
 
-export class ParamStore {
+export class ParamStore implements ParamSlots {
   readonly rt: Runtime;
   readonly slots: ParamSlot[] = [];
   private readonly bySlot = new Map<Parameter, ParamSlot>();
@@ -39,7 +36,7 @@ export class ParamStore {
         continue;
       }
       if (this.bySlot.has(param)) continue;
-      const size = param.data.length;
+      const size = param.raw.length;
       const data = rt.arena.alloc(size * 4);
       const grad = rt.arena.alloc(size * 4);
       const slot: ParamSlot = { name, param, data, grad, size, synced: -1 };
@@ -58,7 +55,7 @@ export class ParamStore {
   upload(): void {
     for (const s of this.slots) {
       if (s.synced === s.param.version) continue;
-      this.rt.arena.write(s.data, s.param.data);
+      this.rt.arena.write(s.data, s.param.raw);
       s.synced = s.param.version;
     }
   }
@@ -69,7 +66,7 @@ export class ParamStore {
    * the arena's, and the next upload() takes them in.
    */
   download(): void {
-    for (const b of this.buffers) b.set(b.data);
+    for (const b of this.buffers) b.set(b.raw);
     for (const s of this.slots) {
       if (s.synced !== s.param.version) continue;
       s.param.set(this.rt.arena.f32.subarray(s.data >>> 2, (s.data >>> 2) + s.size));

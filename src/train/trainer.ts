@@ -6,24 +6,19 @@
  */
 import { WasmzooError } from '../errors.js';
 import { runtime, type Runtime } from '../runtime/runtime.js';
-import { Tensor, argmaxAt, numel, shapeStr, type Shape } from '../tensor.js';
-import { Plan, toNHWC, type Value } from '../nn/graph.js';
+import { Tensor, argmaxAt, shapeStr, type Shape } from '../tensor.js';
+import { Plan, toNHWC, type Value } from '../graph/graph.js';
+import { dropPending, markPending, type Pending } from '../graph/parameter.js';
+import { TrainGraph, type StepState } from '../graph/tape.js';
+import {
+  installTraining, type EvaluateOptions, type FitOptions, type History, type EpochLogs, type TrainOptions, type TrainingLossModel,
+} from '../graph/training.js';
 import type { Module } from '../nn/module.js';
-import { TrainGraph, type StepState } from './graph.js';
 import { ParamStore } from './params.js';
 import { checkLoss, checkTarget, recordLoss, targetShape, type LossName } from './loss.js';
-import { Adam, clipGradNorm, type LRScheduler, type Optimizer } from './optim.js';
+import { Adam, Optimizer, clipGradNorm } from './optim.js';
 
-export interface TrainOptions {
-  /** Default 'crossEntropy' (logits and class indices). */
-  loss?: LossName;
-  /** Default Adam with lr 1e-3. */
-  optimizer?: Optimizer;
-  /** Clip the global gradient norm to this value before each update. */
-  clipGradNorm?: number;
-  /** Seed for shuffling and dropout masks (default 0). */
-  seed?: number;
-}
+export type { EpochLogs, FitOptions, FitProgress, History, TrainOptions } from '../graph/training.js';
 
 interface StepPlan {
   plan: Plan;
@@ -31,23 +26,12 @@ interface StepPlan {
   loss: { value: number };
 }
 
-/**
- * A model whose training objective is not one of the standard losses on its output (e.g. a VAE: ELBO over
- * the decoder's logits plus a KL term on the encoder's mu/logvar). The Trainer calls this instead of
- * build + the loss: it records the training forward, the loss ops (setting holder.value each step and
- * seeding gradients with g.addGrad) and returns the value kept as the step's output. `target` is the y
- * given to trainStep/fit (NHWC inside when 4-D), as written by the trainer for a non-crossEntropy loss.
- */
-export interface TrainingLossModel {
-  buildTrainingLoss(g: TrainGraph, x: Value, target: Value, holder: { value: number }): Value;
-}
-
 function hasTrainingLoss(m: Module): m is Module & TrainingLossModel {
   return typeof (m as Partial<TrainingLossModel>).buildTrainingLoss === 'function';
 }
 
 /** The training state of one model on one runtime: parameters in the arena, optimizer, step plans. */
-export class Trainer {
+export class Trainer implements Pending {
   readonly model: Module;
   readonly rt: Runtime;
   readonly store: ParamStore;
@@ -63,6 +47,9 @@ export class Trainer {
     this.model = model;
     this.rt = runtime();
     this.loss = checkLoss(opts.loss ?? 'crossEntropy');
+    if (opts.optimizer !== undefined && !(opts.optimizer instanceof Optimizer)) {
+      throw new WasmzooError('E_ARGUMENT', `${model.name}: optimizer must be one of wasmzoo.optim's (SGD, Adam, AdamW), got ${typeof opts.optimizer}`);
+    }
     this.optimizer = opts.optimizer ?? new Adam({ lr: 1e-3 });
     this.clip = opts.clipGradNorm;
     this.state = { step: 0, seed: (opts.seed ?? 0) | 0 };
@@ -136,6 +123,7 @@ export class Trainer {
     if (this.clip !== undefined) clipGradNorm(this.store, this.clip);
     this.optimizer.step();
     this.dirty = true;
+    markPending(this); // the next read of any parameter copies the trained values back (sync)
     this.lastOut = sp;
     return sp.loss.value;
   }
@@ -161,46 +149,12 @@ export class Trainer {
   }
 
   dispose(): void {
+    dropPending(this);
     for (const sp of this.plans.values()) sp.plan.dispose();
     this.plans.clear();
     this.optimizer.detach();
     this.store.dispose();
   }
-}
-
-export interface FitProgress {
-  epoch: number;
-  batch: number;
-  batches: number;
-  loss: number;
-}
-
-export interface EpochLogs {
-  epoch: number;
-  loss: number;
-  accuracy?: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  seconds: number;
-}
-
-export interface FitOptions extends TrainOptions {
-  epochs?: number;
-  batchSize?: number;
-  /** Shuffle the training rows each epoch with the seeded generator (default true). */
-  shuffle?: boolean;
-  validationData?: [Tensor, Tensor];
-  /** Hold out this fraction of the rows (the last ones, as Keras) for validation. */
-  validationSplit?: number;
-  /** A schedule stepped after every epoch (PyTorch convention), built on the optimizer. */
-  scheduler?: (optimizer: Optimizer) => LRScheduler;
-  onProgress?: (p: FitProgress) => void;
-  onEpochEnd?: (logs: EpochLogs) => void;
-  signal?: AbortSignal;
-}
-
-export interface History {
-  epochs: EpochLogs[];
 }
 
 /** Rows [from, from+count) of a tensor along dim 0, through an index permutation, into `out`. */
@@ -244,16 +198,6 @@ function checkLabels(name: string, y: Tensor, classes: number | undefined): void
 }
 
 const trainers = new WeakMap<Module, Trainer>();
-/** Submodule -> the trained model containing it, so a submodule's own forward also syncs (see syncTrainer). */
-const trainedAncestor = new WeakMap<Module, Module>();
-
-function markDescendants(root: Module, m: Module): void {
-  for (const [, c] of m.namedChildren()) {
-    trainedAncestor.set(c, root);
-    markDescendants(root, c);
-  }
-}
-
 /** The trainer of a model for these options (re-made when loss or optimizer change). */
 export function trainerFor(model: Module, opts: TrainOptions): Trainer {
   let t = trainers.get(model);
@@ -266,7 +210,6 @@ export function trainerFor(model: Module, opts: TrainOptions): Trainer {
   if (!t) {
     t = new Trainer(model, opts);
     trainers.set(model, t);
-    markDescendants(model, model);
   }
   t.clip = opts.clipGradNorm;
   return t;
@@ -279,16 +222,6 @@ export function disposeTrainer(model: Module): void {
     t.dispose();
     trainers.delete(model);
   }
-}
-
-/**
- * Bring trained values back into the model if a trainer has newer ones: the model's own trainer, or that of
- * the model it is part of (`seq.lstm.forward(x)` after `seq.trainStep(...)` must see the trained weights).
- */
-export function syncTrainer(model: Module): void {
-  trainers.get(model)?.sync();
-  const root = trainedAncestor.get(model);
-  if (root) trainers.get(root)?.sync();
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -362,28 +295,10 @@ export async function fit(model: Module, x: Tensor, y: Tensor, opts: FitOptions 
   return history;
 }
 
-/** Run the model in batches (inference semantics) and concatenate the outputs. */
-export function predict(model: Module, x: Tensor, opts: { batchSize?: number } = {}): Tensor {
-  syncTrainer(model);
-  const n = x.shape[0];
-  const bs = opts.batchSize ?? 256;
-  let out: Float32Array | undefined;
-  let outShape: number[] = [];
-  for (let from = 0; from < n; from += bs) {
-    const y = model.forward(slice(x, from, Math.min(n, from + bs)));
-    if (!out) {
-      outShape = [n, ...y.shape.slice(1)];
-      out = new Float32Array(numel(outShape));
-    }
-    out.set(y.data, (from * out.length) / n);
-  }
-  return new Tensor(out ?? new Float32Array(0), outShape);
-}
-
 /** Mean loss (and accuracy for crossEntropy) over a dataset, with inference semantics. */
-export function evaluate(model: Module, x: Tensor, y: Tensor, opts: { loss?: LossName; batchSize?: number } = {}): { loss: number; accuracy?: number } {
+export function evaluate(model: Module, x: Tensor, y: Tensor, opts: EvaluateOptions = {}): { loss: number; accuracy?: number } {
   const loss = checkLoss(opts.loss ?? 'crossEntropy');
-  const out = predict(model, x, opts);
+  const out = model.predict(x, opts);
   checkTarget(loss, out.shape, y.shape);
   let total = 0;
   if (loss === 'crossEntropy') {
@@ -406,3 +321,10 @@ export function evaluate(model: Module, x: Tensor, y: Tensor, opts: { loss?: Los
   }
   return { loss: total / out.data.length };
 }
+
+installTraining({
+  trainStep: (model, x, y, opts) => trainerFor(model as Module, opts).step(x, y),
+  fit: (model, x, y, opts) => fit(model as Module, x, y, opts),
+  evaluate: (model, x, y, opts) => evaluate(model as Module, x, y, opts),
+  release: (model) => disposeTrainer(model as Module),
+});

@@ -5,10 +5,9 @@
 import { WasmzooError } from '../../errors.js';
 import { Act } from '../../runtime/kernels.js';
 import { numel, shapeStr } from '../../tensor.js';
-import { at, type GraphBuilder, type Value } from '../graph.js';
+import { at, type GraphBuilder, type Value } from '../../graph/graph.js';
+import { actGrad, isTraining, unsupported, type TrainGraph } from '../../graph/tape.js';
 import { Module } from '../module.js';
-import { isTraining } from '../../train/graph.js';
-import { trainActivation, unsupported } from '../../train/layers.js';
 
 type Unary = 'relu' | 'tanh' | 'sigmoid';
 
@@ -17,7 +16,7 @@ abstract class Elementwise extends Module {
   abstract readonly act: Act;
   protected abstract readonly kernel: Unary;
   build(g: GraphBuilder, x: Value): Value {
-    if (isTraining(g)) return trainActivation(g, this.name, x, this.act);
+    if (isTraining(g)) return activationTrain(g, this.name, x, this.act);
     const y = g.value(x.shape);
     const k = g.rt.k;
     const n = numel(x.shape);
@@ -84,4 +83,19 @@ export class Softmax extends SoftmaxBase {
 
 export class LogSoftmax extends SoftmaxBase {
   protected readonly kernel = 'log_softmax';
+}
+
+/** Training half of a standalone activation: the same forward, and dx = dy * act'(y). */
+function activationTrain(g: TrainGraph, name: string, x: Value, act: Act): Value {
+  const k = g.rt.k;
+  const y = g.value(x.shape);
+  const n = numel(x.shape);
+  const f = act === Act.Relu ? k.relu : act === Act.Tanh ? k.tanh : k.sigmoid;
+  g.op(name, [x], (p) => f(at(p, y), at(p, x), n));
+  g.onBackward(() => {
+    const dy = g.grad(y);
+    if (!dy || !g.needsGrad(x)) return;
+    g.addGrad(x, actGrad(g, name, y, dy, act));
+  });
+  return y;
 }

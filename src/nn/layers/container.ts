@@ -6,7 +6,7 @@
  *   BatchNorm -> activation               one scale_shift with the activation.
  */
 import { Act } from '../../runtime/kernels.js';
-import type { GraphBuilder, Value } from '../graph.js';
+import type { GraphBuilder, Value } from '../../graph/graph.js';
 import { Module } from '../module.js';
 import { isActivation } from './activation.js';
 import { Conv2d } from './conv.js';

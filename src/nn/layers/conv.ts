@@ -6,13 +6,12 @@
 import { WasmzooError } from '../../errors.js';
 import { Act, epilogueFlags } from '../../runtime/kernels.js';
 import { convOut, pair, type Pair } from '../../shape.js';
-import { at, shapeError, type GraphBuilder, type Value } from '../graph.js';
+import { at, shapeError, type GraphBuilder, type Value } from '../../graph/graph.js';
+import { PackedBlock, withStaged } from '../../graph/packed.js';
+import { actGrad, isTraining, unsupported, type TrainGraph } from '../../graph/tape.js';
 import { uniform } from '../init.js';
 import { Module, type Parameter } from '../module.js';
-import { PackedBlock, withStaged } from '../packed.js';
 import type { BatchNorm2d } from './norm.js';
-import { isTraining } from '../../train/graph.js';
-import { trainConv2d, unsupported } from '../../train/layers.js';
 
 export interface Conv2dOptions {
   stride?: number | Pair;
@@ -109,7 +108,7 @@ export class Conv2d extends Module {
     if (isTraining(g)) {
       if (fuse.into) unsupported(this.name, fuse.accumulate ? 'accumulating into a value' : 'writing into a concat slice');
       // A batch norm normalises with batch statistics in training: it cannot be folded, so it runs after.
-      const y = trainConv2d(g, this, x, fuse.bn ? Act.None : fuse.act ?? Act.None, [ph, pw]);
+      const y = conv2dTrain(g, this, x, fuse.bn ? Act.None : fuse.act ?? Act.None, [ph, pw]);
       return fuse.bn ? fuse.bn.build(g, y, fuse.act ?? Act.None) : y;
     }
     const oc = this.outChannels;
@@ -193,4 +192,43 @@ export class Conv2d extends Module {
     this.packed.release();
     super.releaseWeights();
   }
+}
+
+/** Training half: Conv2d forward from raw weights (packed each step: training changes them), backward data/weight/bias. */
+function conv2dTrain(g: TrainGraph, m: Conv2d, x: Value, act: Act, padding: Pair): Value {
+  const k = g.rt.k;
+  const [n, c, h, w] = x.shape;
+  const oc = m.outChannels, groups = m.groups, icg = c / groups;
+  const [kh, kw] = m.kernelSize, [sh, sw] = m.stride, [ph, pw] = padding, [dh, dw] = m.dilation;
+  const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
+  const ow = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  const wRaw = g.paramData(m.weight);
+  const b = m.bias ? g.paramData(m.bias) : 0;
+  const packed = g.value([k.conv2d_packed_size(oc, icg, kh, kw, groups)]);
+  g.op(`${m.name}.pack`, [], (p) => k.conv2d_pack_weights(at(p, packed), wRaw, oc, icg, kh, kw, groups));
+  const y = g.value([n, oc, oh, ow]);
+  g.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups));
+  const flags = epilogueFlags(act);
+  g.op(m.name, [x, packed], (p, s) =>
+    k.conv2d_nhwc(at(p, y), at(p, x), at(p, packed), b, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, oc, flags, s));
+  g.onBackward(() => {
+    const dy = g.grad(y);
+    if (!dy) return;
+    const dz = actGrad(g, m.name, y, dy, act);
+    g.scratch(k.conv2d_backward_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups));
+    if (g.needsGrad(x)) {
+      const dx = g.value(x.shape);
+      g.op(`${m.name}.backward_data`, [dz], (p, s) =>
+        k.conv2d_backward_data(at(p, dx), at(p, dz), wRaw, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, s));
+      g.addGrad(x, dx);
+    }
+    const gw = g.paramGrad(m.weight);
+    g.op(`${m.name}.backward_weight`, [x, dz], (p, s) =>
+      k.conv2d_backward_weight(gw.ptr, at(p, x), at(p, dz), n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, gw.flags, s));
+    if (m.bias) {
+      const gb = g.paramGrad(m.bias);
+      g.op(`${m.name}.backward_bias`, [dz], (p) => k.bias_grad(gb.ptr, at(p, dz), n * oh * ow, oc, gb.flags));
+    }
+  });
+  return y;
 }

@@ -9,12 +9,12 @@
  */
 import { WasmzooError } from '../../errors.js';
 import { Tensor, numel, shapeStr } from '../../tensor.js';
-import { at, type GraphBuilder, type Value } from '../graph.js';
+import { FLAG_ACCUMULATE } from '../../runtime/kernels.js';
+import { at, type GraphBuilder, type Value } from '../../graph/graph.js';
+import { PackedBlock } from '../../graph/packed.js';
+import { isTraining, type TrainGraph } from '../../graph/tape.js';
 import { Module, type Parameter } from '../module.js';
-import { PackedBlock } from '../packed.js';
 import { uniform } from '../init.js';
-import { isTraining } from '../../train/graph.js';
-import { trainEmbedding } from '../../train/rnn.js';
 
 export interface EmbeddingOptions {
   /** Row that starts at zero (negative counts from the end, as PyTorch). */
@@ -77,7 +77,7 @@ export class Embedding extends Module {
   }
 
   build(g: GraphBuilder, x: Value): Value {
-    if (isTraining(g)) return trainEmbedding(g, this, x);
+    if (isTraining(g)) return embeddingTrain(g, this, x);
     const rt = g.rt;
     const E = this.embeddingDim;
     const table = this.table.ensure(rt, String(this.weight.version), this.weight.data.length * 4, (ptr) => rt.arena.write(ptr, this.weight.data));
@@ -98,4 +98,38 @@ export class Embedding extends Module {
     this.table.release();
     super.releaseWeights();
   }
+}
+
+/** Training half: the lookup from the raw table, and its backward (scatter-add into the weight gradient). */
+function embeddingTrain(g: TrainGraph, m: { name: string; weight: Parameter; numEmbeddings: number; embeddingDim: number; paddingIdx?: number },
+  x: Value): Value {
+  const k = g.rt.k;
+  const E = m.embeddingDim, V = m.numEmbeddings;
+  const n = x.shape.reduce((a, b) => a * b, 1);
+  const table = g.paramData(m.weight);
+  const y = g.value([...x.shape, E]);
+  g.op(m.name, [x], (p) => {
+    const f32 = g.rt.arena.f32;
+    const ids = at(p, x) >> 2, out = at(p, y) >> 2, tb = table >> 2;
+    for (let i = 0; i < n; i++) {
+      const id = f32[ids + i];
+      // the trainer writes ids unchecked: refuse before reading outside the table
+      if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new WasmzooError('E_ARGUMENT', `${m.name}: token id at flat index ${i} is ${id}; ids must be integers in [0, ${V})`);
+      f32.copyWithin(out + i * E, tb + id * E, tb + (id + 1) * E);
+    }
+  });
+  g.onBackward(() => {
+    const dy = g.grad(y);
+    if (!dy) return;
+    const gw = g.paramGrad(m.weight);
+    const ids32 = g.value([n]);
+    g.op(`${m.name}.backward`, [x, dy], (p) => {
+      const a = g.rt.arena;
+      if (!(gw.flags & FLAG_ACCUMULATE)) a.f32.fill(0, gw.ptr >> 2, (gw.ptr >> 2) + V * E);
+      const src = at(p, x) >> 2, dst = at(p, ids32) >> 2;
+      for (let i = 0; i < n; i++) a.i32[dst + i] = a.f32[src + i];
+      k.embedding_backward(gw.ptr, at(p, ids32), at(p, dy), n, E, m.paddingIdx ?? -1);
+    });
+  });
+  return y;
 }

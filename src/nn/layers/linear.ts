@@ -6,13 +6,12 @@
 import { WasmzooError } from '../../errors.js';
 import { Act, GEMM_NR, epilogueFlags } from '../../runtime/kernels.js';
 import { numel } from '../../tensor.js';
-import { at, shapeError, type GraphBuilder, type Value } from '../graph.js';
+import { at, shapeError, type GraphBuilder, type Value } from '../../graph/graph.js';
+import { PackedBlock, withStaged } from '../../graph/packed.js';
+import { actGrad, isTraining, type TrainGraph } from '../../graph/tape.js';
 import { uniform } from '../init.js';
 import { Module, type Parameter } from '../module.js';
-import { PackedBlock, withStaged } from '../packed.js';
 import type { BatchNorm1d } from './norm.js';
-import { isTraining } from '../../train/graph.js';
-import { trainLinear } from '../../train/layers.js';
 
 /** Floats staged at once while packing weights (4 MB). */
 const STAGE_FLOATS = 1 << 20;
@@ -56,7 +55,7 @@ export class Linear extends Module {
       throw shapeError(this.name, `[..., ${this.inFeatures}] with 1 to 3 dimensions`, s);
     }
     if (isTraining(g)) {
-      const y = trainLinear(g, this, x, fuse.bn ? Act.None : fuse.act ?? Act.None);
+      const y = linearTrain(g, this, x, fuse.bn ? Act.None : fuse.act ?? Act.None);
       return fuse.bn ? fuse.bn.build(g, y, fuse.act ?? Act.None) : y;
     }
     const rows = numel(s) / this.inFeatures;
@@ -91,4 +90,38 @@ export class Linear extends Module {
     this.packed.release();
     super.releaseWeights();
   }
+}
+
+/** Training half: y = act(x Wᵀ + b) over rows of x from the raw weights; backward dX = dZ W, dW = dZᵀ X, db = Σ rows dZ. */
+function linearTrain(g: TrainGraph, m: Linear, x: Value, act: Act): Value {
+  const k = g.rt.k;
+  const K = m.inFeatures, N = m.outFeatures, M = numel(x.shape) / K;
+  const w = g.paramData(m.weight);
+  const b = m.bias ? g.paramData(m.bias) : 0;
+  const y = g.value([...x.shape.slice(0, -1), N]);
+  g.scratch(k.gemm_packed_b_size(K, N) * 4);
+  const flags = epilogueFlags(act);
+  // B = Wᵀ (K x N): element (k, n) at W[n*K + k].
+  g.op(m.name, [x], (p, s) => k.gemm(at(p, y), at(p, x), w, b, M, N, K, K, 1, 1, K, N, flags, s));
+  g.onBackward(() => {
+    const dy = g.grad(y);
+    if (!dy) return;
+    const dz = actGrad(g, m.name, y, dy, act);
+    if (g.needsGrad(x)) {
+      const dx = g.value(x.shape);
+      g.scratch(k.gemm_packed_b_size(N, K) * 4);
+      // dX [M,K] = dZ [M,N] · W [N,K]
+      g.op(`${m.name}.backward_data`, [dz], (p, s) => k.gemm(at(p, dx), at(p, dz), w, 0, M, K, N, N, 1, K, 1, K, 0, s));
+      g.addGrad(x, dx);
+    }
+    const gw = g.paramGrad(m.weight);
+    g.scratch(k.gemm_packed_b_size(M, K) * 4);
+    // dW [N,K] = dZᵀ [N,M] · X [M,K]
+    g.op(`${m.name}.backward_weight`, [dz, x], (p, s) => k.gemm(gw.ptr, at(p, dz), at(p, x), 0, N, K, M, 1, N, K, 1, K, gw.flags, s));
+    if (m.bias) {
+      const gb = g.paramGrad(m.bias);
+      g.op(`${m.name}.backward_bias`, [dz], (p) => k.bias_grad(gb.ptr, at(p, dz), M, N, gb.flags));
+    }
+  });
+  return y;
 }

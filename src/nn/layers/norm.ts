@@ -10,11 +10,10 @@
 import { WasmzooError } from '../../errors.js';
 import { shapeStr } from '../../tensor.js';
 import { Act } from '../../runtime/kernels.js';
-import { at, shapeError, type GraphBuilder, type Value } from '../graph.js';
+import { at, shapeError, type GraphBuilder, type Value } from '../../graph/graph.js';
+import { PackedBlock } from '../../graph/packed.js';
+import { actGrad, isTraining, unsupported, type TrainGraph } from '../../graph/tape.js';
 import { Module, type Parameter } from '../module.js';
-import { PackedBlock } from '../packed.js';
-import { isTraining } from '../../train/graph.js';
-import { trainBatchNorm, unsupported } from '../../train/layers.js';
 
 export interface BatchNormOptions {
   eps?: number;
@@ -23,7 +22,7 @@ export interface BatchNormOptions {
   trackRunningStats?: boolean;
 }
 
-abstract class BatchNorm extends Module {
+export abstract class BatchNorm extends Module {
   readonly numFeatures: number;
   readonly eps: number;
   readonly momentum: number;
@@ -93,7 +92,7 @@ abstract class BatchNorm extends Module {
   }
 
   protected buildScaleShift(g: GraphBuilder, x: Value, pixels: number, act: Act = Act.None): Value {
-    if (isTraining(g)) return trainBatchNorm(g, this, x, pixels, act);
+    if (isTraining(g)) return batchNormTrain(g, this, x, pixels, act);
     const rt = g.rt;
     const c = this.numFeatures;
     const ptr = this.packed.ensure(rt, this.versionKey(), 8 * c, (p) => {
@@ -160,4 +159,60 @@ export class LocalResponseNorm extends Module {
     g.op(this.name, [x], (p) => k.lrn_nhwc(at(p, y), at(p, x), pixels, s[1], this.size, this.alpha, this.beta, this.k));
     return y;
   }
+}
+
+/**
+ * Training half: batch norm with batch statistics (biased variance to normalise, unbiased for running_var, momentum as
+ * PyTorch: running = (1 - momentum) * running + momentum * batch). Running statistics are updated in the
+ * Parameters' JS arrays (C floats), read from the arena by a small op.
+ */
+function batchNormTrain(g: TrainGraph, m: BatchNorm, x: Value, pixels: number, act: Act): Value {
+  const k = g.rt.k;
+  const arena = g.rt.arena;
+  const C = m.numFeatures;
+  const stats = g.value([4 * C]); // mean, var, scale, shift
+  const y = g.value(x.shape);
+  const gamma = m.weight ? g.paramData(m.weight) : 0;
+  const beta = m.bias ? g.paramData(m.bias) : 0;
+  const ones = new Float32Array(C).fill(1);
+  // raw: these ops run inside a training step, whose own newer values must not be copied back mid-step
+  const rm = m.runningMean.raw, rv = m.runningVar.raw;
+  g.op(`${m.name}.stats`, [x], (p) => {
+    const s = at(p, stats);
+    k.batchnorm_stats(s, s + 4 * C, at(p, x), pixels, C);
+    const f = arena.f32;
+    const mean = s >>> 2, vr = mean + C, sc = vr + C, sh = sc + C;
+    const gm = gamma ? gamma >>> 2 : -1, bt = beta ? beta >>> 2 : -1;
+    const unbias = pixels > 1 ? pixels / (pixels - 1) : 1;
+    for (let i = 0; i < C; i++) {
+      const inv = 1 / Math.sqrt(f[vr + i] + m.eps);
+      const gi = gm >= 0 ? f[gm + i] : ones[i];
+      f[sc + i] = gi * inv;
+      f[sh + i] = (bt >= 0 ? f[bt + i] : 0) - f[mean + i] * gi * inv;
+      rm[i] = (1 - m.momentum) * rm[i] + m.momentum * f[mean + i];
+      rv[i] = (1 - m.momentum) * rv[i] + m.momentum * f[vr + i] * unbias;
+    }
+    m.numBatchesTracked.raw[0]++;
+  });
+  g.op(m.name, [x, stats], (p) => {
+    const s = at(p, stats);
+    k.scale_shift(at(p, y), at(p, x), s + 8 * C, s + 12 * C, pixels, C, act);
+  });
+  g.onBackward(() => {
+    const dy = g.grad(y);
+    if (!dy) return;
+    const dz = actGrad(g, m.name, y, dy, act);
+    const dx = g.value(x.shape);
+    const gg = m.weight ? g.paramGrad(m.weight) : undefined;
+    const gb = m.bias ? g.paramGrad(m.bias) : undefined;
+    const scratch = g.value([2 * C]); // dgamma/dbeta when not affine
+    const flags = gg?.flags ?? 0;
+    g.op(`${m.name}.backward`, [dz, x, stats], (p) => {
+      const s = at(p, stats);
+      const sc = at(p, scratch);
+      k.batchnorm_backward(at(p, dx), gg ? gg.ptr : sc, gb ? gb.ptr : sc + 4 * C, at(p, dz), at(p, x), s, s + 4 * C, gamma, m.eps, pixels, C, flags);
+    });
+    if (g.needsGrad(x)) g.addGrad(x, dx);
+  });
+  return y;
 }

@@ -6,10 +6,9 @@
 import { WasmzooError } from '../../errors.js';
 import { poolOut, pair, type Pair } from '../../shape.js';
 import { shapeStr } from '../../tensor.js';
-import { at, shapeError, type GraphBuilder, type Value } from '../graph.js';
+import { at, shapeError, type GraphBuilder, type Value } from '../../graph/graph.js';
+import { inputGrad, isTraining, unsupported, type TrainGraph } from '../../graph/tape.js';
 import { Module } from '../module.js';
-import { isTraining } from '../../train/graph.js';
-import { adaptiveAvgBackward, poolBackward, unsupported } from '../../train/layers.js';
 
 export interface MaxPool2dOptions {
   /** Defaults to kernelSize, as PyTorch. */
@@ -73,7 +72,7 @@ export class MaxPool2d extends Pool2d {
     const k = g.rt.k;
     const [kh, kw] = this.kernelSize, [sh, sw] = this.stride, [ph, pw] = this.padding, [dh, dw] = this.dilation;
     g.op(this.name, [x], (p) => k.maxpool2d_nhwc(at(p, y), at(p, x), n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw));
-    if (isTraining(g)) poolBackward(g, 'max', this, x, y);
+    if (isTraining(g)) maxPool2dBackward(g, this, x, y);
     return y;
   }
 }
@@ -97,7 +96,7 @@ export class AvgPool2d extends Pool2d {
     const [kh, kw] = this.kernelSize, [sh, sw] = this.stride, [ph, pw] = this.padding;
     const cip = this.countIncludePad ? 1 : 0;
     g.op(this.name, [x], (p) => k.avgpool2d_nhwc(at(p, y), at(p, x), n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, cip, this.divisorOverride));
-    if (isTraining(g)) poolBackward(g, 'avg', this, x, y);
+    if (isTraining(g)) avgPool2dBackward(g, this, x, y);
     return y;
   }
 }
@@ -131,7 +130,7 @@ export class AdaptiveAvgPool2d extends AdaptivePool2d {
     const y = g.value([n, c, oh, ow]);
     const k = g.rt.k;
     g.op(this.name, [x], (p) => k.adaptive_avgpool2d_nhwc(at(p, y), at(p, x), n, h, w, c, oh, ow));
-    if (isTraining(g)) adaptiveAvgBackward(g, this.name, x, y);
+    if (isTraining(g)) adaptiveAvgPool2dBackward(g, this.name, x, y);
     return y;
   }
 }
@@ -146,4 +145,29 @@ export class AdaptiveMaxPool2d extends AdaptivePool2d {
     g.op(this.name, [x], (p) => k.adaptive_maxpool2d_nhwc(at(p, y), at(p, x), n, h, w, c, oh, ow));
     return y;
   }
+}
+
+/** Training half of MaxPool2d: the gradient goes to each window's maximum. */
+function maxPool2dBackward(g: TrainGraph, m: MaxPool2d, x: Value, y: Value): void {
+  const k = g.rt.k;
+  const [n, c, h, w] = x.shape;
+  const [oh, ow] = [y.shape[2], y.shape[3]];
+  const [kh, kw] = m.kernelSize, [sh, sw] = m.stride, [ph, pw] = m.padding, [dh, dw] = m.dilation;
+  inputGrad(g, m.name, x, y, [x], (p, dx, dy) => k.maxpool2d_backward_nhwc(at(p, dx), at(p, dy), at(p, x), n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw));
+}
+
+/** Training half of AvgPool2d: each window's gradient spread over it with the forward's divisor. */
+function avgPool2dBackward(g: TrainGraph, m: AvgPool2d, x: Value, y: Value): void {
+  const k = g.rt.k;
+  const [n, c, h, w] = x.shape;
+  const [oh, ow] = [y.shape[2], y.shape[3]];
+  const [kh, kw] = m.kernelSize, [sh, sw] = m.stride, [ph, pw] = m.padding;
+  const cip = m.countIncludePad ? 1 : 0, div = m.divisorOverride;
+  inputGrad(g, m.name, x, y, [], (p, dx, dy) => k.avgpool2d_backward_nhwc(at(p, dx), at(p, dy), n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, cip, div));
+}
+
+function adaptiveAvgPool2dBackward(g: TrainGraph, name: string, x: Value, y: Value): void {
+  const k = g.rt.k;
+  const [n, c, h, w] = x.shape;
+  inputGrad(g, name, x, y, [], (p, dx, dy) => k.adaptive_avgpool2d_backward_nhwc(at(p, dx), at(p, dy), n, h, w, c, y.shape[2], y.shape[3]));
 }

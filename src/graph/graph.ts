@@ -59,12 +59,6 @@ export class GraphBuilder {
     if (bytes > this.scratchBytes) this.scratchBytes = bytes;
   }
 
-  /** Training hook: a residual add was recorded (TrainGraph records its backward). */
-  recordedAdd(_name: string, _a: Value, _b: Value, _y: Value, _act: number): void {}
-
-  /** Training hook: a channel concat was recorded. */
-  recordedConcat(_name: string, _xs: readonly Value[], _y: Value): void {}
-
   /** Keep a value alive to the end (model outputs). */
   keep(v: Value): void {
     this.bufs[v.buf].last = Number.MAX_SAFE_INTEGER;
@@ -82,8 +76,6 @@ export class Plan {
   readonly inputs: readonly Value[];
   readonly outputs: readonly Value[];
   private readonly ops: Op[];
-  /** Op names, in run order (for profiling). */
-  readonly opNames: readonly string[];
   private readonly ptr: Int32Array;
   private readonly block: number;
   private readonly scratchPtr: number;
@@ -94,7 +86,6 @@ export class Plan {
     this.inputs = Array.isArray(inputs) ? inputs : [inputs as Value];
     this.outputs = Array.isArray(outputs) ? outputs : [outputs as Value];
     this.ops = g.ops;
-    this.opNames = g.names;
     for (const v of this.outputs) g.keep(v);
     for (const v of this.inputs) g.bufs[v.buf].first = -1;
     const offsets = assignOffsets(g.bufs);
@@ -187,42 +178,4 @@ export function toNCHW(g: GraphBuilder, x: Value): Value {
 /** Byte pointer of a value at run time. */
 export function at(p: Int32Array, v: Value): number {
   return p[v.buf] + (v.offset ?? 0) * 4;
-}
-
-/** Elementwise a + b (same shape), then an activation: residual connections. */
-export function add(g: GraphBuilder, name: string, a: Value, b: Value, act: number = 0): Value {
-  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
-    throw new WasmzooError('E_SHAPE', `${name}: cannot add ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
-  }
-  const y = g.value(a.shape);
-  const n = numel(a.shape);
-  const k = g.rt.k;
-  g.op(name, [a, b], (p) => k.add(at(p, y), at(p, a), at(p, b), n, act));
-  g.recordedAdd(name, a, b, y, act);
-  return y;
-}
-
-/**
- * Concatenate images along channels (torch.cat(xs, 1)). Producers that can write their channel slice
- * directly (Conv2d's `into`) avoid this copy; this is for the rest (e.g. a pooling branch).
- */
-export function concatChannels(g: GraphBuilder, name: string, xs: readonly Value[]): Value {
-  const [n, , h, w] = xs[0].shape;
-  for (const x of xs) {
-    if (x.shape.length !== 4 || x.shape[0] !== n || x.shape[2] !== h || x.shape[3] !== w) {
-      throw new WasmzooError('E_SHAPE', `${name}: cannot concatenate ${xs.map((v) => shapeStr(v.shape)).join(' and ')} along channels`);
-    }
-  }
-  const total = xs.reduce((s, x) => s + x.shape[1], 0);
-  const y = g.value([n, total, h, w]);
-  const k = g.rt.k;
-  let off = 0;
-  for (const x of xs) {
-    const c = x.shape[1];
-    const o = off;
-    g.op(`${name}.cat`, [x], (p) => k.copy_channels(at(p, y) + o * 4, at(p, x), n * h * w, c, total, c));
-    off += c;
-  }
-  g.recordedConcat(name, xs, y);
-  return y;
 }

@@ -1,5 +1,5 @@
 /**
- * Recording a training step: the same GraphBuilder, plus a tape. Each layer's build() records its forward
+ * Recording a training step: the same GraphBuilder, plus a tape (the graph layer's training half). Each layer's build() records its forward
  * ops and, when the graph is a TrainGraph, pushes a closure that will record its backward ops. After the
  * loss, `backward()` replays the tape in reverse. Forward and backward ops end up in ONE op list, so the
  * planner sees which activations backward still reads and keeps exactly those alive (llm.c-style
@@ -10,12 +10,17 @@
  * first writer in a step overwrites (no zero_grad pass needed), later writers accumulate.
  */
 import type { Runtime } from '../runtime/runtime.js';
-import { GraphBuilder, at, type Value } from '../nn/graph.js';
+import { WasmzooError } from '../errors.js';
+import { GraphBuilder, at, type Value } from './graph.js';
 import { numel } from '../tensor.js';
-import type { Parameter } from '../nn/module.js';
-import type { ParamStore } from './params.js';
-import { FLAG_ACCUMULATE, type Act } from '../runtime/kernels.js';
-import { addBackward, unsupported } from './layers.js';
+import type { Parameter } from './parameter.js';
+import { Act, FLAG_ACCUMULATE } from '../runtime/kernels.js';
+
+/** Where a training step keeps each learnable parameter in the arena (src/train/params.ts implements it). */
+export interface ParamSlots {
+  slot(p: Parameter): { readonly param: Parameter; readonly data: number; readonly grad: number; readonly size: number };
+  readonly slots: readonly { readonly param: Parameter }[];
+}
 
 /** Per-step mutable state the recorded ops read at run time (e.g. dropout seeds). */
 export interface StepState {
@@ -25,7 +30,7 @@ export interface StepState {
 }
 
 export class TrainGraph extends GraphBuilder {
-  readonly store: ParamStore;
+  readonly store: ParamSlots;
   readonly state: StepState;
   private readonly tape: (() => void)[] = [];
   private readonly grads = new Map<string, Value>();
@@ -33,7 +38,7 @@ export class TrainGraph extends GraphBuilder {
   private readonly paramWritten = new Set<Parameter>();
   private dropoutLayers = 0;
 
-  constructor(rt: Runtime, store: ParamStore, state: StepState) {
+  constructor(rt: Runtime, store: ParamSlots, state: StepState) {
     super(rt);
     this.store = store;
     this.state = state;
@@ -94,14 +99,6 @@ export class TrainGraph extends GraphBuilder {
     return this.dropoutLayers++;
   }
 
-  override recordedAdd(name: string, a: Value, b: Value, y: Value, act: number): void {
-    addBackward(this, name, a, b, y, act as Act);
-  }
-
-  override recordedConcat(name: string): void {
-    unsupported(name, 'channel concatenation');
-  }
-
   /** Replay the tape backwards, recording every backward op. */
   backward(): void {
     for (let i = this.tape.length - 1; i >= 0; i--) this.tape[i]();
@@ -115,4 +112,33 @@ export class TrainGraph extends GraphBuilder {
 
 export function isTraining(g: GraphBuilder): g is TrainGraph {
   return g instanceof TrainGraph;
+}
+
+/** dz = dy * act'(y) for an activation fused into the layer that produced y (identity: dz = dy). */
+export function actGrad(g: TrainGraph, name: string, y: Value, dy: Value, act: Act): Value {
+  if (act === Act.None) return dy;
+  const dz = g.value(y.shape);
+  const n = numel(y.shape);
+  const k = g.rt.k;
+  g.op(`${name}.act_backward`, [y, dy], (p) => k.act_backward(at(p, dz), at(p, dy), at(p, y), n, act));
+  return dz;
+}
+
+/**
+ * The common backward of a layer with one input and no parameters: when y received a gradient and x needs
+ * one, record `fill(p, dx, dy)` writing dx (a new value) from dy and the values in `reads`.
+ */
+export function inputGrad(g: TrainGraph, name: string, x: Value, y: Value, reads: Value[], fill: (p: Int32Array, dx: Value, dy: Value) => void): void {
+  g.onBackward(() => {
+    const dy = g.grad(y);
+    if (!dy || !g.needsGrad(x)) return;
+    const dx = g.value(x.shape);
+    g.op(`${name}.backward`, [dy, ...reads], (p) => fill(p, dx, dy));
+    g.addGrad(x, dx);
+  });
+}
+
+/** A layer (or a mode of one) that has no training half yet. */
+export function unsupported(name: string, what: string): never {
+  throw new WasmzooError('E_ARGUMENT', `${name}: ${what} is not supported in training yet`);
 }
