@@ -24,8 +24,11 @@ export interface Value {
   readonly offset?: number;
 }
 
-/** An op receives the pointer table (byte pointer of every buffer by id) and the scratch pointer. */
-export type Op = (ptr: Int32Array, scratch: number) => void;
+/** The byte pointer of every buffer by id (unsigned: the arena may pass 2 GiB). */
+export type Pointers = Uint32Array;
+
+/** An op receives the pointer table and the scratch pointer. */
+export type Op = (ptr: Pointers, scratch: number) => void;
 
 interface BufInfo { floats: number; first: number; last: number; }
 
@@ -76,7 +79,7 @@ export class Plan {
   readonly inputs: readonly Value[];
   readonly outputs: readonly Value[];
   private readonly ops: Op[];
-  private readonly ptr: Int32Array;
+  private readonly ptr: Pointers;
   private readonly block: number;
   private readonly scratchPtr: number;
   readonly activationBytes: number;
@@ -92,7 +95,7 @@ export class Plan {
     this.activationBytes = offsets.total * 4;
     this.block = this.rt.arena.alloc(Math.max(64, this.activationBytes));
     this.scratchPtr = g.scratchBytes > 0 ? this.rt.arena.alloc(g.scratchBytes) : 0;
-    this.ptr = new Int32Array(g.bufs.length);
+    this.ptr = new Uint32Array(g.bufs.length);
     for (let i = 0; i < g.bufs.length; i++) this.ptr[i] = this.block + offsets.offset[i] * 4;
   }
 
@@ -176,6 +179,6 @@ export function toNCHW(g: GraphBuilder, x: Value): Value {
 }
 
 /** Byte pointer of a value at run time. */
-export function at(p: Int32Array, v: Value): number {
+export function at(p: Pointers, v: Value): number {
   return p[v.buf] + (v.offset ?? 0) * 4;
 }

@@ -4,6 +4,7 @@
  * public surface: inputs are values created before the first op (live from the start, so nothing written
  * while they are still read shares their memory), outputs are kept to the end.
  */
+import { wordIndex } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { numel, type Shape } from '../tensor.js';
 import { GraphBuilder, Plan, type Value } from './graph.js';
@@ -23,8 +24,8 @@ export class IOPlan {
     this.inputs = inputShapes.map((s) => g.value(s));
     this.outputs = build(g, this.inputs);
     this.plan = new Plan(g, this.inputs, this.outputs); // any number of inputs, none included
-    this.inAt = this.inputs.map((v) => this.plan.pointer(v) >>> 2);
-    this.outAt = this.outputs.map((v) => this.plan.pointer(v) >>> 2);
+    this.inAt = this.inputs.map((v) => wordIndex(this.plan.pointer(v)));
+    this.outAt = this.outputs.map((v) => wordIndex(this.plan.pointer(v)));
     this.outSize = this.outputs.map((v) => numel(v.shape));
   }
   get rt(): Runtime {

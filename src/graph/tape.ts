@@ -11,7 +11,7 @@
  */
 import type { Runtime } from '../runtime/runtime.js';
 import { WasmzooError } from '../errors.js';
-import { GraphBuilder, at, type Value } from './graph.js';
+import { GraphBuilder, at, type Pointers, type Value } from './graph.js';
 import { numel } from '../tensor.js';
 import type { Parameter } from './parameter.js';
 import { Act, FLAG_ACCUMULATE } from '../runtime/kernels.js';
@@ -128,7 +128,7 @@ export function actGrad(g: TrainGraph, name: string, y: Value, dy: Value, act: A
  * The common backward of a layer with one input and no parameters: when y received a gradient and x needs
  * one, record `fill(p, dx, dy)` writing dx (a new value) from dy and the values in `reads`.
  */
-export function inputGrad(g: TrainGraph, name: string, x: Value, y: Value, reads: Value[], fill: (p: Int32Array, dx: Value, dy: Value) => void): void {
+export function inputGrad(g: TrainGraph, name: string, x: Value, y: Value, reads: Value[], fill: (p: Pointers, dx: Value, dy: Value) => void): void {
   g.onBackward(() => {
     const dy = g.grad(y);
     if (!dy || !g.needsGrad(x)) return;

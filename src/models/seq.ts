@@ -79,7 +79,7 @@ function buildSequenceHead(g: GraphBuilder, rnn: RNNBase, head: Linear, mode: 'l
     const dseq = g.value([T, B, H]);
     g.op(`${rnn.name}.last_step.backward`, [dy], (p) => {
       const d = at(p, dseq);
-      g.rt.arena.f32.fill(0, d >> 2, (d >> 2) + (T - 1) * B * H);
+      g.rt.arena.fill(d, (T - 1) * B * H);
       k.copy_channels(d + (T - 1) * B * H * 4, at(p, dy), B, H, H, H);
     });
     g.addGrad(tm, dseq);

@@ -26,6 +26,7 @@
  * one per input shape, so after the first call with a shape nothing is allocated in the arena; the decode
  * loops themselves (argmax, candidate selection, reordering beam states) are plain JavaScript.
  */
+import { wordIndex } from '../runtime/arena.js';
 import { PlanCache } from '../graph/plancache.js';
 import { WasmzooError } from '../errors.js';
 import type { WeightSource } from '../io/weights.js';
@@ -167,7 +168,7 @@ export class Seq2Seq extends Module {
     if (isTraining(g)) g.constant(decIn);
     g.op(`${this.name}.teacher_forcing`, [target], (p) => {
       const f32 = g.rt.arena.f32, i32 = g.rt.arena.i32;
-      const tp = at(p, target) >> 2, dp = at(p, decIn) >> 2, lp = at(p, labels) >> 2;
+      const tp = wordIndex(at(p, target)), dp = wordIndex(at(p, decIn)), lp = wordIndex(at(p, labels));
       let c = 0;
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t++) {
@@ -212,7 +213,7 @@ export class Seq2Seq extends Module {
         const k = g.rt.k;
         const kept = g.value([1]);
         g.op(`${this.name}.eval_loss`, [logits, labels], (p) => {
-          const f32 = g.rt.arena.f32, i32 = g.rt.arena.i32, lg = at(p, logits) >> 2, lb = at(p, labels) >> 2;
+          const f32 = g.rt.arena.f32, i32 = g.rt.arena.i32, lg = wordIndex(at(p, logits)), lb = wordIndex(at(p, labels));
           for (let i = 0; i < n; i++) {
             const want = i32[lb + i];
             if (want >= 0 && argmaxAt(f32, lg + i * V, V) === want) this.evalSums.correct++;
@@ -220,7 +221,7 @@ export class Seq2Seq extends Module {
           // in place: the logits are not needed afterwards
           this.evalSums.loss += k.softmax_cross_entropy(at(p, logits), at(p, logits), at(p, labels), n, V, 1);
           this.evalSums.count += count.value;
-          f32[at(p, kept) >> 2] = count.value;
+          f32[wordIndex(at(p, kept))] = count.value;
         });
         return [kept];
       }));

@@ -133,15 +133,38 @@ export class Arena {
 
   /** Copy floats into the arena at byte pointer ptr. */
   write(ptr: number, data: ArrayLike<number>): void {
-    this.f32.set(data, ptr >>> 2);
+    this.f32.set(data, wordIndex(ptr));
   }
 
   /** Copy `n` floats out of the arena at ptr into a new (or given) Float32Array. */
   read(ptr: number, n: number, out?: Float32Array): Float32Array {
     const o = out ?? new Float32Array(n);
-    o.set(this.f32.subarray(ptr >>> 2, (ptr >>> 2) + n));
+    const i = wordIndex(ptr);
+    o.set(this.f32.subarray(i, i + n));
     return o;
   }
+
+  /** Set `n` floats at byte pointer ptr to `value`. */
+  fill(ptr: number, n: number, value = 0): void {
+    const i = wordIndex(ptr);
+    this.f32.fill(value, i, i + n);
+  }
+
+  /** Copy `n` floats from byte pointer src to byte pointer dst (the ranges may overlap). */
+  copy(dst: number, src: number, n: number): void {
+    const s = wordIndex(src);
+    this.f32.copyWithin(wordIndex(dst), s, s + n);
+  }
+}
+
+/**
+ * The index in a Float32Array / Int32Array view of the 4-byte element at byte pointer `ptr`: the one place
+ * that turns pointers into indices. Unsigned: a signed shift right by two is negative above 2 GiB, and typed-array
+ * methods count a negative start from the END of memory (another model's weights). test/runtime/pointers.test.ts
+ * finds any other form in src/.
+ */
+export function wordIndex(ptr: number): number {
+  return ptr >>> 2;
 }
 
 function align(n: number): number {

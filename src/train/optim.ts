@@ -39,7 +39,7 @@ export abstract class Optimizer implements OptimizerLike {
       const bufs: number[] = [];
       for (let i = 0; i < this.stateBuffers; i++) {
         const p = arena.alloc(s.size * 4);
-        arena.f32.fill(0, p >>> 2, (p >>> 2) + s.size);
+        arena.fill(p, s.size);
         bufs.push(p);
       }
       this.state.set(s, bufs);

@@ -5,6 +5,7 @@
  * JS (e.g. a loadStateDict) in, `download()` copies the trained values back out (which also re-packs the
  * inference weights, since it bumps the parameters' versions).
  */
+import { wordIndex } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { isBufferKey, type Parameter } from '../graph/parameter.js';
 import type { ParamSlots } from '../graph/tape.js';
@@ -69,7 +70,7 @@ export class ParamStore implements ParamSlots {
     for (const b of this.buffers) b.set(b.raw);
     for (const s of this.slots) {
       if (s.synced !== s.param.version) continue;
-      s.param.set(this.rt.arena.f32.subarray(s.data >>> 2, (s.data >>> 2) + s.size));
+      s.param.set(this.rt.arena.f32.subarray(wordIndex(s.data), wordIndex(s.data) + s.size));
       s.synced = s.param.version;
     }
   }

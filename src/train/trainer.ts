@@ -4,6 +4,7 @@
  * forward pass (forward, loss and backward ops in one plan), then runs kernels and the optimizer only:
  * nothing is allocated in the arena after the first step at a batch size.
  */
+import { wordIndex } from '../runtime/arena.js';
 import { WasmzooError } from '../errors.js';
 import { runtime, type Runtime } from '../runtime/runtime.js';
 import { Tensor, argmaxAt, shapeStr, type Shape } from '../tensor.js';
@@ -14,6 +15,7 @@ import {
   installTraining, type EvaluateOptions, type FitOptions, type History, type EpochLogs, type TrainOptions, type TrainingLossModel,
 } from '../graph/training.js';
 import type { Module } from '../nn/module.js';
+import { mulberry32 } from '../random.js';
 import { ParamStore } from './params.js';
 import { checkLoss, checkTarget, recordLoss, targetShape, type LossName } from './loss.js';
 import { Adam, Optimizer, clipGradNorm } from './optim.js';
@@ -89,7 +91,7 @@ export class Trainer implements Pending {
     if (untouched.length) {
       const f = this.rt.arena;
       g.op('zero_unused_grads', [], () => {
-        for (const s of untouched) f.f32.fill(0, s.grad >>> 2, (s.grad >>> 2) + s.size);
+        for (const s of untouched) f.fill(s.grad, s.size);
       });
     }
     sp = { plan: new Plan(g, [xin, tin], [out]), out, loss };
@@ -110,7 +112,7 @@ export class Trainer implements Pending {
     if (this.loss === 'crossEntropy') {
       const classes = sp.out.shape[1];
       const i32 = arena.i32;
-      const base = tp >>> 2;
+      const base = wordIndex(tp);
       for (let i = 0; i < y.data.length; i++) {
         const v = y.data[i];
         // the kernel indexes the logits with it: refuse anything out of range before it runs
@@ -135,7 +137,7 @@ export class Trainer implements Pending {
     const sp = this.lastOut!;
     const [rows, cols] = sp.out.shape;
     const f = this.rt.arena.f32;
-    const base = sp.plan.pointer(sp.out) >>> 2;
+    const base = wordIndex(sp.plan.pointer(sp.out));
     let correct = 0;
     for (let r = 0; r < rows; r++) if (argmaxAt(f, base + r * cols, cols) === y[r]) correct++;
     return correct;
@@ -172,14 +174,7 @@ function slice(t: Tensor, from: number, to: number): Tensor {
 }
 
 function seededShuffle(order: Uint32Array, seed: number): void {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     const t = order[i];

@@ -7,6 +7,7 @@
  * is copied into the arena once per weight version; the lookup is a row copy (copyWithin on the arena).
  * paddingIdx: that row starts at zero (as PyTorch); at inference it is an ordinary row.
  */
+import { wordIndex } from '../../runtime/arena.js';
 import { WasmzooError } from '../../errors.js';
 import { Tensor, numel, shapeStr } from '../../tensor.js';
 import { FLAG_ACCUMULATE } from '../../runtime/kernels.js';
@@ -85,7 +86,7 @@ export class Embedding extends Module {
     const y = g.value([...x.shape, E]);
     g.op(this.name, [x], (p) => {
       const f32 = rt.arena.f32;
-      const ids = at(p, x) >> 2, out = at(p, y) >> 2, tb = table >> 2;
+      const ids = wordIndex(at(p, x)), out = wordIndex(at(p, y)), tb = wordIndex(table);
       for (let i = 0; i < n; i++) {
         const row = tb + f32[ids + i] * E;
         f32.copyWithin(out + i * E, row, row + E);
@@ -110,7 +111,7 @@ function embeddingTrain(g: TrainGraph, m: { name: string; weight: Parameter; num
   const y = g.value([...x.shape, E]);
   g.op(m.name, [x], (p) => {
     const f32 = g.rt.arena.f32;
-    const ids = at(p, x) >> 2, out = at(p, y) >> 2, tb = table >> 2;
+    const ids = wordIndex(at(p, x)), out = wordIndex(at(p, y)), tb = wordIndex(table);
     for (let i = 0; i < n; i++) {
       const id = f32[ids + i];
       // the trainer writes ids unchecked: refuse before reading outside the table
@@ -125,8 +126,8 @@ function embeddingTrain(g: TrainGraph, m: { name: string; weight: Parameter; num
     const ids32 = g.value([n]);
     g.op(`${m.name}.backward`, [x, dy], (p) => {
       const a = g.rt.arena;
-      if (!(gw.flags & FLAG_ACCUMULATE)) a.f32.fill(0, gw.ptr >> 2, (gw.ptr >> 2) + V * E);
-      const src = at(p, x) >> 2, dst = at(p, ids32) >> 2;
+      if (!(gw.flags & FLAG_ACCUMULATE)) a.fill(gw.ptr, V * E);
+      const src = wordIndex(at(p, x)), dst = wordIndex(at(p, ids32));
       for (let i = 0; i < n; i++) a.i32[dst + i] = a.f32[src + i];
       k.embedding_backward(gw.ptr, at(p, ids32), at(p, dy), n, E, m.paddingIdx ?? -1);
     });

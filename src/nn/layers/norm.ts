@@ -7,6 +7,7 @@
  * shift = beta - mean * scale. Sequential folds it into a preceding Conv2d or Linear (see foldInto), so it
  * usually costs nothing; standing alone it runs the scale_shift kernel.
  */
+import { wordIndex } from '../../runtime/arena.js';
 import { WasmzooError } from '../../errors.js';
 import { shapeStr } from '../../tensor.js';
 import { Act } from '../../runtime/kernels.js';
@@ -181,8 +182,8 @@ function batchNormTrain(g: TrainGraph, m: BatchNorm, x: Value, pixels: number, a
     const s = at(p, stats);
     k.batchnorm_stats(s, s + 4 * C, at(p, x), pixels, C);
     const f = arena.f32;
-    const mean = s >>> 2, vr = mean + C, sc = vr + C, sh = sc + C;
-    const gm = gamma ? gamma >>> 2 : -1, bt = beta ? beta >>> 2 : -1;
+    const mean = wordIndex(s), vr = mean + C, sc = vr + C, sh = sc + C;
+    const gm = gamma ? wordIndex(gamma) : -1, bt = beta ? wordIndex(beta) : -1;
     const unbias = pixels > 1 ? pixels / (pixels - 1) : 1;
     for (let i = 0; i < C; i++) {
       const inv = 1 / Math.sqrt(f[vr + i] + m.eps);

@@ -31,7 +31,7 @@ import { WasmzooError } from '../../errors.js';
 import { Act, FLAG_ACCUMULATE, epilogueFlags } from '../../runtime/kernels.js';
 import { runtime, type Runtime } from '../../runtime/runtime.js';
 import { Tensor, numel, shapeStr, type Shape } from '../../tensor.js';
-import { GraphBuilder, at, type Value } from '../../graph/graph.js';
+import { GraphBuilder, at, type Pointers, type Value } from '../../graph/graph.js';
 import { PackedBlock, withStaged } from '../../graph/packed.js';
 import { isTraining, type TrainGraph } from '../../graph/tape.js';
 import { uniform } from '../init.js';
@@ -364,15 +364,14 @@ export abstract class RNNBase extends Module {
     if (!init.h) {
       const z = (zero = g.value([B, H]));
       const n = B * H;
-      g.op(`${name}.zero_state`, [], (p) => rt.arena.f32.fill(0, at(p, z) >> 2, (at(p, z) >> 2) + n));
+      g.op(`${name}.zero_state`, [], (p) => rt.arena.fill(at(p, z), n));
     }
     if (cN) {
       const c0 = init.c;
       const n = LD * B * H;
       g.op(`${name}.init_c`, c0 ? [c0] : [], (p) => {
-        const f32 = rt.arena.f32, dst = at(p, cN) >> 2;
-        if (c0) f32.copyWithin(dst, at(p, c0) >> 2, (at(p, c0) >> 2) + n);
-        else f32.fill(0, dst, dst + n);
+        if (c0) rt.arena.copy(at(p, cN), at(p, c0), n);
+        else rt.arena.fill(at(p, cN), n);
       });
     }
     // time-major input rows [T*B, F]
@@ -668,7 +667,7 @@ function recurrentTrain(g: TrainGraph, m: RNNBase, x: Value, init: { h?: Value; 
   const hN = g.value(stateShape);
   const cN = lstm ? g.value(stateShape) : undefined;
   const zero = g.value([B, H]);
-  g.op(`${name}.zero_state`, [], (p) => g.rt.arena.f32.fill(0, at(p, zero) >> 2, (at(p, zero) >> 2) + B * H));
+  g.op(`${name}.zero_state`, [], (p) => g.rt.arena.fill(at(p, zero), B * H));
   const { h: h0, c: c0 } = init;
   const inp0 = batched && m.batchFirst ? swap01Train(g, name, x) : x;
   const inputs: Value[] = []; // per layer: [M, F]
@@ -705,7 +704,7 @@ function recurrentTrain(g: TrainGraph, m: RNNBase, x: Value, init: { h?: Value; 
           else k.add(at(p, bsum), bih, bhh, GH, 0);
         }
       });
-      const bias = (p: Int32Array) => (bih ? at(p, bsum) : 0);
+      const bias = (p: Pointers) => (bih ? at(p, bsum) : 0);
       const sv: Saved = {};
       saved.push(sv);
       const src = inp;
@@ -801,17 +800,16 @@ function recurrentTrain(g: TrainGraph, m: RNNBase, x: Value, init: { h?: Value; 
         for (const v of [dOut, sv.gates, sv.gh, sv.c, h0, c0, dhN, dcN, dc, dh0, dc0]) if (v) reads.push(v);
         const dO = dOut;
         g.op(`${dn}.backward_steps`, reads, (p) => {
-          const f32 = g.rt.arena.f32;
           // B operand W_hh [GH, H] row-major: dh_{t-1} = dgates_t · W_hh
           k.gemm_pack_b(at(p, phhT), whh, GH, H, H, 1);
           const pw = at(p, phhT);
           const dhp = at(p, dh);
           if (dhN) k.copy_channels(dhp, at(p, dhN) + s * B * H * f4, B, H, H, H);
-          else f32.fill(0, dhp >> 2, (dhp >> 2) + B * H);
+          else g.rt.arena.fill(dhp, B * H);
           const dcp = dc ? at(p, dc) : 0;
           if (dc) {
             if (dcN) k.copy_channels(dcp, at(p, dcN) + s * B * H * f4, B, H, H, H);
-            else f32.fill(0, dcp >> 2, (dcp >> 2) + B * H);
+            else g.rt.arena.fill(dcp, B * H);
           }
           const op = at(p, out) + d * H * f4;
           const dop = dO ? at(p, dO) + d * H * f4 : 0;
@@ -871,7 +869,7 @@ function recurrentTrain(g: TrainGraph, m: RNNBase, x: Value, init: { h?: Value; 
           if (h0) {
             k.gemm(gwhh.ptr, dghp + first * B * GH * f4, at(p, h0) + s * B * H * f4, 0, GH, H, B, 1, GH, H, 1, H, flags, scr);
           } else if (T === 1 && !(flags & FLAG_ACCUMULATE)) {
-            g.rt.arena.f32.fill(0, gwhh.ptr >> 2, (gwhh.ptr >> 2) + GH * H);
+            g.rt.arena.fill(gwhh.ptr, GH * H);
           }
           if (gbih) k.bias_grad(gbih.ptr, dgp, M, GH, gbih.flags);
           if (gbhh) k.bias_grad(gbhh.ptr, dghp, M, GH, gbhh.flags);
