@@ -60,10 +60,7 @@ export class Embedding extends Module {
     const n = this.numEmbeddings;
     for (let i = 0; i < ids.length; i++) {
       const v = ids[i];
-      if (!Number.isInteger(v) || v < 0 || v >= n) {
-        const where = shape ? ` of ids ${shapeStr(shape)}` : '';
-        throw new WasmzooError('E_ARGUMENT', `${this.name}: token id at flat index ${i}${where} is ${v}; ids must be integers in [0, ${n})`);
-      }
+      if (!Number.isInteger(v) || v < 0 || v >= n) throw idError(this.name, i, v, n, shape);
     }
   }
 
@@ -84,11 +81,16 @@ export class Embedding extends Module {
     const table = this.table.ensure(rt, String(this.weight.version), this.weight.data.length * 4, (ptr) => rt.arena.write(ptr, this.weight.data));
     const n = numel(x.shape);
     const y = g.value([...x.shape, E]);
+    const V = this.numEmbeddings;
     g.op(this.name, [x], (p) => {
       const f32 = rt.arena.f32;
       const ids = wordIndex(at(p, x)), out = wordIndex(at(p, y)), tb = wordIndex(table);
       for (let i = 0; i < n; i++) {
-        const row = tb + f32[ids + i] * E;
+        const id = f32[ids + i];
+        // checked here, in the op, so every path that reaches the lookup is covered (a Sequential, a model,
+        // seq2seq decoding), not only Embedding.forward: an id out of range would read outside the table
+        if (!(Number.isInteger(id) && id >= 0 && id < V)) throw idError(this.name, i, id, V);
+        const row = tb + id * E;
         f32.copyWithin(out + i * E, row, row + E);
       }
     });
@@ -115,7 +117,7 @@ function embeddingTrain(g: TrainGraph, m: { name: string; weight: Parameter; num
     for (let i = 0; i < n; i++) {
       const id = f32[ids + i];
       // the trainer writes ids unchecked: refuse before reading outside the table
-      if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new WasmzooError('E_ARGUMENT', `${m.name}: token id at flat index ${i} is ${id}; ids must be integers in [0, ${V})`);
+      if (!(Number.isInteger(id) && id >= 0 && id < V)) throw idError(m.name, i, id, V);
       f32.copyWithin(out + i * E, tb + id * E, tb + (id + 1) * E);
     }
   });
@@ -133,4 +135,9 @@ function embeddingTrain(g: TrainGraph, m: { name: string; weight: Parameter; num
     });
   });
   return y;
+}
+
+function idError(layer: string, i: number, id: number, V: number, shape?: readonly number[]): WasmzooError {
+  const where = shape ? ` of ids ${shapeStr(shape)}` : '';
+  return new WasmzooError('E_ARGUMENT', `${layer}: token id at flat index ${i}${where} is ${id}; ids must be integers in [0, ${V})`);
 }
