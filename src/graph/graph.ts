@@ -71,18 +71,30 @@ export class GraphBuilder {
 const ALIGN_FLOATS = 16; // 64 bytes
 
 /**
- * A planned pass for one set of input shapes: one activation block, one scratch block. Inputs are written
- * before op 0 (so nothing may share their memory); outputs stay alive to the end.
+ * A planned pass for one set of input shapes: offsets of every value and of the scratch inside the
+ * arena's shared activation region (runtime/arena.ts), which is as large as the largest live plan.
+ * Inputs are written before op 0 (so nothing may share their memory); outputs stay alive to the end.
+ * NOTE: the region is shared by every plan of the runtime, so a plan's values hold only until the next
+ * plan runs: callers copy outputs out right after run() (Module.forward, IOPlan, the trainer do).
  */
 export class Plan {
   readonly rt: Runtime;
   readonly inputs: readonly Value[];
   readonly outputs: readonly Value[];
   private readonly ops: Op[];
+  /** Byte offset of every buffer in the region, by buffer id. */
+  private readonly offsets: Float64Array;
   private readonly ptr: Pointers;
-  private readonly block: number;
-  private readonly scratchPtr: number;
+  /** Region pointer the table was last based on. */
+  private base = -1;
+  private scratchPtr = 0;
+  /** Byte offset of the scratch in the region (after the values), or -1 when no op asked for scratch. */
+  private readonly scratchOffset: number;
+  /** Bytes of activations (values) this plan needs; the scratch comes on top. */
   readonly activationBytes: number;
+  /** Bytes of the region this plan needs (activations + scratch). */
+  readonly regionBytes: number;
+  private disposed = false;
 
   constructor(g: GraphBuilder, inputs: Value | readonly Value[], outputs: Value | readonly Value[]) {
     this.rt = g.rt;
@@ -91,12 +103,24 @@ export class Plan {
     this.ops = g.ops;
     for (const v of this.outputs) g.keep(v);
     for (const v of this.inputs) g.bufs[v.buf].first = -1;
-    const offsets = assignOffsets(g.bufs);
-    this.activationBytes = offsets.total * 4;
-    this.block = this.rt.arena.alloc(Math.max(64, this.activationBytes));
-    this.scratchPtr = g.scratchBytes > 0 ? this.rt.arena.alloc(g.scratchBytes) : 0;
+    const layout = assignOffsets(g.bufs);
+    this.activationBytes = layout.total * 4;
+    this.scratchOffset = g.scratchBytes > 0 ? this.activationBytes : -1;
+    this.regionBytes = Math.max(64, this.activationBytes + g.scratchBytes);
+    this.offsets = Float64Array.from(layout.offset, (o) => o * 4);
     this.ptr = new Uint32Array(g.bufs.length);
-    for (let i = 0; i < g.bufs.length; i++) this.ptr[i] = this.block + offsets.offset[i] * 4;
+    this.rt.arena.activations.reserve(this.regionBytes);
+  }
+
+  /** Point the table at the region's current address (it moves when a larger plan is made). */
+  private rebase(): void {
+    const base = this.rt.arena.activations.ptr;
+    if (base === this.base) return;
+    if (this.disposed) throw new WasmzooError('E_DISPOSED', 'internal: a disposed plan was run');
+    const { ptr, offsets } = this;
+    for (let i = 0; i < ptr.length; i++) ptr[i] = base + offsets[i];
+    this.scratchPtr = this.scratchOffset >= 0 ? base + this.scratchOffset : 0;
+    this.base = base;
   }
 
   /** The first input (single-input plans). */
@@ -109,19 +133,22 @@ export class Plan {
     return this.outputs[0];
   }
 
-  /** Byte pointer of a value. */
+  /** Byte pointer of a value (valid until another plan is made). */
   pointer(v: Value): number {
+    this.rebase();
     return this.ptr[v.buf] + (v.offset ?? 0) * 4;
   }
 
   run(): void {
+    this.rebase();
     const { ops, ptr, scratchPtr } = this;
     for (let i = 0; i < ops.length; i++) ops[i](ptr, scratchPtr);
   }
 
   dispose(): void {
-    this.rt.arena.release(this.block);
-    this.rt.arena.release(this.scratchPtr);
+    if (this.disposed) return;
+    this.disposed = true;
+    this.rt.arena.activations.unreserve();
   }
 }
 

@@ -14,18 +14,22 @@ export class IOPlan {
   readonly plan: Plan;
   readonly inputs: Value[];
   readonly outputs: Value[];
-  // float offsets and sizes, fixed once planned (run() is on the per-step path of streaming layers)
+  // float offsets from the first input's index, and sizes, fixed once planned (run() is on the per-step
+  // path of streaming layers); the base follows the shared activation region (see Plan)
   private readonly inAt: number[];
   private readonly outAt: number[];
   private readonly outSize: number[];
+  private readonly anchor: Value;
   constructor(rt: Runtime, inputShapes: readonly Shape[], build: (g: GraphBuilder, inputs: Value[]) => Value[]) {
     const g = new GraphBuilder(rt);
     // Values created before any op is recorded are live from op 0 on: inputs written before run().
     this.inputs = inputShapes.map((s) => g.value(s));
     this.outputs = build(g, this.inputs);
     this.plan = new Plan(g, this.inputs, this.outputs); // any number of inputs, none included
-    this.inAt = this.inputs.map((v) => wordIndex(this.plan.pointer(v)));
-    this.outAt = this.outputs.map((v) => wordIndex(this.plan.pointer(v)));
+    this.anchor = this.inputs[0] ?? this.outputs[0];
+    const at0 = wordIndex(this.plan.pointer(this.anchor));
+    this.inAt = this.inputs.map((v) => wordIndex(this.plan.pointer(v)) - at0);
+    this.outAt = this.outputs.map((v) => wordIndex(this.plan.pointer(v)) - at0);
     this.outSize = this.outputs.map((v) => numel(v.shape));
   }
   get rt(): Runtime {
@@ -39,14 +43,15 @@ export class IOPlan {
   run(inputs: readonly (ArrayLike<number> | undefined)[]): Float32Array[] {
     const arena = this.plan.rt.arena;
     let f32 = arena.f32;
+    const at0 = wordIndex(this.plan.pointer(this.anchor));
     for (let i = 0; i < inputs.length; i++) {
       const d = inputs[i];
-      if (d) f32.set(d, this.inAt[i]);
+      if (d) f32.set(d, at0 + this.inAt[i]);
     }
     this.plan.run();
     f32 = arena.f32; // the run may have grown the memory
     const out: Float32Array[] = [];
-    for (let i = 0; i < this.outAt.length; i++) out.push(f32.slice(this.outAt[i], this.outAt[i] + this.outSize[i]));
+    for (let i = 0; i < this.outAt.length; i++) out.push(f32.slice(at0 + this.outAt[i], at0 + this.outAt[i] + this.outSize[i]));
     return out;
   }
   dispose(): void {

@@ -27,6 +27,8 @@ export class Arena {
   private i32view = new Int32Array(0);
   /** Highest `top` ever reached, in bytes from address 0. */
   highWater: number;
+  /** The activation region every plan of this arena runs in (see ActivationRegion). */
+  readonly activations = new ActivationRegion(this);
 
   constructor(memory: WebAssembly.Memory, heapBase: number) {
     this.memory = memory;
@@ -154,6 +156,44 @@ export class Arena {
   copy(dst: number, src: number, n: number): void {
     const s = wordIndex(src);
     this.f32.copyWithin(wordIndex(dst), s, s + n);
+  }
+}
+
+/**
+ * One block that every plan's activations and scratch live in, sized to the largest plan still alive.
+ * Forwards (and training steps) run synchronously one at a time and copy their results out before the
+ * next starts, so plans need not hold memory of their own: activation memory is bounded by the largest
+ * plan, not the sum over every input shape a model has seen (issue 15, item 4: LeNet-5 at batch sizes
+ * 1..200 held 502 MB). Plans keep offsets into the region and re-base when it moves (it moves only when a
+ * larger plan is made, never during a run).
+ */
+export class ActivationRegion {
+  /** Byte pointer of the region (0 while no plan is alive). */
+  ptr = 0;
+  /** Its size in bytes. */
+  size = 0;
+  private users = 0;
+  constructor(private readonly arena: Arena) {}
+
+  /** A new plan needs `bytes`: grow the region if it is smaller (its contents are not kept). */
+  reserve(bytes: number): void {
+    this.users++;
+    if (bytes <= this.size) return;
+    // release first: when the region is the arena's last block, the new one extends it in place
+    this.arena.release(this.ptr);
+    this.ptr = 0;
+    this.size = 0;
+    this.ptr = this.arena.alloc(bytes);
+    this.size = bytes;
+  }
+
+  /** A plan is gone; the region is freed with the last one. */
+  unreserve(): void {
+    if (--this.users > 0) return;
+    this.arena.release(this.ptr);
+    this.ptr = 0;
+    this.size = 0;
+    this.users = 0;
   }
 }
 

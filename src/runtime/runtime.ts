@@ -123,11 +123,16 @@ export interface MemoryStats {
   arenaHighWater: number;
   /** Bytes currently allocated (weights, plans, training state). */
   arenaUsed: number;
+  /**
+   * Of arenaUsed, the activation region every plan runs in: as large as the largest plan alive (planned
+   * input shapes stay cached, but their activations share this one block).
+   */
+  activationBytes: number;
 }
 
 /** Memory use of the current runtime (undefined before init): for apps watching their footprint and for benchmarks. */
 export function memoryStats(): MemoryStats | undefined {
   if (!current) return undefined;
   const a = current.arena;
-  return { backend: current.backend, memoryBytes: a.memory.buffer.byteLength, arenaHighWater: a.highWater, arenaUsed: a.used };
+  return { backend: current.backend, memoryBytes: a.memory.buffer.byteLength, arenaHighWater: a.highWater, arenaUsed: a.used, activationBytes: a.activations.size };
 }

@@ -4,8 +4,9 @@
  * above 2 GiB, so Embedding read wrong rows and an LSTM's "zero state" fill counted from the END of memory,
  * overwriting another model's weights).
  *
- * Every model is built twice with the same weights: once at low addresses (kept alive, so its blocks are
- * not reused), then after a padding block pushes the arena's top past 2 GiB (and later past 3.9 GiB). Same
+ * Every model is built three times with the same weights: once at low addresses (kept alive, so its blocks
+ * are not reused), then after padding pushes the arena's top, and the shared activation region, past 2 GiB
+ * (and later past 3.9 GiB). Same
  * kernels, same inputs: results must be bit-identical, and the low-address models must still give their
  * first answers (nothing wrote into them).
  *
@@ -61,11 +62,17 @@ function build() {
   return { models, run };
 }
 
-function pad(toAddress: number): void {
+/**
+ * Push the arena's top past `toAddress`, then move the shared activation region up there too: a plan
+ * larger than any before it (a Linear over `rows` rows) re-allocates the region at the top.
+ */
+function pad(toAddress: number, rows: number): nn.Linear {
   const arena = runtime().arena;
-  const top = arena.highWater;
-  if (toAddress > top) arena.alloc(toAddress - top);
-  expect(arena.highWater).toBeGreaterThanOrEqual(toAddress);
+  while (arena.highWater < toAddress) arena.alloc(toAddress - arena.highWater);
+  const big = new nn.Linear(1, 1);
+  big.forward(new Tensor(new Float32Array(rows), [rows, 1]));
+  expect(arena.activations.ptr).toBeGreaterThanOrEqual(toAddress);
+  return big;
 }
 
 describe('models above 2 GiB and near 4 GiB', () => {
@@ -74,13 +81,13 @@ describe('models above 2 GiB and near 4 GiB', () => {
     const low = build();
     const want = low.run();
 
-    pad(2.25 * GiB);
+    pad(2.25 * GiB, 1 << 21); // 16 MB of activations
     const high = build();
     const got = high.run();
     expect(got.length).toBe(want.length);
     got.forEach((g, i) => expect(Array.from(g), `result ${i} above 2 GiB`).toEqual(Array.from(want[i])));
 
-    pad(3.9 * GiB);
+    pad(3.9 * GiB, 1 << 22); // 32 MB
     const top = build();
     const got4 = top.run();
     got4.forEach((g, i) => expect(Array.from(g), `result ${i} near 4 GiB`).toEqual(Array.from(want[i])));
