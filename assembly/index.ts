@@ -3,6 +3,7 @@
 export * from './memory';
 export * from './gemm';
 export * from './conv2d';
+export * from './conv2d_winograd';
 export * from './pool';
 export * from './elementwise';
 export * from './rnn';
