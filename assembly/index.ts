@@ -19,4 +19,5 @@ export * from './conv2d_backward';
 export * from './loss';
 export * from './optim';
 export * from './vae';
-export * from './rnn_backward';
+export * from './rnn_cell';
+export * from './rnn_cell_backward';
