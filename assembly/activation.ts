@@ -1,6 +1,9 @@
 // Activation functions: vector (f32x4) approximations and their scalar twins, shared by the fused epilogues
-// of gemm.ts / conv2d.ts (act_f32x4 / act_f32) and by the elementwise kernels (elementwise.ts).
-// Nothing here is exported from the module: every function is @inline and takes values, not pointers.
+// of gemm.ts / conv2d.ts / conv2d_winograd.ts (act_f32x4 / act_f32), the elementwise kernels (elementwise.ts,
+// norm.ts), softmax.ts, loss.ts, vae.ts and the recurrent cells (rnn.ts, rnn_cell*.ts).
+// Nothing here is exported from the module (index.ts does not re-export this file): every function is
+// @inline and takes values, not pointers. NOTE: test/kernels/activation.test.ts compiles a probe that imports
+// './activation' from this folder: keep the file here and under this name.
 //
 // act codes: 0 none, 1 relu, 2 tanh, 3 sigmoid (src/runtime/kernels.ts `Act`).
 //

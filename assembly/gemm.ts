@@ -1,5 +1,7 @@
 // GEMM: C[M,N] = act((accumulate ? C : 0) + A[M,K] · B[K,N] + bias[N]), f32, single thread.
-// Callers: the Linear/recurrent layers (through gemm / gemm_packed) and conv2d.ts (1x1 convs and im2col tiles).
+// Callers: the Linear/recurrent layers (through gemm / gemm_packed), conv2d.ts (1x1 convs and im2col tiles),
+// conv2d_winograd.ts (the 16 transformed products) and conv2d_backward.ts. A Linear layer's backward is this
+// kernel too (dX = dY·W, dW = dYᵀ·X through the strides) plus bias_grad (elementwise_backward.ts).
 //
 // Memory layout
 // - All pointers are byte offsets, dims and strides are element counts. A element (m, k) is at

@@ -8,9 +8,7 @@
 // <= 2e-7) plus f64 logs where it matters (one per row for cross-entropy).
 // Memory: byte pointers, element counts; labels are i32.
 import { exp_f32, exp_f32x4 } from './activation';
-
-@inline function lds(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
-@inline function sts(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
+import { lds, sts } from './ptr';
 
 /**
  * Cross-entropy on logits [rows, cols] with class labels [rows] (i32), PyTorch F.cross_entropy:

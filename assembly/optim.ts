@@ -4,11 +4,7 @@
 // Caller: the optimizer wrappers (SGD, Adam, AdamW) and clip_grad_norm_ of the facade.
 // Semantics: torch.optim.SGD / Adam / AdamW (https://pytorch.org/docs/stable/optim.html), single-tensor form,
 // in the same operation order (each tensor op rounds to f32 there too; only fusing differs).
-
-@inline function ldv(p: usize, i: i32): v128 { return v128.load(p + (<usize>i << 2)); }
-@inline function stv(p: usize, i: i32, v: v128): void { v128.store(p + (<usize>i << 2), v); }
-@inline function lds(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
-@inline function sts(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
+import { lds, ldv, sts, stv } from './ptr';
 
 /**
  * torch.optim.SGD step: d = g + wd*p; if momentum != 0: buf = first_step ? d : momentum*buf + (1-dampening)*d,

@@ -1,5 +1,5 @@
-// @inline v128 helpers shared by the GEMM and conv kernels: multiply-add that is fused in the relaxed
-// variant, and partial (masked) loads/stores for the column tail of a panel.
+// @inline v128 helpers shared by gemm.ts, conv2d.ts and rnn.ts: multiply-add that is fused in the relaxed
+// variant, and partial (masked) loads/stores for the column tail of a panel. Not re-exported by index.ts.
 // Only call these from inside `if (ASC_FEATURE_SIMD)` branches: the scalar variant has no v128 at all.
 
 /** c + a*b: one fused relaxed_madd in the relaxed variant (may or may not round once: engine's choice), mul+add otherwise. */

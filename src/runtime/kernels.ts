@@ -1,6 +1,7 @@
 /**
  * The typed surface of the wasm kernels: every export of `assembly/index.ts`, in every variant
- * (scalar, simd, relaxed). This file is the contract between the TypeScript facade and the kernels.
+ * (scalar, simd, relaxed). This file is the contract between the TypeScript facade and the kernels;
+ * test/runtime/contract.test.ts checks it against the built modules (names, parameter counts and types, returns).
  *
  * Conventions (see also assembly/README.md):
  * - Pointers are byte offsets into the module's memory, 16-byte aligned unless stated.
@@ -48,7 +49,7 @@ export interface Kernels {
   gemm(c: number, a: number, b: number, bias: number, M: number, N: number, K: number,
     a_rs: number, a_cs: number, b_rs: number, b_cs: number, ldc: number, flags: number, scratch: number): void;
 
-  // ---- Conv2d, NHWC (assembly/conv2d.ts) ----
+  // ---- Conv2d, NHWC (assembly/conv2d.ts; Winograd F(2x2, 3x3): assembly/conv2d_winograd.ts) ----
   /** Floats needed for packed weights of a conv with OC outputs, ICg inputs per group, KHxKW taps. */
   conv2d_packed_size(OC: number, ICg: number, KH: number, KW: number, groups: number): number;
   /** Pack PyTorch OIHW weights [OC, ICg, KH, KW] into the layout conv2d_nhwc reads. */
@@ -87,9 +88,9 @@ export interface Kernels {
   /** adaptive max pooling (same windows as adaptive avg). */
   adaptive_maxpool2d_nhwc(out: number, inp: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
 
-  // ---- Elementwise (assembly/elementwise.ts). Unary ops, add, softmax and scale_shift may run in place
-  // (out == inp); lrn_nhwc in place only for size <= 17; pooling, copy_channels and the transposes need
-  // out and inp not to overlap. ----
+  // ---- Elementwise (assembly/elementwise.ts), softmax (softmax.ts), scale_shift and lrn_nhwc (norm.ts), copies
+  // and transposes (layout.ts). Unary ops, add, softmax and scale_shift may run in place (out == inp); lrn_nhwc
+  // in place only for size <= 17; pooling, copy_channels and the transposes need out and inp not to overlap. ----
   relu(out: number, inp: number, n: number): void;
   sigmoid(out: number, inp: number, n: number): void;
   tanh(out: number, inp: number, n: number): void;
@@ -135,7 +136,8 @@ export interface Kernels {
   rnn_project(gx: number, ldgx: number, x: number, ldx: number, pw: number, B: number, G: number, H: number, K: number): void;
 
   // ---- Training ----
-  // Backward kernels (assembly/backward/), losses (assembly/loss.ts), optimizers (assembly/optim.ts).
+  // Backward kernels beside their forward (assembly/<op>_backward.ts), BatchNorm batch statistics (assembly/norm.ts),
+  // dropout masks (assembly/random.ts), losses (assembly/loss.ts), optimizers (assembly/optim.ts).
   // Linear backward is the existing gemm: dX = dY·W (B = W row-major [OUT, IN]: b_rs = IN, b_cs = 1),
   // dW (+)= dYᵀ·X (A = dYᵀ: a_rs = 1, a_cs = OUT), db via bias_grad. `flags` bit 0 = accumulate (+=) where
   // stated; "overwritten" outputs ignore prior contents.
@@ -224,7 +226,8 @@ export interface Kernels {
   /** x *= s. */
   scale_inplace(x: number, n: number, s: number): void;
 
-  // ---- VAE (assembly/vae.ts): scalar in every variant, so all variants give the same bits ----
+  // ---- VAE: noise (assembly/random.ts), reparameterisation (assembly/vae.ts); scalar in every variant, so all
+  // variants give the same bits ----
   /** out[i] ~ N(0,1), a pure function of (seed, i): Box-Muller over dropout_mask's counter hash (pairs 2j, 2j+1), f64 math, one f32 rounding. */
   vae_normal(out: number, n: number, seed_lo: number, seed_hi: number): void;
   /** z = mu + exp(0.5*logvar) * eps over n elements (z may alias eps). */
@@ -232,7 +235,8 @@ export interface Kernels {
   /** dmu = dz, dlogvar = dz * eps * 0.5 * exp(0.5*logvar), both OVERWRITTEN (kl_normal then accumulates). */
   vae_reparam_backward(dmu: number, dlogvar: number, dz: number, logvar: number, eps: number, n: number): void;
 
-  // ---- Recurrent training cells (assembly/rnn_backward.ts): PyTorch gate order, plain [B, G*H] rows; 0 = zeros/none ----
+  // ---- Recurrent training cells (assembly/rnn_cell.ts forward, rnn_cell_backward.ts backward): PyTorch gate order,
+  // plain [B, G*H] rows; 0 = zeros/none ----
   /** LSTM gate math: gates pre-activations -> activations (in place, saved); c_out = σf·c_prev + σi·g; h_out = σo·tanh(c_out). */
   lstm_cell_forward(gates: number, ldg: number, c_out: number, c_prev: number, h_out: number, ldh: number, B: number, H: number): void;
   /** LSTM step backward: dgates from dh = dh_out + dh_rec; dc holds dc_t on entry and dc_{t-1} on return. */

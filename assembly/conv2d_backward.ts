@@ -1,11 +1,11 @@
 // Conv2d backward on NHWC activations with RAW PyTorch OIHW weights [OC, C/groups, KH, KW] (training updates
 // the raw weights every step, so nothing is pre-packed by the caller; packing happens here, into scratch).
-// Forward: assembly/conv2d.ts. Caller: the Conv2d layer's backward in the training graph.
+// Forward: conv2d.ts (and conv2d_winograd.ts). Caller: the Conv2d layer's backward in the training graph.
 //
 //   conv2d_backward_data:   dx [N,H,W,C] (overwritten) = sum over taps of dy · W_tap, scattered to the input
 //                           pixel under each tap (zero where a tap falls in the padding)
 //   conv2d_backward_weight: dw [OC, ICg, KH, KW] (+)= sum over output pixels of dy ⊗ input patch
-//   bias gradient:          bias_grad(db, dy, N*OH*OW, OC, flags) (assembly/backward/elementwise.ts)
+//   bias gradient:          bias_grad(db, dy, N*OH*OW, OC, flags) (elementwise_backward.ts)
 //
 // Paths (all groups, strides, paddings, dilations):
 // - depthwise (ICg == 1, OC == groups): direct loops, f32x4 over channels; weights transposed to [tap][C] in
@@ -23,7 +23,7 @@
 //   dw_g [OCg, K] (+)= dy_tileᵀ [OCg, m] · col [m, K]   (A = dyᵀ: a_rs = 1, a_cs = OC)
 //   writes OIHW rows directly (ldc = K). Scratch: ceil8(K) * m floats (<= 2 MB, m >= 8 pixels).
 // Scratch sizes stay bounded whatever N, H, W (VGG-16 conv5, 512x512x3x3: 1 MB + 1 MB for data, 2 MB for weights).
-import { gemm_packed, gemm_pack_b, gemm_packed_b_size } from '../gemm';
+import { gemm_packed, gemm_pack_b, gemm_packed_b_size } from './gemm';
 
 const PACK_FLOATS: i32 = 1 << 18; // packed W_t chunk budget (1 MB)
 const DCOL_FLOATS: i32 = 1 << 18; // dcol tile budget (1 MB)

@@ -1,4 +1,4 @@
-// Pooling backward over NHWC (assembly/pool.ts is the forward; same window rules, same caller-side OH/OW).
+// Pooling backward over NHWC (pool.ts is the forward; same window rules, same caller-side OH/OW).
 // dx [N, H, W, C] is overwritten (zeroed, then every window adds its share), dy [N, OH, OW, C], x the
 // forward input (max pools re-find the argmax, so no index tensor is kept between forward and backward).
 //

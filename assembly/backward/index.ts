@@ -1,4 +1,0 @@
-// Backward kernels (training): re-exported by assembly/index.ts.
-export * from './elementwise';
-export * from './pool';
-export * from './conv2d';
