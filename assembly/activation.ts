@@ -5,7 +5,12 @@
 // @inline and takes values, not pointers. NOTE: test/kernels/activation.test.ts compiles a probe that imports
 // './activation' from this folder: keep the file here and under this name.
 //
-// act codes: 0 none, 1 relu, 2 tanh, 3 sigmoid (src/runtime/kernels.ts `Act`).
+// act codes (the table in src/runtime/activation.ts; flags bits 1..4 of the fused kernels):
+//   0 none, 1 relu, 2 tanh, 3 sigmoid.
+// An activation is its forward (act_f32 / act_f32x4) and its derivative from the forward OUTPUT
+// (act_bw_f32 / act_bw_f32x4), side by side at the end of this file: adding one is a case in each of the
+// four plus a row in the TypeScript table. Kernels specialise the common codes 1..3 as constants and run
+// any other code through the same loops with the code as a value (elementwise.ts, norm.ts).
 //
 // Why approximations: wasm has no vector exp; per-lane Mathf.exp means four library calls plus lane
 // extracts/inserts per vector, where the polynomial below is ~25 vector instructions for all four lanes.
@@ -149,6 +154,17 @@ const TP4: f32 = -0.006274560000747442;
 // `act` is usually a constant after inlining into a kernel specialised per act (see elementwise.ts), so the
 // branches fold away; where it is not, they are well predicted (one act per call).
 
+// The parameter of the running call's activation (leaky_relu's negative_slope). Every exported kernel that
+// takes `alpha` stores it here on entry (set_act_alpha), so the GEMM micro-kernels need no extra register
+// for it: V8 keeps 15 xmm registers for wasm and one more spills accumulators (gemm.ts NOTE). A wasm global
+// belongs to its instance, i.e. to one thread: it is never shared between workers.
+let act_alpha: f32 = 0;
+
+// @ts-ignore: decorator
+@inline export function set_act_alpha(alpha: f32): void {
+  act_alpha = alpha;
+}
+
 @inline export function act_f32(x: f32, act: i32): f32 {
   if (act == 1) return max<f32>(x, 0);
   if (act == 2) return tanh_f32(x);
@@ -161,4 +177,22 @@ const TP4: f32 = -0.006274560000747442;
   if (act == 2) return tanh_f32x4(v);
   if (act == 3) return sigmoid_f32x4(v);
   return v;
+}
+
+// ---- derivatives, from the forward OUTPUT y (what the fused epilogues leave behind) ----
+// relu dy*(y>0), tanh dy*(1-y²), sigmoid dy*y*(1-y), 0 (none) passes dy.
+
+@inline export function act_bw_f32(d: f32, y: f32, act: i32): f32 {
+  if (act == 1) return y > 0 ? d : 0;
+  if (act == 2) return d * (1 - y * y);
+  if (act == 3) return d * (y * (1 - y));
+  return d;
+}
+
+@inline export function act_bw_f32x4(d: v128, y: v128, act: i32): v128 {
+  const one = f32x4.splat(1);
+  if (act == 1) return v128.and(d, f32x4.gt(y, f32x4.splat(0)));
+  if (act == 2) return f32x4.mul(d, f32x4.sub(one, f32x4.mul(y, y)));
+  if (act == 3) return f32x4.mul(d, f32x4.mul(y, f32x4.sub(one, y)));
+  return d;
 }

@@ -21,8 +21,8 @@
 //   (conv2d_winograd.ts, Winograd F(2x2, 3x3), own packed weights and scratch).
 // Backward: conv2d_backward.ts.
 // The accumulate flag (bit 0) adds into the existing output before the activation (fused residual add).
-import { gemm_packed, gemm_packed_b_size } from './gemm';
-import { act_f32, act_f32x4 } from './activation';
+import { gemm_run, gemm_packed_b_size } from './gemm';
+import { act_f32, act_f32x4, set_act_alpha } from './activation';
 import { vmadd } from './simd';
 import { copy_f32, tile_lda, tile_rows, zero_f32 } from './conv2d_tile';
 
@@ -87,7 +87,8 @@ export function conv2d_scratch_size(N: i32, H: i32, W: i32, C: i32, OH: i32, OW:
  */
 export function conv2d_nhwc(out: usize, inp: usize, pw: usize, bias: usize, N: i32, H: i32, W: i32, C: i32,
   OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32,
-  DH: i32, DW: i32, groups: i32, out_ps: i32, flags: i32, scratch: usize): void {
+  DH: i32, DW: i32, groups: i32, out_ps: i32, flags: i32, scratch: usize, alpha: f32): void {
+  set_act_alpha(alpha);
   const ICg = C / groups, OCg = OC / groups;
   if (N <= 0 || OH <= 0 || OW <= 0 || OC <= 0) return;
   if (is_depthwise(OC, ICg, groups)) {
@@ -100,7 +101,7 @@ export function conv2d_nhwc(out: usize, inp: usize, pw: usize, bias: usize, N: i
   if (KH == 1 && KW == 1 && PH == 0 && PW == 0 && SH == 1 && SW == 1) {
     // all N*H*W pixels are rows of A with stride C: one GEMM per group
     for (let g = 0; g < groups; g++) {
-      gemm_packed(out + (<usize>(g * OCg) << 2), inp + (<usize>(g * ICg) << 2), pw + <usize>g * gbytes,
+      gemm_run(out + (<usize>(g * OCg) << 2), inp + (<usize>(g * ICg) << 2), pw + <usize>g * gbytes,
         bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, N * H * W, OCg, ICg, C, 1, out_ps, flags);
     }
     return;
@@ -115,7 +116,7 @@ export function conv2d_nhwc(out: usize, inp: usize, pw: usize, bias: usize, N: i
     const m = min(mt, M - p0);
     for (let g = 0; g < groups; g++) {
       im2col_tile(scratch, lda, inp, p0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
-      gemm_packed(out + <usize>p0 * obs + (<usize>(g * OCg) << 2), scratch, pw + <usize>g * gbytes,
+      gemm_run(out + <usize>p0 * obs + (<usize>(g * OCg) << 2), scratch, pw + <usize>g * gbytes,
         bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, m, OCg, K, lda, 1, out_ps, flags);
     }
   }
@@ -222,7 +223,7 @@ function im2col_tile(dst: usize, lda: i32, inp: usize, p0: i32, m: i32, c0: i32,
 function conv_depthwise(out: usize, inp: usize, pw: usize, bias: usize, N: i32, H: i32, W: i32, C: i32,
   OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
   out_ps: i32, flags: i32): void {
-  const act = (flags >> 1) & 3;
+  const act = (flags >> 1) & 15;
   const accumulate = (flags & 1) != 0;
   const cb = <usize>C << 2;
   for (let n = 0; n < N; n++) {

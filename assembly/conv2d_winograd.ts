@@ -13,8 +13,8 @@
 // Per block of tb tiles: input transform into V (16 x tb rows of lda floats), 16 gemm_packed into M (16 x tb
 // rows of ldm floats), output transform (+ bias, + out when accumulating, activation) into out.
 // Channels go 4 at a time (f32x4) in both transforms, with a scalar tail.
-import { gemm_packed, gemm_packed_b_size } from './gemm';
-import { act_f32, act_f32x4 } from './activation';
+import { gemm_run, gemm_packed_b_size } from './gemm';
+import { act_f32, act_f32x4, set_act_alpha } from './activation';
 import { SCRATCH_FLOATS, TILE_MAX, TILE_STEP, tile_lda, zero_f32 } from './conv2d_tile';
 
 /** Floats of the packed Winograd weights for a 3x3 conv C -> OC. */
@@ -75,11 +75,12 @@ export function conv2d_winograd_scratch_size(N: i32, OH: i32, OW: i32, C: i32, O
 
 /**
  * 3x3 conv, stride 1, dilation 1, groups 1, padding (PH, PW), by Winograd F(2x2, 3x3): same contract as
- * conv2d_nhwc (out pixel stride out_ps, flags bit 0 accumulate, bits 1..2 activation), weights from
+ * conv2d_nhwc (out pixel stride out_ps, flags bit 0 accumulate, bits 1..4 activation, alpha its parameter), weights from
  * conv2d_winograd_pack, scratch of conv2d_winograd_scratch_size bytes.
  */
 export function conv2d_winograd(out: usize, inp: usize, pw: usize, bias: usize, N: i32, H: i32, W: i32, C: i32,
-  OH: i32, OW: i32, OC: i32, PH: i32, PW: i32, out_ps: i32, flags: i32, scratch: usize): void {
+  OH: i32, OW: i32, OC: i32, PH: i32, PW: i32, out_ps: i32, flags: i32, scratch: usize, alpha: f32): void {
+  set_act_alpha(alpha);
   if (N <= 0 || OH <= 0 || OW <= 0 || OC <= 0) return;
   const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1;
   const T = N * TH * TW;
@@ -92,7 +93,7 @@ export function conv2d_winograd(out: usize, inp: usize, pw: usize, bias: usize, 
     const m = min(tb, T - t0);
     wg_input(vbase, vstep, ldv, inp, t0, m, C, H, W, TH, TW, PH, PW);
     for (let x = 0; x < 16; x++) {
-      gemm_packed(mbase + <usize>x * mstep, vbase + <usize>x * vstep, pw + <usize>x * gbytes, 0, m, OC, C, ldv, 1, ldm, 0);
+      gemm_run(mbase + <usize>x * mstep, vbase + <usize>x * vstep, pw + <usize>x * gbytes, 0, m, OC, C, ldv, 1, ldm, 0);
     }
     wg_output(out, out_ps, mbase, mstep, ldm, bias, t0, m, OC, OH, OW, TH, TW, flags);
   }
@@ -230,7 +231,7 @@ const wg_d = memory.data(64, 16);
 /** out[2x2 block of tile t0+i] = act((acc ? out : 0) + bias + (Aᵀ M A)), valid pixels only. */
 function wg_output(out: usize, out_ps: i32, mb: usize, mstep: usize, ldm: i32, bias: usize, t0: i32, m: i32,
   OC: i32, OH: i32, OW: i32, TH: i32, TW: i32, flags: i32): void {
-  const act = (flags >> 1) & 3;
+  const act = (flags >> 1) & 15;
   const accumulate = (flags & 1) != 0;
   const ob = <usize>out_ps << 2;
   const plane = TH * TW;

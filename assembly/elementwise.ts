@@ -10,7 +10,7 @@
 // written, and only by its own position.
 //
 // Accuracy: see activation.ts for the exp/sigmoid/tanh bounds; the rest is plain f32 arithmetic.
-import { act_f32, act_f32x4 } from './activation';
+import { act_f32, act_f32x4, set_act_alpha } from './activation';
 import { lds, ldv, sts, stv } from './ptr';
 
 // ---- activations ----
@@ -51,6 +51,16 @@ export function tanh(out: usize, inp: usize, n: i32): void {
   map_act(out, inp, n, 2);
 }
 
+/** inp[n] -> out[n] = act(x) for any activation code (activation.ts) with its parameter alpha. */
+export function activation(out: usize, inp: usize, n: i32, act: i32, alpha: f32): void {
+  set_act_alpha(alpha);
+  if (act == 1) map_act(out, inp, n, 1);
+  else if (act == 2) map_act(out, inp, n, 2);
+  else if (act == 3) map_act(out, inp, n, 3);
+  else if (act == 0) map_act(out, inp, n, 0);
+  else map_act(out, inp, n, act);
+}
+
 @inline function add_act(out: usize, a: usize, b: usize, n: i32, act: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
@@ -66,11 +76,13 @@ export function tanh(out: usize, inp: usize, n: i32): void {
 }
 
 /** a[n], b[n] -> out[n] = act(a + b) (residual connections); out may be a or b. */
-export function add(out: usize, a: usize, b: usize, n: i32, act: i32): void {
+export function add(out: usize, a: usize, b: usize, n: i32, act: i32, alpha: f32): void {
+  set_act_alpha(alpha);
   if (act == 1) add_act(out, a, b, n, 1);
   else if (act == 2) add_act(out, a, b, n, 2);
   else if (act == 3) add_act(out, a, b, n, 3);
-  else add_act(out, a, b, n, 0);
+  else if (act == 0) add_act(out, a, b, n, 0);
+  else add_act(out, a, b, n, act);
 }
 
 // ---- product ----

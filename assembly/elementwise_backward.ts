@@ -6,6 +6,7 @@
 // Memory: pointers are byte offsets (4-byte alignment suffices), counts are elements. bias_grad sums f32
 // blocks of rows into f64, as the BatchNorm reductions do (channel_sum.ts).
 import { BLOCK, hi64, lane64, lo64, put } from './channel_sum';
+import { act_bw_f32, act_bw_f32x4, set_act_alpha } from './activation';
 import { lds, ldv, sts, stv } from './ptr';
 
 // ---- bias gradient ----
@@ -41,21 +42,6 @@ export function bias_grad(db: usize, dy: usize, M: i32, N: i32, flags: i32): voi
 
 // ---- activations ----
 
-@inline function act_bw_f32(d: f32, y: f32, act: i32): f32 {
-  if (act == 1) return y > 0 ? d : 0;
-  if (act == 2) return d * (1 - y * y);
-  if (act == 3) return d * (y * (1 - y));
-  return d;
-}
-
-@inline function act_bw_f32x4(d: v128, y: v128, act: i32): v128 {
-  const one = f32x4.splat(1);
-  if (act == 1) return v128.and(d, f32x4.gt(y, f32x4.splat(0)));
-  if (act == 2) return f32x4.mul(d, f32x4.sub(one, f32x4.mul(y, y)));
-  if (act == 3) return f32x4.mul(d, f32x4.mul(y, f32x4.sub(one, y)));
-  return d;
-}
-
 @inline function act_bw_map(dx: usize, dy: usize, y: usize, n: i32, act: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
@@ -71,12 +57,15 @@ export function bias_grad(db: usize, dy: usize, M: i32, N: i32, flags: i32): voi
 }
 
 /**
- * dx[n] = dy * act'(from the forward OUTPUT y): relu dy*(y>0), tanh dy*(1-y²), sigmoid dy*y*(1-y),
- * 0 (none) copies dy. dx may be dy or y (in place).
+ * dx[n] = dy * act'(from the forward OUTPUT y), act and alpha as the forward's (activation.ts): relu
+ * dy*(y>0), tanh dy*(1-y²), sigmoid dy*y*(1-y), leaky_relu dy*(y>0 ? 1 : alpha); 0 (none) copies dy.
+ * dx may be dy or y (in place).
  */
-export function act_backward(dx: usize, dy: usize, y: usize, n: i32, act: i32): void {
+export function act_backward(dx: usize, dy: usize, y: usize, n: i32, act: i32, alpha: f32): void {
+  set_act_alpha(alpha);
   if (act == 1) act_bw_map(dx, dy, y, n, 1);
   else if (act == 2) act_bw_map(dx, dy, y, n, 2);
   else if (act == 3) act_bw_map(dx, dy, y, n, 3);
-  else act_bw_map(dx, dy, y, n, 0);
+  else if (act == 0) act_bw_map(dx, dy, y, n, 0);
+  else act_bw_map(dx, dy, y, n, act);
 }

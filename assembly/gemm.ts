@@ -28,7 +28,7 @@
 // Epilogue: the accumulators start at bias (first K block only) + C (when accumulating, or after the first
 // K block); the activation runs in place after the last K block. So C = act(C_old + A·B + bias): the
 // activation comes after the accumulation (fused residual add; the RNN layer relies on it).
-import { act_f32, act_f32x4 } from './activation';
+import { act_f32, act_f32x4, set_act_alpha } from './activation';
 import { vmadd, load_lanes, store_lanes } from './simd';
 
 const NR: i32 = 8;
@@ -79,13 +79,20 @@ export function gemm_pack_b(dst: usize, b: usize, K: i32, N: i32, b_rs: i32, b_c
 
 /**
  * C[M,N] (row stride ldc) = act((flags&1 ? C : 0) + A·B + bias), B packed by gemm_pack_b, bias 0 = none.
- * flags: bit 0 accumulate, bits 1..2 activation (0 none, 1 relu, 2 tanh, 3 sigmoid).
+ * flags: bit 0 accumulate, bits 1..4 activation code (activation.ts), alpha its parameter.
  * NOTE: the activation is applied after the accumulation, so accumulate fuses a residual add.
  */
 export function gemm_packed(c: usize, a: usize, pb: usize, bias: usize, M: i32, N: i32, K: i32,
+  a_rs: i32, a_cs: i32, ldc: i32, flags: i32, alpha: f32): void {
+  set_act_alpha(alpha);
+  gemm_run(c, a, pb, bias, M, N, K, a_rs, a_cs, ldc, flags);
+}
+
+/** gemm_packed for callers inside the module, which have set the activation's alpha themselves. */
+export function gemm_run(c: usize, a: usize, pb: usize, bias: usize, M: i32, N: i32, K: i32,
   a_rs: i32, a_cs: i32, ldc: i32, flags: i32): void {
   if (M <= 0 || N <= 0) return;
-  const act = (flags >> 1) & 3;
+  const act = (flags >> 1) & 15;
   const accumulate = (flags & 1) != 0;
   const rs = <usize>a_rs << 2, cs = <usize>a_cs << 2, ldcb = <usize>ldc << 2;
   if (K < 0) K = 0;
@@ -125,9 +132,9 @@ export function gemm_packed(c: usize, a: usize, pb: usize, bias: usize, M: i32, 
 
 /** Convenience: pack B into scratch (gemm_packed_b_size(K, N) floats, 16-byte aligned) then gemm_packed. */
 export function gemm(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, K: i32,
-  a_rs: i32, a_cs: i32, b_rs: i32, b_cs: i32, ldc: i32, flags: i32, scratch: usize): void {
+  a_rs: i32, a_cs: i32, b_rs: i32, b_cs: i32, ldc: i32, flags: i32, scratch: usize, alpha: f32): void {
   gemm_pack_b(scratch, b, K, N, b_rs, b_cs);
-  gemm_packed(c, a, scratch, bias, M, N, K, a_rs, a_cs, ldc, flags);
+  gemm_packed(c, a, scratch, bias, M, N, K, a_rs, a_cs, ldc, flags, alpha);
 }
 
 // ---- one panel (8 columns) x mc rows x kc: dispatch to the micro-kernels of this variant ----

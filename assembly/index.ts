@@ -6,7 +6,8 @@
 export * from './memory';
 
 // dense and convolution (a Linear layer's backward is gemm again, plus bias_grad)
-export * from './gemm';
+// (named: gemm.ts also exports gemm_run, the in-module entry that leaves alpha as its caller set it)
+export { gemm_packed_b_size, gemm_pack_b, gemm_packed, gemm } from './gemm';
 export * from './conv2d';
 export * from './conv2d_winograd';
 export * from './conv2d_backward';

@@ -9,7 +9,7 @@
 // Aliasing: scale_shift may run in place (out == inp). NOTE: lrn_nhwc reads neighbour channels, so in place it
 // takes a slower scalar path that holds results back until their inputs are dead (size <= 17, i.e. every real
 // model); batchnorm_stats writes only its outputs.
-import { act_f32, act_f32x4, madd4 } from './activation';
+import { act_f32, act_f32x4, madd4, set_act_alpha } from './activation';
 import { BLOCK, hi64, lane64, lo64 } from './channel_sum';
 import { lds, ldv, sts, stv } from './ptr';
 
@@ -37,11 +37,13 @@ import { lds, ldv, sts, stv } from './ptr';
  * inp[P, C] (NHWC pixels x channels), scale[C], shift[C] -> out[P, C] = act(inp*scale + shift).
  * BatchNorm2d at inference with scale = gamma/sqrt(var+eps), shift = beta - mean*scale folded by the caller.
  */
-export function scale_shift(out: usize, inp: usize, scale: usize, shift: usize, P: i32, C: i32, act: i32): void {
+export function scale_shift(out: usize, inp: usize, scale: usize, shift: usize, P: i32, C: i32, act: i32, alpha: f32): void {
+  set_act_alpha(alpha);
   if (act == 1) scale_shift_act(out, inp, scale, shift, P, C, 1);
   else if (act == 2) scale_shift_act(out, inp, scale, shift, P, C, 2);
   else if (act == 3) scale_shift_act(out, inp, scale, shift, P, C, 3);
-  else scale_shift_act(out, inp, scale, shift, P, C, 0);
+  else if (act == 0) scale_shift_act(out, inp, scale, shift, P, C, 0);
+  else scale_shift_act(out, inp, scale, shift, P, C, act);
 }
 
 // ---- BatchNorm, training mode (https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html) ----

@@ -113,7 +113,7 @@ function benchGemm(k, mem, variant, [, M, N, K]) {
   const pb = mem.alloc(k.gemm_packed_b_size(K, N));
   mem.fill(a, M * K, 1); mem.fill(b, K * N, 2); mem.fill(bias, N, 3);
   k.gemm_pack_b(pb, b, K, N, N, 1);
-  const ms = time(variant, () => k.gemm_packed(c, a, pb, bias, M, N, K, K, 1, N, 0));
+  const ms = time(variant, () => k.gemm_packed(c, a, pb, bias, M, N, K, K, 1, N, 0, 0));
   return { ms, gflops: (2 * M * N * K) / (ms * 1e6) };
 }
 
@@ -129,7 +129,7 @@ function benchConv(k, mem, variant, [, C, H, W, OC, KS, S, P, groups = 1]) {
   mem.fill(inp, N * H * W * C, 1); mem.fill(w, OC * ICg * KS * KS, 2); mem.fill(bias, OC, 3);
   k.conv2d_pack_weights(pw, w, OC, ICg, KS, KS, groups);
   const ms = time(variant, () => k.conv2d_nhwc(out, inp, pw, bias, N, H, W, C, OH, OW, OC, KS, KS, S, S, P, P, 1, 1,
-    groups, OC, 2 /* relu */, scratch));
+    groups, OC, 2 /* relu */, scratch, 0));
   const flops = 2 * N * OH * OW * OC * ICg * KS * KS;
   return { ms, gflops: flops / (ms * 1e6), scratchBytes };
 }
@@ -145,7 +145,7 @@ function benchWinograd(k, mem, variant, [, C, H, W, OC, KS, S, P, groups = 1]) {
   const scratch = mem.alloc(Math.ceil(k.conv2d_winograd_scratch_size(N, OH, OW, C, OC) / 4));
   mem.fill(inp, N * H * W * C, 1); mem.fill(w, OC * C * 9, 2); mem.fill(bias, OC, 3);
   k.conv2d_winograd_pack(pw, w, OC, C);
-  const ms = time(variant, () => k.conv2d_winograd(out, inp, pw, bias, N, H, W, C, OH, OW, OC, P, P, OC, 2, scratch));
+  const ms = time(variant, () => k.conv2d_winograd(out, inp, pw, bias, N, H, W, C, OH, OW, OC, P, P, OC, 2, scratch, 0));
   const flops = 2 * N * OH * OW * OC * C * 9;
   return { ms, gflops: flops / (ms * 1e6) };
 }

@@ -2,7 +2,7 @@
  * Graph-level ops that belong to no layer: the residual add, forward and backward side by side.
  */
 import { WasmzooError } from '../errors.js';
-import { Act } from '../runtime/kernels.js';
+import { Act } from '../runtime/activation.js';
 import { numel, shapeStr } from '../tensor.js';
 import { at, type GraphBuilder, type Value } from './graph.js';
 import { actGrad, isTraining, type TrainGraph } from './tape.js';
@@ -15,7 +15,7 @@ export function add(g: GraphBuilder, name: string, a: Value, b: Value, act: Act 
   const y = g.value(a.shape);
   const n = numel(a.shape);
   const k = g.rt.k;
-  g.op(name, [a, b], (p) => k.add(at(p, y), at(p, a), at(p, b), n, act));
+  g.op(name, [a, b], (p) => k.add(at(p, y), at(p, a), at(p, b), n, act.code, act.alpha));
   if (isTraining(g)) addBackward(g, name, a, b, y, act);
   return y;
 }

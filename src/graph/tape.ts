@@ -14,7 +14,7 @@ import { WasmzooError } from '../errors.js';
 import { GraphBuilder, at, type Pointers, type Value } from './graph.js';
 import { numel } from '../tensor.js';
 import type { Parameter } from './parameter.js';
-import { Act, FLAG_ACCUMULATE } from '../runtime/kernels.js';
+import { Act, FLAG_ACCUMULATE, backwardProblem } from '../runtime/activation.js';
 
 /** Where a training step keeps each learnable parameter in the arena (src/train/params.ts implements it). */
 export interface ParamSlots {
@@ -78,7 +78,7 @@ export class TrainGraph extends GraphBuilder {
     }
     const n = numel(v.shape);
     const kk = this.rt.k;
-    this.op('grad.add', [have, dv], (p) => kk.add(at(p, have), at(p, have), at(p, dv), n, 0));
+    this.op('grad.add', [have, dv], (p) => kk.add(at(p, have), at(p, have), at(p, dv), n, 0, 0));
   }
 
   /** Gradient pointer of a parameter and the flags its next writer uses (overwrite first, then accumulate). */
@@ -116,11 +116,13 @@ export function isTraining(g: GraphBuilder): g is TrainGraph {
 
 /** dz = dy * act'(y) for an activation fused into the layer that produced y (identity: dz = dy). */
 export function actGrad(g: TrainGraph, name: string, y: Value, dy: Value, act: Act): Value {
-  if (act === Act.None) return dy;
+  if (act.code === Act.None.code) return dy;
+  const why = backwardProblem(act);
+  if (why) unsupported(name, `${act.name} with ${why}`);
   const dz = g.value(y.shape);
   const n = numel(y.shape);
   const k = g.rt.k;
-  g.op(`${name}.act_backward`, [y, dy], (p) => k.act_backward(at(p, dz), at(p, dy), at(p, y), n, act));
+  g.op(`${name}.act_backward`, [y, dy], (p) => k.act_backward(at(p, dz), at(p, dy), at(p, y), n, act.code, act.alpha));
   return dz;
 }
 

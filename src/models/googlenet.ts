@@ -21,7 +21,7 @@
  *     with those weights (feed the usual ImageNet-normalised input). Default false, as
  *     `torchvision.models.googlenet(weights=None)`.
  */
-import { Act } from '../runtime/kernels.js';
+import { Act } from '../runtime/activation.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
 import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/layers/pool.js';
@@ -167,7 +167,7 @@ export class GoogLeNet extends ZooModel {
     });
     const [n, c, h, w] = x.shape;
     const y = g.value(x.shape);
-    g.op(`${this.name}.transform_input`, [x], (p) => rt.k.scale_shift(at(p, y), at(p, x), ptr, ptr + 16, n * h * w, c, Act.None));
+    g.op(`${this.name}.transform_input`, [x], (p) => rt.k.scale_shift(at(p, y), at(p, x), ptr, ptr + 16, n * h * w, c, Act.None.code, 0));
     return y;
   }
 

@@ -15,7 +15,7 @@
  */
 import { WasmzooError } from '../errors.js';
 import { init, type InitOptions } from '../runtime/runtime.js';
-import { Act } from '../runtime/kernels.js';
+import { Act } from '../runtime/activation.js';
 import { resolveWeights, type ZooWeightSource } from './common.js';
 import { builtin, builtinWeights } from './builtin.js';
 import { type GraphBuilder, type Value, shapeError } from '../graph/graph.js';

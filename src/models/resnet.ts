@@ -15,7 +15,7 @@
  * run in the last conv's epilogue (accumulating into the shortcut), in training a separate add fuses the ReLU.
  * Any input of at least 1x1 works (global average pooling), 224x224 is what the weights expect.
  */
-import { Act } from '../runtime/kernels.js';
+import { Act } from '../runtime/activation.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
 import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/layers/pool.js';

@@ -34,7 +34,7 @@ import { builtin, builtinWeights } from './builtin.js';
 import { resolveWeights, type ZooWeightSource } from './common.js';
 import { WasmzooError } from '../errors.js';
 import { init, runtime, type InitOptions } from '../runtime/runtime.js';
-import { Act } from '../runtime/kernels.js';
+import { Act } from '../runtime/activation.js';
 import type { WeightSource } from '../io/weights.js';
 import { GraphBuilder, at, shapeError, type Value } from '../graph/graph.js';
 import { Module } from '../nn/module.js';

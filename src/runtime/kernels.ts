@@ -9,18 +9,10 @@
  * - Dimensions and strides are element counts (f32 = 4 bytes).
  * - Activations are NHWC inside the engine (PyTorch's NCHW exists only at the API boundary).
  * - Kernels never allocate, never throw, and trust their arguments: the TypeScript side checks shapes.
- * - `flags` for fused epilogues: bit 0 = accumulate into the output (C += ...), bits 1..2 = activation
- *   code (see `Act`).
+ * - `flags` for fused epilogues: bit 0 = accumulate into the output (C += ...), bits 1..4 = activation
+ *   code, and a trailing `alpha` argument its parameter (src/runtime/activation.ts: `epilogueFlags`, `Act`).
  */
 
-/** Activation codes for fused epilogues (flags = (act << 1) | accumulate). */
-export const Act = { None: 0, Relu: 1, Tanh: 2, Sigmoid: 3 } as const;
-export type Act = (typeof Act)[keyof typeof Act];
-
-export const FLAG_ACCUMULATE = 1;
-export function epilogueFlags(act: Act, accumulate = false): number {
-  return (act << 1) | (accumulate ? FLAG_ACCUMULATE : 0);
-}
 
 /** Column width of a packed-B panel (same in every variant so packed weights are portable). */
 export const GEMM_NR = 8;
@@ -44,10 +36,10 @@ export interface Kernels {
    * pb is B packed by gemm_pack_b. bias may be 0.
    */
   gemm_packed(c: number, a: number, pb: number, bias: number, M: number, N: number, K: number,
-    a_rs: number, a_cs: number, ldc: number, flags: number): void;
+    a_rs: number, a_cs: number, ldc: number, flags: number, alpha: number): void;
   /** Convenience: packs B into scratch (gemm_packed_b_size floats) then gemm_packed. */
   gemm(c: number, a: number, b: number, bias: number, M: number, N: number, K: number,
-    a_rs: number, a_cs: number, b_rs: number, b_cs: number, ldc: number, flags: number, scratch: number): void;
+    a_rs: number, a_cs: number, b_rs: number, b_cs: number, ldc: number, flags: number, scratch: number, alpha: number): void;
 
   // ---- Conv2d, NHWC (assembly/conv2d.ts; Winograd F(2x2, 3x3): assembly/conv2d_winograd.ts) ----
   /** Floats needed for packed weights of a conv with OC outputs, ICg inputs per group, KHxKW taps. */
@@ -64,7 +56,7 @@ export interface Kernels {
    */
   conv2d_nhwc(out: number, inp: number, pw: number, bias: number, N: number, H: number, W: number, C: number,
     OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
-    DH: number, DW: number, groups: number, out_ps: number, flags: number, scratch: number): void;
+    DH: number, DW: number, groups: number, out_ps: number, flags: number, scratch: number, alpha: number): void;
   /** Winograd F(2x2, 3x3) for 3x3 convs with stride 1, dilation 1, groups 1: floats of the packed weights. */
   conv2d_winograd_packed_size(OC: number, C: number): number;
   /** Pack PyTorch OIHW 3x3 weights [OC, C, 3, 3] into the 16 transformed GEMM operands. */
@@ -73,7 +65,7 @@ export interface Kernels {
   conv2d_winograd_scratch_size(N: number, OH: number, OW: number, C: number, OC: number): number;
   /** Same result and contract as conv2d_nhwc for a 3x3 conv, stride 1, dilation 1, groups 1 (padding PH, PW). */
   conv2d_winograd(out: number, inp: number, pw: number, bias: number, N: number, H: number, W: number, C: number,
-    OH: number, OW: number, OC: number, PH: number, PW: number, out_ps: number, flags: number, scratch: number): void;
+    OH: number, OW: number, OC: number, PH: number, PW: number, out_ps: number, flags: number, scratch: number, alpha: number): void;
 
   // ---- Pooling, NHWC (assembly/pool.ts). OH/OW computed by the caller (ceil_mode lives in TS shape math). ----
   /** Max over each window, padding never wins (as PyTorch: -inf padding). */
@@ -94,13 +86,15 @@ export interface Kernels {
   relu(out: number, inp: number, n: number): void;
   sigmoid(out: number, inp: number, n: number): void;
   tanh(out: number, inp: number, n: number): void;
-  /** out = a + b, then activation `act` (Act code). */
-  add(out: number, a: number, b: number, n: number, act: number): void;
+  /** out = act(inp) for any activation code with its parameter alpha (src/runtime/activation.ts). */
+  activation(out: number, inp: number, n: number, act: number, alpha: number): void;
+  /** out = a + b, then activation `act` (code) with parameter alpha. */
+  add(out: number, a: number, b: number, n: number, act: number, alpha: number): void;
   /** Row-wise softmax / log-softmax over the last dim (rows x cols, contiguous). */
   softmax(out: number, inp: number, rows: number, cols: number): void;
   log_softmax(out: number, inp: number, rows: number, cols: number): void;
   /** out[p, c] = act(inp[p, c] * scale[c] + shift[c]) for P pixels of C channels (BatchNorm at inference). */
-  scale_shift(out: number, inp: number, scale: number, shift: number, P: number, C: number, act: number): void;
+  scale_shift(out: number, inp: number, scale: number, shift: number, P: number, C: number, act: number, alpha: number): void;
   /** PyTorch LocalResponseNorm across channels: b_c = a_c / (k + alpha/size * sum_{window} a^2)^beta, NHWC. */
   lrn_nhwc(out: number, inp: number, P: number, C: number, size: number, alpha: number, beta: number, k: number): void;
   /** Copy P pixels of C channels: out[p*out_ps + c] = inp[p*in_ps + c] (concat along channels, slices). */
@@ -144,8 +138,11 @@ export interface Kernels {
 
   /** db[n] (+)= sum_m dy[m*N + n] (Linear: M = batch; conv: M = N*OH*OW pixels). f32 blocks of 32 rows summed in f64. */
   bias_grad(db: number, dy: number, M: number, N: number, flags: number): void;
-  /** dx = dy * act'(y) from the forward OUTPUT y: relu dy*(y>0), tanh dy*(1-y²), sigmoid dy*y*(1-y), 0 = copy. In place allowed. */
-  act_backward(dx: number, dy: number, y: number, n: number, act: number): void;
+  /**
+   * dx = dy * act'(y) from the forward OUTPUT y: relu dy*(y>0), tanh dy*(1-y²), sigmoid dy*y*(1-y),
+   * leaky_relu dy*(y>0 ? 1 : alpha), 0 = copy. In place allowed.
+   */
+  act_backward(dx: number, dy: number, y: number, n: number, act: number, alpha: number): void;
   /** out = a * b elementwise (dropout forward/backward with the mask). In place allowed. */
   mul(out: number, a: number, b: number, n: number): void;
 

@@ -308,12 +308,12 @@ describe.each(BACKENDS)('elementwise training kernels [%s]', (backend) => {
       const ref = actBackwardRef(dy, y, act);
       const out = guarded(s, n);
       const py = s.put(y);
-      rt.k.act_backward(out.ptr, s.put(dy), py, n, act);
+      rt.k.act_backward(out.ptr, s.put(dy), py, n, act, 0);
       if (act <= 1) expectClose(out.read(), ref, 0, 0, `act ${act} n ${n}`);
       else expectClose(out.read(), ref, 1e-7, 1e-6, `act ${act} n ${n}`);
       out.check('act');
       const inplace = guarded(s, n, dy);
-      rt.k.act_backward(inplace.ptr, inplace.ptr, py, n, act);
+      rt.k.act_backward(inplace.ptr, inplace.ptr, py, n, act, 0);
       expectClose(inplace.read(), out.read(), 0, 0, `act ${act} in place`);
       inplace.check('act in place');
       s.free();

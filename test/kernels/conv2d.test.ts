@@ -67,7 +67,7 @@ function runCase(rt: Runtime, c: Case, seed: number): void {
     const pout = sc.put(outInit);
     const flags = ((c.act ?? 0) << 1) | (c.accumulate ? 1 : 0);
     k.conv2d_nhwc(pout + 4 * outOff, pin, pw, pbias, s.N, s.H, s.W, s.C, OH, OW, s.OC, s.KH, s.KW, s.SH, s.SW,
-      s.PH, s.PW, s.DH, s.DW, s.groups, out_ps, flags, scratch);
+      s.PH, s.PW, s.DH, s.DW, s.groups, out_ps, flags, scratch, 0);
     const out = sc.get(pout, outLen);
 
     const ref = conv2dRef(s, inp, w, bias, 0);

@@ -89,7 +89,7 @@ describe.each(BACKENDS)('elementwise kernels, %s', (b) => {
       const s = new Scope(rt);
       const o = guarded(s, n, where === 'a' ? x : where === 'b' ? y : undefined);
       const pa = where === 'a' ? o.ptr : s.put(x), pb = where === 'b' ? o.ptr : s.put(y);
-      rt.k.add(o.ptr, pa, pb, n, act);
+      rt.k.add(o.ptr, pa, pb, n, act, 0);
       const ref = addRef(x, y, act);
       if (act <= 1) exact(o.read(), Float32Array.from(ref), `add act ${act} n ${n}`);
       else expectClose(o.read(), ref, ACT_ABS, 0, `add act ${act} n ${n}`);
@@ -133,7 +133,7 @@ describe.each(BACKENDS)('elementwise kernels, %s', (b) => {
       const sc = randomArray(C, C + 5, -2, 2), sh = randomArray(C, C + 6, -1, 1);
       const s = new Scope(rt);
       const o = guarded(s, P * C, inPlace ? x : undefined);
-      rt.k.scale_shift(o.ptr, inPlace ? o.ptr : s.put(x), s.put(sc), s.put(sh), P, C, act);
+      rt.k.scale_shift(o.ptr, inPlace ? o.ptr : s.put(x), s.put(sc), s.put(sh), P, C, act, 0);
       // x*s+b rounds once or twice in f32 (relaxed may fuse): |x*s| + |b| <= 7, 2 ulps of 8 = 1e-6
       expectClose(o.read(), scaleShiftRef(x, sc, sh, P, C, act), 1e-6 + ACT_ABS, 0, `scale_shift P ${P} C ${C} act ${act}`);
       o.check();

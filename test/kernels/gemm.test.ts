@@ -74,7 +74,7 @@ function runCase(rt: Runtime, c: Case, seed: number): void {
     expect(packed).toBe(Math.ceil(N / 8) * 8 * K);
     if (c.convenience) {
       const scratch = s.poisoned(packed);
-      k.gemm(pc, pa, pbRaw, pbias, M, N, K, a_rs, a_cs, b_rs, b_cs, ldc, flags, scratch);
+      k.gemm(pc, pa, pbRaw, pbias, M, N, K, a_rs, a_cs, b_rs, b_cs, ldc, flags, scratch, 0);
     } else {
       const pb = s.poisoned(packed + 4);
       k.gemm_pack_b(pb, pbRaw, K, N, b_rs, b_cs);
@@ -82,7 +82,7 @@ function runCase(rt: Runtime, c: Case, seed: number): void {
       // packing is a copy: exact, and nothing written past the packed size
       expect(got.subarray(0, packed)).toEqual(packBRef(bData, K, N, b_rs, b_cs));
       expect(Array.from(got.subarray(packed))).toEqual([POISON, POISON, POISON, POISON]);
-      k.gemm_packed(pc, pa, pb, pbias, M, N, K, a_rs, a_cs, ldc, flags);
+      k.gemm_packed(pc, pa, pb, pbias, M, N, K, a_rs, a_cs, ldc, flags, 0);
     }
     const out = s.get(pc, rows * ldc);
     const ref = gemmRef({ M, N, K, a: aData, a_rs, a_cs, b: bData, b_rs, b_cs, bias, c: cOld, ldc,

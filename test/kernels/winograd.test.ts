@@ -42,7 +42,7 @@ function runCase(rt: Runtime, c: Case, seed: number): void {
     const scratch = sc.poisoned(Math.ceil(sbytes / 4));
     const pout = sc.put(outInit);
     const flags = ((c.act ?? 0) << 1) | (c.accumulate ? 1 : 0);
-    k.conv2d_winograd(pout + 4 * outOff, pin, pw, pbias, s.N, s.H, s.W, s.C, OH, OW, s.OC, s.PH, s.PW, out_ps, flags, scratch);
+    k.conv2d_winograd(pout + 4 * outOff, pin, pw, pbias, s.N, s.H, s.W, s.C, OH, OW, s.OC, s.PH, s.PW, out_ps, flags, scratch, 0);
     const out = sc.get(pout, outLen);
     const ref = conv2dRef(s, inp, w, bias, 0);
     const expect = new Float64Array(P * s.OC);

@@ -3,32 +3,32 @@
  * activation right after a Conv2d / Linear (/ BatchNorm) is fused into that layer's epilogue instead.
  */
 import { WasmzooError } from '../../errors.js';
-import { Act } from '../../runtime/kernels.js';
+import { Act } from '../../runtime/activation.js';
 import { numel, shapeStr } from '../../tensor.js';
 import { at, type GraphBuilder, type Value } from '../../graph/graph.js';
 import { actGrad, isTraining, unsupported, type TrainGraph } from '../../graph/tape.js';
 import { Module } from '../module.js';
 
-type Unary = 'relu' | 'tanh' | 'sigmoid';
-
+/**
+ * An activation module: its Activation value (src/runtime/activation.ts) is what a preceding Conv2d / Linear
+ * / BatchNorm fuses, and what the standalone op and its backward read.
+ */
 abstract class Elementwise extends Module {
-  /** The epilogue code when fused into a preceding layer. */
+  /** The activation, fused into a preceding layer's epilogue inside Sequential. */
   abstract readonly act: Act;
-  protected abstract readonly kernel: Unary;
   build(g: GraphBuilder, x: Value): Value {
-    if (isTraining(g)) return activationTrain(g, this.name, x, this.act);
     const y = g.value(x.shape);
     const k = g.rt.k;
     const n = numel(x.shape);
-    const f = k[this.kernel];
-    g.op(this.name, [x], (p) => f(at(p, y), at(p, x), n));
+    const { code, alpha } = this.act;
+    g.op(this.name, [x], (p) => k.activation(at(p, y), at(p, x), n, code, alpha));
+    if (isTraining(g)) activationBackward(g, this.name, x, y, this.act);
     return y;
   }
 }
 
 export class ReLU extends Elementwise {
   readonly act = Act.Relu;
-  protected readonly kernel = 'relu';
   /** Accepted for PyTorch compatibility; the planner decides about memory reuse. */
   constructor(_inplace = false) {
     super();
@@ -37,12 +37,10 @@ export class ReLU extends Elementwise {
 
 export class Tanh extends Elementwise {
   readonly act = Act.Tanh;
-  protected readonly kernel = 'tanh';
 }
 
 export class Sigmoid extends Elementwise {
   readonly act = Act.Sigmoid;
-  protected readonly kernel = 'sigmoid';
 }
 
 /** Whether a module is an activation that can be fused. */
@@ -85,17 +83,11 @@ export class LogSoftmax extends SoftmaxBase {
   protected readonly kernel = 'log_softmax';
 }
 
-/** Training half of a standalone activation: the same forward, and dx = dy * act'(y). */
-function activationTrain(g: TrainGraph, name: string, x: Value, act: Act): Value {
-  const k = g.rt.k;
-  const y = g.value(x.shape);
-  const n = numel(x.shape);
-  const f = act === Act.Relu ? k.relu : act === Act.Tanh ? k.tanh : k.sigmoid;
-  g.op(name, [x], (p) => f(at(p, y), at(p, x), n));
+/** Training half of a standalone activation: dx = dy * act'(y), from the output the forward wrote. */
+function activationBackward(g: TrainGraph, name: string, x: Value, y: Value, act: Act): void {
   g.onBackward(() => {
     const dy = g.grad(y);
     if (!dy || !g.needsGrad(x)) return;
     g.addGrad(x, actGrad(g, name, y, dy, act));
   });
-  return y;
 }

@@ -5,7 +5,7 @@
  *   Linear -> BatchNorm1d -> activation   likewise,
  *   BatchNorm -> activation               one scale_shift with the activation.
  */
-import { Act } from '../../runtime/kernels.js';
+import { Act } from '../../runtime/activation.js';
 import type { GraphBuilder, Value } from '../../graph/graph.js';
 import { Module } from '../module.js';
 import { isActivation } from './activation.js';
@@ -49,7 +49,7 @@ export function buildChain(g: GraphBuilder, layers: readonly Module[], x: Value)
       const after = layers[i + (bn ? 2 : 1)];
       const act = after && isActivation(after) ? after.act : Act.None;
       x = m instanceof Conv2d ? m.build(g, x, { bn: bn as BatchNorm2d | undefined, act }) : m.build(g, x, { bn: bn as BatchNorm1d | undefined, act });
-      i += (bn ? 1 : 0) + (act !== Act.None ? 1 : 0);
+      i += (bn ? 1 : 0) + (act.code !== Act.None.code ? 1 : 0);
     } else if ((m instanceof BatchNorm2d || m instanceof BatchNorm1d) && next && isActivation(next)) {
       x = m.build(g, x, next.act);
       i++;

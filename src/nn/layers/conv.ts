@@ -4,7 +4,7 @@
  * BatchNorm2d folded in and an activation fused when the caller (Sequential, a model) asks.
  */
 import { WasmzooError } from '../../errors.js';
-import { Act, epilogueFlags } from '../../runtime/kernels.js';
+import { Act, epilogueFlags } from '../../runtime/activation.js';
 import { convOut, pair, type Pair } from '../../shape.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../../graph/graph.js';
 import { PackedBlock, withStaged } from '../../graph/packed.js';
@@ -158,7 +158,9 @@ export class Conv2d extends Module {
       outOff = fuse.into.channelOffset * 4;
     } else y = g.value([n, oc, oh, ow]);
     const accumulate = !!(fuse.accumulate && fuse.into);
-    const flags = epilogueFlags(fuse.act ?? Act.None, accumulate);
+    const act = fuse.act ?? Act.None;
+    const flags = epilogueFlags(act, accumulate);
+    const alpha = act.alpha;
     const groups = this.groups;
     if (split5) {
       g.scratch(k.conv2d_winograd_scratch_size(n, oh, ow, c, oc));
@@ -169,7 +171,7 @@ export class Conv2d extends Module {
           const a = q >> 1 ? 3 : 0, b = q & 1 ? 3 : 0;
           // quarter q: bias on the first, accumulate on the others (or all when fused), activation on the last
           const f = (q > 0 || accumulate ? 1 : 0) | (q === 3 ? actBits : 0);
-          k.conv2d_winograd(o, xi, pwPtr + q * wgFloats * 4, q === 0 ? biasPtr : 0, n, h, w, c, oh, ow, oc, ph - a, pw - b, outPs, f, scratch);
+          k.conv2d_winograd(o, xi, pwPtr + q * wgFloats * 4, q === 0 ? biasPtr : 0, n, h, w, c, oh, ow, oc, ph - a, pw - b, outPs, f, scratch, alpha);
         }
       });
       return y;
@@ -177,13 +179,13 @@ export class Conv2d extends Module {
     if (winograd) {
       g.scratch(k.conv2d_winograd_scratch_size(n, oh, ow, c, oc));
       g.op(this.name, accumulate ? [x, y] : [x], (p, scratch) =>
-        k.conv2d_winograd(at(p, y) + outOff, at(p, x), pwPtr, biasPtr, n, h, w, c, oh, ow, oc, ph, pw, outPs, flags, scratch),
+        k.conv2d_winograd(at(p, y) + outOff, at(p, x), pwPtr, biasPtr, n, h, w, c, oh, ow, oc, ph, pw, outPs, flags, scratch, alpha),
       );
       return y;
     }
     g.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, this.groups));
     g.op(this.name, accumulate ? [x, y] : [x], (p, scratch) =>
-      k.conv2d_nhwc(at(p, y) + outOff, at(p, x), pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, outPs, flags, scratch),
+      k.conv2d_nhwc(at(p, y) + outOff, at(p, x), pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, outPs, flags, scratch, alpha),
     );
     return y;
   }
@@ -210,7 +212,7 @@ function conv2dTrain(g: TrainGraph, m: Conv2d, x: Value, act: Act, padding: Pair
   g.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups));
   const flags = epilogueFlags(act);
   g.op(m.name, [x, packed], (p, s) =>
-    k.conv2d_nhwc(at(p, y), at(p, x), at(p, packed), b, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, oc, flags, s));
+    k.conv2d_nhwc(at(p, y), at(p, x), at(p, packed), b, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, oc, flags, s, act.alpha));
   g.onBackward(() => {
     const dy = g.grad(y);
     if (!dy) return;

@@ -10,7 +10,7 @@
 import { wordIndex } from '../../runtime/arena.js';
 import { WasmzooError } from '../../errors.js';
 import { Tensor, numel, shapeStr } from '../../tensor.js';
-import { FLAG_ACCUMULATE } from '../../runtime/kernels.js';
+import { FLAG_ACCUMULATE } from '../../runtime/activation.js';
 import { at, type GraphBuilder, type Value } from '../../graph/graph.js';
 import { PackedBlock } from '../../graph/packed.js';
 import { isTraining, type TrainGraph } from '../../graph/tape.js';

@@ -4,7 +4,8 @@
  * BatchNorm1d can be folded in and an activation fused.
  */
 import { WasmzooError } from '../../errors.js';
-import { Act, GEMM_NR, epilogueFlags } from '../../runtime/kernels.js';
+import { Act, epilogueFlags } from '../../runtime/activation.js';
+import { GEMM_NR } from '../../runtime/kernels.js';
 import { numel } from '../../tensor.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../../graph/graph.js';
 import { PackedBlock, withStaged } from '../../graph/packed.js';
@@ -81,8 +82,9 @@ export class Linear extends Module {
     });
     const biasPtr = this.bias || fuse.bn ? pb + packedFloats * 4 : 0;
     const y = g.value([...s.slice(0, -1), N]);
-    const flags = epilogueFlags(fuse.act ?? Act.None);
-    g.op(this.name, [x], (p) => k.gemm_packed(at(p, y), at(p, x), pb, biasPtr, rows, N, K, K, 1, N, flags));
+    const act = fuse.act ?? Act.None;
+    const flags = epilogueFlags(act);
+    g.op(this.name, [x], (p) => k.gemm_packed(at(p, y), at(p, x), pb, biasPtr, rows, N, K, K, 1, N, flags, act.alpha));
     return y;
   }
 
@@ -102,7 +104,7 @@ function linearTrain(g: TrainGraph, m: Linear, x: Value, act: Act): Value {
   g.scratch(k.gemm_packed_b_size(K, N) * 4);
   const flags = epilogueFlags(act);
   // B = Wᵀ (K x N): element (k, n) at W[n*K + k].
-  g.op(m.name, [x], (p, s) => k.gemm(at(p, y), at(p, x), w, b, M, N, K, K, 1, 1, K, N, flags, s));
+  g.op(m.name, [x], (p, s) => k.gemm(at(p, y), at(p, x), w, b, M, N, K, K, 1, 1, K, N, flags, s, act.alpha));
   g.onBackward(() => {
     const dy = g.grad(y);
     if (!dy) return;
@@ -111,13 +113,13 @@ function linearTrain(g: TrainGraph, m: Linear, x: Value, act: Act): Value {
       const dx = g.value(x.shape);
       g.scratch(k.gemm_packed_b_size(N, K) * 4);
       // dX [M,K] = dZ [M,N] · W [N,K]
-      g.op(`${m.name}.backward_data`, [dz], (p, s) => k.gemm(at(p, dx), at(p, dz), w, 0, M, K, N, N, 1, K, 1, K, 0, s));
+      g.op(`${m.name}.backward_data`, [dz], (p, s) => k.gemm(at(p, dx), at(p, dz), w, 0, M, K, N, N, 1, K, 1, K, 0, s, 0));
       g.addGrad(x, dx);
     }
     const gw = g.paramGrad(m.weight);
     g.scratch(k.gemm_packed_b_size(M, K) * 4);
     // dW [N,K] = dZᵀ [N,M] · X [M,K]
-    g.op(`${m.name}.backward_weight`, [dz, x], (p, s) => k.gemm(gw.ptr, at(p, dz), at(p, x), 0, N, K, M, 1, N, K, 1, K, gw.flags, s));
+    g.op(`${m.name}.backward_weight`, [dz, x], (p, s) => k.gemm(gw.ptr, at(p, dz), at(p, x), 0, N, K, M, 1, N, K, 1, K, gw.flags, s, 0));
     if (m.bias) {
       const gb = g.paramGrad(m.bias);
       g.op(`${m.name}.backward_bias`, [dz], (p) => k.bias_grad(gb.ptr, at(p, dz), M, N, gb.flags));

@@ -10,7 +10,7 @@
 import { wordIndex } from '../../runtime/arena.js';
 import { WasmzooError } from '../../errors.js';
 import { shapeStr } from '../../tensor.js';
-import { Act } from '../../runtime/kernels.js';
+import { Act } from '../../runtime/activation.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../../graph/graph.js';
 import { PackedBlock } from '../../graph/packed.js';
 import { actGrad, isTraining, unsupported, type TrainGraph } from '../../graph/tape.js';
@@ -102,7 +102,7 @@ export abstract class BatchNorm extends Module {
       rt.arena.write(p + 4 * c, shift);
     });
     const y = g.value(x.shape);
-    g.op(this.name, [x], (p) => rt.k.scale_shift(at(p, y), at(p, x), ptr, ptr + 4 * c, pixels, c, act));
+    g.op(this.name, [x], (p) => rt.k.scale_shift(at(p, y), at(p, x), ptr, ptr + 4 * c, pixels, c, act.code, act.alpha));
     return y;
   }
 
@@ -197,7 +197,7 @@ function batchNormTrain(g: TrainGraph, m: BatchNorm, x: Value, pixels: number, a
   });
   g.op(m.name, [x, stats], (p) => {
     const s = at(p, stats);
-    k.scale_shift(at(p, y), at(p, x), s + 8 * C, s + 12 * C, pixels, C, act);
+    k.scale_shift(at(p, y), at(p, x), s + 8 * C, s + 12 * C, pixels, C, act.code, act.alpha);
   });
   g.onBackward(() => {
     const dy = g.grad(y);

@@ -28,7 +28,7 @@
 import { IOPlan } from '../../graph/ioplan.js';
 import { PlanCache } from '../../graph/plancache.js';
 import { WasmzooError } from '../../errors.js';
-import { Act, FLAG_ACCUMULATE, epilogueFlags } from '../../runtime/kernels.js';
+import { Act, FLAG_ACCUMULATE, epilogueFlags } from '../../runtime/activation.js';
 import { runtime, type Runtime } from '../../runtime/runtime.js';
 import { Tensor, numel, shapeStr, type Shape } from '../../tensor.js';
 import { GraphBuilder, at, type Pointers, type Value } from '../../graph/graph.js';
@@ -389,7 +389,7 @@ export abstract class RNNBase extends Module {
       let gx: Value | undefined;
       if (rnn) {
         // the input projection lands in the output sequence; the steps accumulate into it
-        g.op(`${ln}.input_gemm`, [src], (p) => k.gemm_packed(at(p, o), at(p, src), w.ih, w.ihBias, M, N, F, F, 1, N, 0));
+        g.op(`${ln}.input_gemm`, [src], (p) => k.gemm_packed(at(p, o), at(p, src), w.ih, w.ihBias, M, N, F, F, 1, N, 0, 0));
       } else {
         const v = (gx = g.value([M, N]));
         if (M <= PROJECT_MAX_ROWS) {
@@ -401,7 +401,7 @@ export abstract class RNNBase extends Module {
             for (let d = 0; d < D; d++) k.rnn_project(gxp + d * G * Hp * 4, N, xp, F, pi[d], M, G, H, F);
           });
         } else {
-          g.op(`${ln}.input_gemm`, [src], (p) => k.gemm_packed(at(p, v), at(p, src), w.ih, w.ihBias, M, N, F, F, 1, N, 0));
+          g.op(`${ln}.input_gemm`, [src], (p) => k.gemm_packed(at(p, v), at(p, src), w.ih, w.ihBias, M, N, F, F, 1, N, 0, 0));
         }
       }
       for (let d = 0; d < D; d++) {
@@ -428,7 +428,7 @@ export abstract class RNNBase extends Module {
             const ho = op + t * B * DH * 4;
             if (mode === 'LSTM') k.lstm_step(ho, DH, cp, hp, ldhp, gxp + t * B * N * 4, N, pw, B, H);
             else if (mode === 'GRU') k.gru_step(ho, DH, hp, ldhp, gxp + t * B * N * 4, N, pw, bhn, B, H);
-            else k.gemm_packed(ho, hp, pw, 0, B, H, H, ldhp, 1, DH, flags);
+            else k.gemm_packed(ho, hp, pw, 0, B, H, H, ldhp, 1, DH, flags, 0);
             hp = ho;
             ldhp = DH;
           }
@@ -701,7 +701,7 @@ function recurrentTrain(g: TrainGraph, m: RNNBase, x: Value, init: { h?: Value; 
         k.gemm_pack_b(at(p, phh), whh, H, GH, 1, H);
         if (bih) {
           if (gru) k.copy_channels(at(p, bsum), bih, 1, GH, GH, GH);
-          else k.add(at(p, bsum), bih, bhh, GH, 0);
+          else k.add(at(p, bsum), bih, bhh, GH, 0, 0);
         }
       });
       const bias = (p: Pointers) => (bih ? at(p, bsum) : 0);
@@ -710,10 +710,10 @@ function recurrentTrain(g: TrainGraph, m: RNNBase, x: Value, init: { h?: Value; 
       const src = inp;
       if (rnn) {
         g.op(`${dn}.input_gemm`, [src, pih, bsum], (p) =>
-          k.gemm_packed(at(p, out) + d * H * f4, at(p, src), at(p, pih), bias(p), M, H, F, F, 1, DH, 0));
+          k.gemm_packed(at(p, out) + d * H * f4, at(p, src), at(p, pih), bias(p), M, H, F, F, 1, DH, 0, 0));
       } else {
         const gates = (sv.gates = g.value([T, B, GH]));
-        g.op(`${dn}.input_gemm`, [src, pih, bsum], (p) => k.gemm_packed(at(p, gates), at(p, src), at(p, pih), bias(p), M, GH, F, F, 1, GH, 0));
+        g.op(`${dn}.input_gemm`, [src, pih, bsum], (p) => k.gemm_packed(at(p, gates), at(p, src), at(p, pih), bias(p), M, GH, F, F, 1, GH, 0, 0));
       }
       if (gru) sv.gh = g.value([T, B, GH]);
       if (lstm) sv.c = g.value([T, B, H]);
@@ -743,15 +743,15 @@ function recurrentTrain(g: TrainGraph, m: RNNBase, x: Value, init: { h?: Value; 
           const ho = op + t * B * DH * f4;
           if (lstm) {
             const gt = gp + t * B * GH * f4;
-            k.gemm_packed(gt, hp, pw, 0, B, GH, H, ldhp, 1, GH, FLAG_ACCUMULATE);
+            k.gemm_packed(gt, hp, pw, 0, B, GH, H, ldhp, 1, GH, FLAG_ACCUMULATE, 0);
             const cprev = i === 0 ? (c0 ? at(p, c0) + s * B * H * f4 : 0) : cp + tp * B * H * f4;
             k.lstm_cell_forward(gt, GH, cp + t * B * H * f4, cprev, ho, DH, B, H);
           } else if (gru) {
             const ght = ghp + t * B * GH * f4;
-            k.gemm_packed(ght, hp, pw, bhh, B, GH, H, ldhp, 1, GH, 0);
+            k.gemm_packed(ght, hp, pw, bhh, B, GH, H, ldhp, 1, GH, 0, 0);
             k.gru_cell_forward(gp + t * B * GH * f4, ght, GH, hk, ldhp, ho, DH, B, H);
           } else {
-            k.gemm_packed(ho, hp, pw, 0, B, H, H, ldhp, 1, DH, rflags);
+            k.gemm_packed(ho, hp, pw, 0, B, H, H, ldhp, 1, DH, rflags, 0);
           }
         }
         const last = d ? 0 : T - 1;
@@ -827,14 +827,14 @@ function recurrentTrain(g: TrainGraph, m: RNNBase, x: Value, init: { h?: Value; 
             if (lstm) {
               const cprev = i === 0 ? (c0 ? at(p, c0) + s * B * H * f4 : 0) : cp + tp * B * H * f4;
               k.lstm_cell_backward(dgt, GH, dcp, dho, DH, dhp, gp + t * B * GH * f4, cp + t * B * H * f4, cprev, B, H);
-              k.gemm_packed(dhp, dgt, pw, 0, B, H, GH, GH, 1, H, 0);
+              k.gemm_packed(dhp, dgt, pw, 0, B, H, GH, GH, 1, H, 0, 0);
             } else if (gru) {
               const dght = dghp + t * B * GH * f4;
               k.gru_cell_backward(dgt, dght, GH, dhp, dho, DH, dhp, gp + t * B * GH * f4, ghp + t * B * GH * f4, hk, ldhp, B, H);
-              k.gemm_packed(dhp, dght, pw, 0, B, H, GH, GH, 1, H, FLAG_ACCUMULATE);
+              k.gemm_packed(dhp, dght, pw, 0, B, H, GH, GH, 1, H, FLAG_ACCUMULATE, 0);
             } else {
               k.rnn_cell_backward(dgt, H, dho, DH, dhp, op + t * B * DH * f4, DH, B, H, act === Act.Relu ? 1 : 0);
-              k.gemm_packed(dhp, dgt, pw, 0, B, H, H, H, 1, H, 0);
+              k.gemm_packed(dhp, dgt, pw, 0, B, H, H, H, 1, H, 0, 0);
             }
           }
           if (dh0) k.copy_channels(at(p, dh0) + s * B * H * f4, dhp, B, H, H, H);
@@ -855,26 +855,26 @@ function recurrentTrain(g: TrainGraph, m: RNNBase, x: Value, init: { h?: Value; 
         g.op(`${dn}.backward_weights`, wreads, (p, scr) => {
           const dgp = at(p, dG), dghp = at(p, dGh);
           // dW_ih [GH, F] = dGᵀ [GH, M] · X [M, F]
-          k.gemm(gwih.ptr, dgp, at(p, X), 0, GH, F, M, 1, GH, F, 1, F, gwih.flags, scr);
+          k.gemm(gwih.ptr, dgp, at(p, X), 0, GH, F, M, 1, GH, F, 1, F, gwih.flags, scr, 0);
           // dW_hh [GH, H] = sum_t dGh_tᵀ · h_{t-1}: the shifted output rows, then h0's rows
           const op = at(p, out) + d * H * f4;
           let flags = gwhh.flags;
           if (T > 1) {
             const a = d ? dghp : dghp + B * GH * f4; // steps whose h_prev is in the output
             const hb = d ? op + B * DH * f4 : op;
-            k.gemm(gwhh.ptr, a, hb, 0, GH, H, (T - 1) * B, 1, GH, DH, 1, H, flags, scr);
+            k.gemm(gwhh.ptr, a, hb, 0, GH, H, (T - 1) * B, 1, GH, DH, 1, H, flags, scr, 0);
             flags = FLAG_ACCUMULATE;
           }
           const first = d ? T - 1 : 0;
           if (h0) {
-            k.gemm(gwhh.ptr, dghp + first * B * GH * f4, at(p, h0) + s * B * H * f4, 0, GH, H, B, 1, GH, H, 1, H, flags, scr);
+            k.gemm(gwhh.ptr, dghp + first * B * GH * f4, at(p, h0) + s * B * H * f4, 0, GH, H, B, 1, GH, H, 1, H, flags, scr, 0);
           } else if (T === 1 && !(flags & FLAG_ACCUMULATE)) {
             g.rt.arena.fill(gwhh.ptr, GH * H);
           }
           if (gbih) k.bias_grad(gbih.ptr, dgp, M, GH, gbih.flags);
           if (gbhh) k.bias_grad(gbhh.ptr, dghp, M, GH, gbhh.flags);
           // dX [M, F] (+)= dG [M, GH] · W_ih [GH, F]
-          if (dXv) k.gemm(at(p, dXv), dgp, wih, 0, M, F, GH, GH, 1, F, 1, F, d ? FLAG_ACCUMULATE : 0, scr);
+          if (dXv) k.gemm(at(p, dXv), dgp, wih, 0, M, F, GH, GH, 1, F, 1, F, d ? FLAG_ACCUMULATE : 0, scr, 0);
         });
       }
       if (l > 0) g.addGrad(X, dX!);
