@@ -4,7 +4,7 @@ export { Conv2d, type Conv2dOptions } from './layers/conv.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, type MaxPool2dOptions, type AvgPool2dOptions, type AdaptiveSize } from './layers/pool.js';
 export { BatchNorm1d, BatchNorm2d, LocalResponseNorm, type BatchNormOptions, type LocalResponseNormOptions } from './layers/norm.js';
-export { ReLU, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activation.js';
+export { ReLU, LeakyReLU, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activation.js';
 export { Flatten, Dropout, Identity } from './layers/misc.js';
 export { Sequential } from './layers/container.js';
 export { manualSeed } from './init.js';

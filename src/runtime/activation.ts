@@ -22,6 +22,9 @@ const SPECS = {
   relu: { code: 1 },
   tanh: { code: 2 },
   sigmoid: { code: 3 },
+  // torch.nn.LeakyReLU(negative_slope): x > 0 ? x : negative_slope * x. The derivative is read off the
+  // output (y > 0 iff x > 0), which needs a slope >= 0.
+  leaky_relu: { code: 4, noBackward: (a: number) => (a < 0 ? `a negative slope (${a})` : undefined) },
 } satisfies Record<string, Spec>;
 
 export type ActivationName = keyof typeof SPECS;
@@ -42,12 +45,13 @@ export function activation(name: ActivationName, alpha = 0): Activation {
   return Object.freeze({ name, code: spec.code, alpha });
 }
 
-/** The parameterless activations as constants. */
+/** The parameterless activations as constants, and LeakyReLU by slope. */
 export const Act = Object.freeze({
   None: activation('identity'),
   Relu: activation('relu'),
   Tanh: activation('tanh'),
   Sigmoid: activation('sigmoid'),
+  leakyRelu: (negativeSlope = 0.01): Activation => activation('leaky_relu', negativeSlope),
 });
 export type Act = Activation;
 

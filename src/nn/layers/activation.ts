@@ -1,5 +1,5 @@
 /**
- * Activations and softmax as torch.nn.ReLU, Tanh, Sigmoid, Softmax, LogSoftmax. Inside Sequential, an
+ * Activations and softmax as torch.nn.ReLU, LeakyReLU, Tanh, Sigmoid, Softmax, LogSoftmax. Inside Sequential, an
  * activation right after a Conv2d / Linear (/ BatchNorm) is fused into that layer's epilogue instead.
  */
 import { WasmzooError } from '../../errors.js';
@@ -41,6 +41,22 @@ export class Tanh extends Elementwise {
 
 export class Sigmoid extends Elementwise {
   readonly act = Act.Sigmoid;
+}
+
+/**
+ * torch.nn.LeakyReLU(negative_slope=0.01): x > 0 ? x : negative_slope * x
+ * (https://pytorch.org/docs/stable/generated/torch.nn.LeakyReLU.html). Fused like ReLU; trains with a
+ * slope >= 0.
+ */
+export class LeakyReLU extends Elementwise {
+  readonly act: Act;
+  readonly negativeSlope: number;
+  /** inplace is accepted for PyTorch compatibility, as ReLU's. */
+  constructor(negativeSlope = 0.01, _inplace = false) {
+    super();
+    this.act = Act.leakyRelu(negativeSlope);
+    this.negativeSlope = negativeSlope;
+  }
 }
 
 /** Whether a module is an activation that can be fused. */
