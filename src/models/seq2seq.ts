@@ -381,9 +381,17 @@ export class Seq2Seq extends Module {
   }
 }
 
+/**
+ * The longest output greedy / beamSearch generate. An LSTM decoder has no position table to bound it, so
+ * this documented cap does: each step is a decoder call, and 1e9 steps would run until memory ran out.
+ */
+export const MAX_DECODE_LENGTH = 4096;
+
 function checkMaxLength(name: string, m: number | undefined): number {
   const v = m ?? 64;
-  if (!Number.isInteger(v) || v < 1) throw new WasmzooError('E_ARGUMENT', `${name}: maxLength must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1 || v > MAX_DECODE_LENGTH) {
+    throw new WasmzooError('E_ARGUMENT', `${name}: maxLength must be an integer in [1, ${MAX_DECODE_LENGTH}], got ${v}`);
+  }
   return v;
 }
 
