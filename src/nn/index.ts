@@ -11,3 +11,4 @@ export { manualSeed } from './init.js';
 export { IOPlan } from '../graph/ioplan.js';
 export { RNN, LSTM, GRU, RNNBase, RecurrentState, RecurrentOutput, type RNNOptions, type RNNBaseOptions, type RNNMode, type StateInput, type StateJSON } from './layers/rnn.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
+export { OPS, op, type OpDef, type OpName } from './ops.js';
