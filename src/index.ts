@@ -40,6 +40,8 @@ export * as optim from './train/index.js';
 export type { FitOptions, FitProgress, EpochLogs, History, TrainOptions } from './train/trainer.js';
 export type { LossName } from './train/loss.js';
 export { readIdx, readIdxGz, gunzip, type IdxArray } from './io/idx.js';
-export { Autoencoder, autoencoder, Unflatten, Upsample, type AutoencoderOptions, type AEActivation } from './models/autoencoder.js';
+export { Autoencoder, autoencoder, type AutoencoderOptions, type AEActivation } from './models/autoencoder.js';
+/** Also `wasmzoo.nn.Unflatten` / `wasmzoo.nn.Upsample` (their home); kept at the top level, where they were first exported. */
+export { Unflatten, Upsample } from './nn/index.js';
 export { VAE, vae, type VAEOptions } from './models/vae.js';
 export { loadWeights, sha256Hex, type LoadWeightsOptions, type WeightProgress, type WeightCache, type ByteSource } from './io/fetch.js';

@@ -45,7 +45,7 @@ import { Tensor, numel, type Shape } from '../tensor.js';
 import type { TrainGraph } from '../train/graph.js';
 import { syncTrainer, type FitOptions, type History, type TrainOptions, type TrainingLossModel } from '../train/trainer.js';
 import type { LossName } from '../train/loss.js';
-import { unflattenValue } from './autoencoder.js';
+import { unflattenValue } from '../nn/layers/unflatten.js';
 
 export interface VAEOptions {
   inputSize?: number;
