@@ -21,7 +21,7 @@ export type { WeightSource } from './io/weights.js';
 export { LeNet5, lenet5, type LeNet5Options } from './models/lenet.js';
 export {
   preprocess, preprocessImageNet, imageToTensor, resize, centerCrop, normalize, IMAGENET_MEAN, IMAGENET_STD, IMAGENET_PRESET,
-  type ImageLike, type PreprocessOptions, type Size,
+  FASHION_MNIST_MEAN, FASHION_MNIST_STD, FASHION_MNIST_PRESET, type ImageLike, type PreprocessOptions, type PreprocessPreset, type Size,
 } from './image/preprocess.js';
 export { imagenetClasses, fashionMnistClasses } from './image/labels.js';
 export { topK, type TopKEntry } from './image/topk.js';
