@@ -26,12 +26,9 @@
  * C*H*W values; fitThreshold(x, { percentile }) sets `threshold` to that percentile (linear interpolation,
  * numpy's default) of the scores of x (normal data); isAnomaly(x) is score > threshold.
  */
-import { builtin, builtinWeights } from './builtin.js';
-import { resolveWeights, type ZooWeightSource } from './common.js';
-import { readSafetensors } from '../io/safetensors.js';
+import { buildModel, type BuildOptions, type ZooWeightSource } from './build.js';
+import { pixelModelMeta, type BaseModelMeta, type ImagePreprocessing } from './meta.js';
 import { WasmzooError } from '../errors.js';
-import { init, type InitOptions } from '../runtime/runtime.js';
-import type { WeightSource } from '../io/weights.js';
 import { shapeError, type GraphBuilder, type Value } from '../nn/graph.js';
 import { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/layers/conv.js';
@@ -138,6 +135,11 @@ export class Autoencoder extends Module {
     return this.layers[this.layers.length - 1];
   }
 
+  /** 28x28 grey input (784 values, dense or conv): Fashion-MNIST pixels in [0, 1], as the shipped weights; otherwise no fixed recipe. */
+  get meta(): BaseModelMeta<ImagePreprocessing> {
+    return pixelModelMeta(this, this.inputShape ?? [this.inputSize], 'Hinton & Salakhutdinov 2006, doi:10.1126/science.1127647 (MLP / conv autoencoder, tools/gen_ae_goldens.py)');
+  }
+
   protected override checkInput(s: Shape): void {
     const ok = (s.length === 2 && s[1] === this.inputSize) || (s.length === 4 && numel(s.slice(1)) === this.inputSize &&
       (!this.inputShape || s.slice(1).every((d, i) => d === this.inputShape![i])));
@@ -221,17 +223,14 @@ export class Autoencoder extends Module {
   }
 }
 
-/** Build an autoencoder (initialising the runtime if needed) and load `weights` if given. */
-export async function autoencoder(opts: AutoencoderOptions & { weights?: ZooWeightSource | 'fashion-mnist'; init?: InitOptions } = {}): Promise<Autoencoder> {
-  await init(opts.init);
-  const shipped = builtin('autoencoder', opts.weights);
-  const model = new Autoencoder(shipped ? { ...opts, ...shipped.options } : opts);
-  if (opts.weights !== undefined) {
-    const w = await resolveWeights(builtinWeights('autoencoder', opts.weights) ?? opts.weights);
-    model.loadStateDict(w);
+/** Options of `wasmzoo.autoencoder`: the architecture, `weights` ('fashion-mnist' or any source), `download`, `strict`, `init`. */
+export type AutoencoderBuildOptions = AutoencoderOptions & BuildOptions & { weights?: ZooWeightSource | 'fashion-mnist' };
+
+/** Build an autoencoder (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
+export function autoencoder(opts: AutoencoderBuildOptions = {}): Promise<Autoencoder> {
+  return buildModel('autoencoder', opts, (o) => new Autoencoder(o), (model, { metadata, shipped }) => {
     // the shipped file carries the anomaly threshold fitted on its training data (99th percentile)
-    const t = shipped && w instanceof Uint8Array ? Number(readSafetensors(w).metadata.threshold_p99) : NaN;
+    const t = shipped ? Number(metadata?.threshold_p99) : NaN;
     if (Number.isFinite(t)) model.threshold = t;
-  }
-  return model;
+  });
 }
