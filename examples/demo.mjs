@@ -14,9 +14,10 @@ const samples = wasmzoo.readSafetensors(read('../assets/fashion-samples.safetens
 const images = samples.get('images').bytes;
 const labels = samples.toNumbers('labels');
 const n = labels.length;
-// The preprocessing the model was trained with: (pixel / 255 - 0.2860) / 0.3530.
+// The preprocessing the model was trained with: (pixel / 255 - 0.286) / 0.353 (model.meta.preprocessing).
+const [mean] = wasmzoo.FASHION_MNIST_MEAN, [std] = wasmzoo.FASHION_MNIST_STD;
 const x = new Float32Array(n * 28 * 28);
-for (let i = 0; i < x.length; i++) x[i] = (images[i] / 255 - 0.286) / 0.353;
+for (let i = 0; i < x.length; i++) x[i] = (images[i] / 255 - mean) / std;
 
 const input = wasmzoo.tensor(x, [n, 1, 28, 28]);
 const t0 = performance.now();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as wasmzoo from '../dist/wasmzoo.mjs';
 
 export const DIR = process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
-export const MEAN = 0.286, STD = 0.353;
+export const [MEAN] = wasmzoo.FASHION_MNIST_MEAN, [STD] = wasmzoo.FASHION_MNIST_STD; // 0.286, 0.353
 
 export async function loadSplit(split) {
   const prefix = split === 'train' ? 'train' : 't10k';

@@ -21,7 +21,7 @@ export type { WeightSource } from './io/weights.js';
 export { LeNet5, lenet5, type LeNet5Options } from './models/lenet.js';
 export {
   preprocess, preprocessImageNet, imageToTensor, resize, centerCrop, normalize, IMAGENET_MEAN, IMAGENET_STD, IMAGENET_PRESET,
-  type ImageLike, type PreprocessOptions, type Size,
+  FASHION_MNIST_MEAN, FASHION_MNIST_STD, FASHION_MNIST_PRESET, type ImageLike, type PreprocessOptions, type PreprocessPreset, type Size,
 } from './image/preprocess.js';
 export { imagenetClasses, fashionMnistClasses } from './image/labels.js';
 export { topK, type TopKEntry } from './image/topk.js';
@@ -30,11 +30,13 @@ export { zfnet, ZFNet } from './models/zfnet.js';
 export { googlenet, GoogLeNet, type GoogLeNetOptions } from './models/googlenet.js';
 export { vgg11, vgg13, vgg16, vgg19, vgg11_bn, vgg13_bn, vgg16_bn, vgg19_bn, VGG, VGG_CFGS } from './models/vgg.js';
 export { resnet18, resnet34, resnet50, resnet101, resnet152, ResNet, RESNET_DEPTHS } from './models/resnet.js';
-export { resolveWeights, ZooModel, type ZooOptions, type ZooWeightSource, type ModelMeta, type ZooName } from './models/common.js';
+export { ZooModel, type ZooOptions, type ModelMeta, type ZooPreprocessing, type ZooName } from './models/common.js';
+export { resolveWeights, type BuildOptions, type ZooWeightSource } from './models/build.js';
+export type { BaseModelMeta, ImagePreprocessing, TextPreprocessing, Categories } from './models/meta.js';
 export { zoo, zooNames, type ZooEntry } from './models/registry.js';
 export { hashWeights, hashTensor } from './models/hashweights.js';
-export { SequenceGRU, SequenceLSTM, sequenceGRU, sequenceLSTM, type SequenceGRUOptions, type SequenceLSTMOptions } from './models/seq.js';
-export { Seq2Seq, seq2seq, type Seq2SeqOptions, type GreedyOptions, type BeamOptions, type Hypothesis } from './models/seq2seq.js';
+export { SequenceGRU, SequenceLSTM, SequenceModel, sequenceGRU, sequenceLSTM, type SequenceGRUOptions, type SequenceLSTMOptions } from './models/seq.js';
+export { Seq2Seq, seq2seq, type Seq2SeqOptions, type Seq2SeqBuildOptions, type GreedyOptions, type BeamOptions, type Hypothesis } from './models/seq2seq.js';
 export { CharTokenizer, PAD, BOS, EOS, UNK, type EncodeOptions, type DecodeOptions } from './models/tokenizer.js';
 export * as optim from './train/index.js';
 // Loading the trainer installs training behind Module.trainStep / fit / evaluate (src/graph/training.ts).
@@ -42,6 +44,8 @@ import './train/trainer.js';
 export type { FitOptions, FitProgress, EpochLogs, History, TrainOptions } from './train/trainer.js';
 export type { LossName } from './train/loss.js';
 export { readIdx, readIdxGz, gunzip, type IdxArray } from './io/idx.js';
-export { Autoencoder, autoencoder, Unflatten, Upsample, type AutoencoderOptions, type AEActivation } from './models/autoencoder.js';
-export { VAE, vae, type VAEOptions } from './models/vae.js';
+export { Autoencoder, autoencoder, type AutoencoderOptions, type AutoencoderBuildOptions, type AEActivation } from './models/autoencoder.js';
+/** Also `wasmzoo.nn.Unflatten` / `wasmzoo.nn.Upsample` (their home); kept at the top level, where they were first exported. */
+export { Unflatten, Upsample } from './nn/index.js';
+export { VAE, vae, type VAEOptions, type VAEBuildOptions } from './models/vae.js';
 export { loadWeights, sha256Hex, type LoadWeightsOptions, type WeightProgress, type WeightCache, type ByteSource } from './io/fetch.js';

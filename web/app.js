@@ -6,7 +6,7 @@ import * as wasmzoo from '../dist/wasmzoo.mjs';
 
 const $ = (id) => document.getElementById(id);
 const CLASSES = wasmzoo.fashionMnistClasses;
-const MEAN = 0.286, STD = 0.353; // the LeNet-5 training normalisation
+const [MEAN] = wasmzoo.FASHION_MNIST_MEAN, [STD] = wasmzoo.FASHION_MNIST_STD; // the LeNet-5 training normalisation
 const app = (globalThis.__app = { ready: false, error: null, backend: null, top3: [], extras: {} });
 
 const status = (text) => ($('status').textContent = text);

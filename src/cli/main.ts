@@ -24,8 +24,8 @@ const SHIPPED = {
   lenet5: new URL('weights/lenet5-fashion.safetensors', PKG_ROOT),
   samples: new URL('assets/fashion-samples.safetensors', PKG_ROOT),
 };
-const FASHION_MEAN = 0.286;
-const FASHION_STD = 0.353;
+const [FASHION_MEAN] = wasmzoo.FASHION_MNIST_MEAN;
+const [FASHION_STD] = wasmzoo.FASHION_MNIST_STD;
 
 const USAGE = `usage: wasmzoo <command> [options]
 
@@ -200,7 +200,7 @@ async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOp
       net = await wasmzoo.lenet5({ weights, init });
       // Fashion-MNIST is a light object on black: a light background (a photo, a drawing) is inverted.
       const inv = invert === 'yes' || (invert === 'auto' && borderMean(image) > 127);
-      const t = wasmzoo.preprocess(image, { resize: [28, 28], crop: null, channels: 1, mean: [0], std: [1] });
+      const t = wasmzoo.preprocess(image, { ...wasmzoo.FASHION_MNIST_PRESET, mean: [0], std: [1] }); // normalised after the inversion
       x = wasmzoo.tensor(Float32Array.from(t.data, (v) => ((inv ? 1 - v : v) - FASHION_MEAN) / FASHION_STD), [1, 1, 28, 28]);
       labels = wasmzoo.fashionMnistClasses;
       note = `28x28 grey${inv ? ', inverted (light background)' : ''}`;

@@ -29,6 +29,12 @@ import { resizeStrided, resizedSize, type ResizeWindow, type SourceLayout } from
 /** ImageNet statistics used by every torchvision classification model. */
 export const IMAGENET_MEAN: readonly number[] = Object.freeze([0.485, 0.456, 0.406]);
 export const IMAGENET_STD: readonly number[] = Object.freeze([0.229, 0.224, 0.225]);
+/**
+ * Fashion-MNIST pixel statistics (pixel / 255 over the training set, to 3 digits): the normalisation the
+ * shipped LeNet-5 was trained with, x = (pixel / 255 - 0.286) / 0.353 (examples/fashion-mnist.mjs).
+ */
+export const FASHION_MNIST_MEAN: readonly number[] = Object.freeze([0.286]);
+export const FASHION_MNIST_STD: readonly number[] = Object.freeze([0.353]);
 
 /**
  * An image, row-major, channels interleaved (HWC): a browser `ImageData` (RGBA, Uint8ClampedArray) fits.
@@ -62,9 +68,21 @@ export interface PreprocessOptions {
   channels?: 1 | 3;
 }
 
+/** A complete preprocessing recipe: what every field of PreprocessOptions is for one model family. */
+export type PreprocessPreset = Readonly<Required<Pick<PreprocessOptions, 'resize' | 'crop' | 'mean' | 'std' | 'antialias' | 'channels'>>>;
+
 /** torchvision's ImageNet preset: resize 256 (antialiased), center crop 224, ImageNet mean/std. */
-export const IMAGENET_PRESET: Readonly<Required<Pick<PreprocessOptions, 'resize' | 'crop' | 'mean' | 'std' | 'antialias' | 'channels'>>> = Object.freeze({
+export const IMAGENET_PRESET: PreprocessPreset = Object.freeze({
   resize: 256, crop: 224, mean: IMAGENET_MEAN, std: IMAGENET_STD, antialias: true, channels: 3,
+});
+
+/**
+ * Any image as a Fashion-MNIST sample for the shipped LeNet-5: 28x28 grey (antialiased resize, no crop),
+ * then the Fashion-MNIST normalisation. NOTE: the dataset is a light object on black; invert photos and
+ * drawings on a light background first (the CLI does when the border is light).
+ */
+export const FASHION_MNIST_PRESET: PreprocessPreset = Object.freeze({
+  resize: Object.freeze([28, 28] as const), crop: null, mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD, antialias: true, channels: 1,
 });
 
 /**

@@ -195,18 +195,6 @@ export function resizeStrided(
   return out;
 }
 
-/** Resize `planes` planar planes of inH x inW (CHW / NCHW floats) to outH x outW (or a window of it). */
-export function resizePlanes(
-  src: Float32Array, planes: number, inH: number, inW: number, outH: number, outW: number,
-  antialias = true, window?: ResizeWindow,
-): Float32Array {
-  if (src.length !== planes * inH * inW) {
-    throw new WasmzooError('E_SHAPE', `resize: ${planes} planes of ${inH}x${inW} need ${planes * inH * inW} values, got ${src.length}`);
-  }
-  const offsets = Array.from({ length: planes }, (_, p) => p * inH * inW);
-  return resizeStrided(src, { height: inH, width: inW, offsets, rowStride: inW, pixelStride: 1 }, outH, outW, antialias, window);
-}
-
 /**
  * torchvision's output size for `resize(img, size)`: a number resizes the shorter side to it and the
  * longer to trunc(size * long / short) (then caps the longer side at `maxSize` if given); [h, w] is used

@@ -72,5 +72,5 @@ export class AlexNet extends AlexStyleNet {
 
 /** `await wasmzoo.alexnet({ weights, numClasses })`: torchvision's AlexNet (61.1M parameters). */
 export function alexnet(opts: ZooOptions = {}): Promise<AlexNet> {
-  return buildZoo(() => new AlexNet(opts), opts);
+  return buildZoo('alexnet', opts, (o) => new AlexNet(o));
 }

@@ -12,9 +12,8 @@
  *   decoder  Linear(code, c2*H/4*W/4), act, Unflatten(1, (c2, H/4, W/4)), Upsample(2), Conv2d(c2, c1, 3, p1),
  *            act, Upsample(2), Conv2d(c1, C, 3, p1), outAct
  *   NOTE: there is no ConvTranspose2d kernel. Nearest-neighbour upsampling + a 3x3 conv is the usual
- *   checkerboard-free alternative (Odena et al. 2016), and it needs no new kernel: nearest upsampling by s
- *   is exactly avg_pool2d's backward with divisor 1 (each input cell spread to its s x s block), and its
- *   backward is avg_pool2d with divisor 1 (the s x s block summed).
+ *   checkerboard-free alternative (Odena et al. 2016), and it needs no new kernel (nn.Upsample,
+ *   src/nn/layers/upsample.ts).
  *
  * Shapes: the output has the input's shape, so an autoencoder trains with `model.fit(x, x, { loss: 'mse' })`.
  * Input may be images [N, C, H, W] or flat rows [N, C*H*W] (PyTorch's x.view(N, -1) order, C, H, W); the
@@ -27,12 +26,9 @@
  * C*H*W values; fitThreshold(x, { percentile }) sets `threshold` to that percentile (linear interpolation,
  * numpy's default) of the scores of x (normal data); isAnomaly(x) is score > threshold.
  */
-import { builtin, builtinWeights } from './builtin.js';
-import { resolveWeights, type ZooWeightSource } from './common.js';
-import { readSafetensors } from '../io/safetensors.js';
+import { buildModel, type BuildOptions, type ZooWeightSource } from './build.js';
+import { pixelModelMeta, type BaseModelMeta, type ImagePreprocessing } from './meta.js';
 import { WasmzooError } from '../errors.js';
-import { init, type InitOptions } from '../runtime/runtime.js';
-import type { WeightSource } from '../io/weights.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/layers/conv.js';
@@ -40,7 +36,9 @@ import { Linear } from '../nn/layers/linear.js';
 import { Flatten } from '../nn/layers/misc.js';
 import { ReLU, Sigmoid, Tanh } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/container.js';
-import { Tensor, numel, shapeStr, type Shape } from '../tensor.js';
+import { Unflatten, unflattenValue } from '../nn/layers/unflatten.js';
+import { Upsample } from '../nn/layers/upsample.js';
+import { Tensor, numel, type Shape } from '../tensor.js';
 import { isTraining } from '../graph/tape.js';
 
 export type AEActivation = 'relu' | 'tanh' | 'sigmoid';
@@ -67,76 +65,6 @@ function activationModule(a: AEActivation): Module {
   if (a === 'tanh') return new Tanh();
   if (a === 'sigmoid') return new Sigmoid();
   throw new WasmzooError('E_ARGUMENT', `autoencoder: activation must be 'relu', 'tanh' or 'sigmoid', got ${JSON.stringify(a)}`);
-}
-
-/**
- * A flat row [N, C*H*W] in C, H, W order as an image [N, C, H, W] (NHWC inside). A view when C = 1 or
- * H = W = 1 (same bytes), else one transpose; its training backward is the inverse transpose.
- */
-export function unflattenValue(g: GraphBuilder, name: string, x: Value, chw: readonly number[]): Value {
-  const [c, h, w] = chw;
-  const n = x.shape[0];
-  const shape = [n, c, h, w];
-  if (numel(x.shape) !== n * c * h * w) throw new WasmzooError('E_SHAPE', `${name}: cannot unflatten ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
-  const train = isTraining(g) ? g : undefined;
-  // a view shares x's gradient entry (TrainGraph keys gradients by buffer, offset and size): no backward
-  if (c === 1 || (h === 1 && w === 1)) return { ...x, shape };
-  const k = g.rt.k;
-  const y = g.value(shape);
-  g.op(name, [x], (p) => k.nchw_to_nhwc(at(p, y), at(p, x), n, c, h, w));
-  train?.onBackward(() => {
-    const dy = train.grad(y);
-    if (!dy || !train.needsGrad(x)) return;
-    const dx = train.value(x.shape);
-    train.op(`${name}.backward`, [dy], (p) => k.nhwc_to_nchw(at(p, dx), at(p, dy), n, c, h, w));
-    train.addGrad(x, dx);
-  });
-  return y;
-}
-
-/** torch.nn.Unflatten(1, (C, H, W)). No parameters. */
-export class Unflatten extends Module {
-  readonly chw: [number, number, number];
-  constructor(chw: [number, number, number]) {
-    super();
-    this.chw = chw;
-  }
-  build(g: GraphBuilder, x: Value): Value {
-    if (x.shape.length !== 2 || x.shape[1] !== numel(this.chw)) throw shapeError(this.name, `[N, ${numel(this.chw)}]`, x.shape);
-    return unflattenValue(g, this.name, x, this.chw);
-  }
-}
-
-/**
- * torch.nn.Upsample(scale_factor=s, mode='nearest') on images, integer s. Forward = avg_pool2d backward
- * with divisor 1 (spread), backward = avg_pool2d with divisor 1 (block sums): both exact.
- */
-export class Upsample extends Module {
-  readonly scaleFactor: number;
-  constructor(scaleFactor = 2) {
-    super();
-    if (!(Number.isInteger(scaleFactor) && scaleFactor >= 1)) throw new WasmzooError('E_ARGUMENT', `Upsample: scaleFactor must be a positive integer, got ${scaleFactor}`);
-    this.scaleFactor = scaleFactor;
-  }
-  build(g: GraphBuilder, x: Value): Value {
-    if (x.shape.length !== 4) throw shapeError(this.name, '[N, C, H, W]', x.shape);
-    const s = this.scaleFactor;
-    const [n, c, h, w] = x.shape;
-    const H = h * s, W = w * s;
-    const k = g.rt.k;
-    const y = g.value([n, c, H, W]);
-    g.op(this.name, [x], (p) => k.avgpool2d_backward_nhwc(at(p, y), at(p, x), n, H, W, c, h, w, s, s, s, s, 0, 0, 1, 1));
-    if (isTraining(g)) {
-      g.onBackward(() => {
-        const dy = g.grad(y);
-        if (!dy || !g.needsGrad(x)) return;
-        const dx = g.value(x.shape);
-        g.op(`${this.name}.backward`, [dy], (p) => k.avgpool2d_nhwc(at(p, dx), at(p, dy), n, H, W, c, h, w, s, s, s, s, 0, 0, 1, 1));
-        g.addGrad(x, dx);
-      });
-    }
-    return y;
-  }
 }
 
 export class Autoencoder extends Module {
@@ -204,6 +132,11 @@ export class Autoencoder extends Module {
 
   get codeSize(): number {
     return this.layers[this.layers.length - 1];
+  }
+
+  /** 28x28 grey input (784 values, dense or conv): Fashion-MNIST pixels in [0, 1], as the shipped weights; otherwise no fixed recipe. */
+  get meta(): BaseModelMeta<ImagePreprocessing> {
+    return pixelModelMeta(this, this.inputShape ?? [this.inputSize], 'Hinton & Salakhutdinov 2006, doi:10.1126/science.1127647 (MLP / conv autoencoder, tools/gen_ae_goldens.py)');
   }
 
   protected override checkInput(s: Shape): void {
@@ -287,17 +220,14 @@ export class Autoencoder extends Module {
   }
 }
 
-/** Build an autoencoder (initialising the runtime if needed) and load `weights` if given. */
-export async function autoencoder(opts: AutoencoderOptions & { weights?: ZooWeightSource | 'fashion-mnist'; init?: InitOptions } = {}): Promise<Autoencoder> {
-  await init(opts.init);
-  const shipped = builtin('autoencoder', opts.weights);
-  const model = new Autoencoder(shipped ? { ...opts, ...shipped.options } : opts);
-  if (opts.weights !== undefined) {
-    const w = await resolveWeights(builtinWeights('autoencoder', opts.weights) ?? opts.weights);
-    model.loadStateDict(w);
+/** Options of `wasmzoo.autoencoder`: the architecture, `weights` ('fashion-mnist' or any source), `download`, `strict`, `init`. */
+export type AutoencoderBuildOptions = AutoencoderOptions & BuildOptions & { weights?: ZooWeightSource | 'fashion-mnist' };
+
+/** Build an autoencoder (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
+export function autoencoder(opts: AutoencoderBuildOptions = {}): Promise<Autoencoder> {
+  return buildModel('autoencoder', opts, (o) => new Autoencoder(o), (model, { metadata, shipped }) => {
     // the shipped file carries the anomaly threshold fitted on its training data (99th percentile)
-    const t = shipped && w instanceof Uint8Array ? Number(readSafetensors(w).metadata.threshold_p99) : NaN;
+    const t = shipped ? Number(metadata?.threshold_p99) : NaN;
     if (Number.isFinite(t)) model.threshold = t;
-  }
-  return model;
+  });
 }

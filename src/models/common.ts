@@ -1,6 +1,7 @@
 /**
- * Shared plumbing of the ImageNet zoo (AlexNet, ZFNet, VGG, ResNet, GoogLeNet): weight sources, builder
- * options, the headless feature-extractor head, input checks and metadata.
+ * Shared plumbing of the ImageNet zoo (AlexNet, ZFNet, VGG, ResNet, GoogLeNet): builder options, the
+ * headless feature-extractor head, input checks and metadata. Weights go through the one builder path of
+ * every model (src/models/build.ts).
  *
  * Every zoo model is a Module whose attribute names mirror torchvision's, so a torchvision `state_dict()`
  * saved as safetensors loads unchanged. Key policy (see ZooModel.optionalKey):
@@ -10,9 +11,7 @@
  *   - models add their own (GoogLeNet skips `aux1.*`, `aux2.*`).
  */
 import { WasmzooError } from '../errors.js';
-import { init, type InitOptions } from '../runtime/runtime.js';
 import type { WeightSource } from '../io/weights.js';
-import { loadWeights, type LoadWeightsOptions } from '../io/fetch.js';
 import { type GraphBuilder, type Value, shapeError } from '../graph/graph.js';
 import { Module, type LoadOptions } from '../nn/module.js';
 import { AdaptiveAvgPool2d, AdaptiveMaxPool2d } from '../nn/layers/pool.js';
@@ -20,44 +19,19 @@ import { Flatten } from '../nn/layers/misc.js';
 import { Linear } from '../nn/layers/linear.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import type { Shape } from '../tensor.js';
+import { buildModel, type BuildOptions } from './build.js';
+import { IMAGENET_PREPROCESSING, modelMeta, type BaseModelMeta, type ImagePreprocessing } from './meta.js';
 
-/** Anything `weights` may be: bytes, a state dict, a fetch Response, a Blob or File, a URL, or a file path (Node/Deno). */
-export type ZooWeightSource = WeightSource | Response | Blob | URL | string;
-
-/**
- * Weights from any accepted source, as bytes or a state dict:
- *   - Uint8Array / ArrayBuffer / a name -> tensor map: as they are;
- *   - a fetch `Response`, a `Blob` or `File`: its bytes (a non-OK status is an error);
- *   - a `URL` or a string with a scheme (`https:`, `http:`, `data:`, `blob:`): fetched with `fetch`;
- *     `file:` URLs are read from the file system in Node and Deno;
- *   - any other string: a file path in Node (`process.getBuiltinModule('node:fs/promises')`) or Deno
- *     (`Deno.readFile`); where there is no file system (browsers, workers) it is fetched as a relative URL.
- * Byte sources go through loadWeights (src/io/fetch.ts): `opts` adds progress, an AbortSignal, a sha256
- * check before parsing and a Cache Storage / IndexedDB cache.
- */
-export async function resolveWeights(src: ZooWeightSource, opts?: LoadWeightsOptions): Promise<WeightSource> {
-  if (
-    src instanceof Uint8Array || src instanceof ArrayBuffer || src instanceof URL || typeof src === 'string' ||
-    (typeof Response !== 'undefined' && src instanceof Response) || (typeof Blob !== 'undefined' && src instanceof Blob)
-  ) {
-    return opts ? loadWeights(src, opts) : src instanceof Uint8Array || src instanceof ArrayBuffer ? src : loadWeights(src);
-  }
-  if (src !== null && typeof src === 'object') return src as WeightSource; // a state dict; readWeights checks it
-  throw new WasmzooError('E_ARGUMENT', `weights must be bytes, a state dict, a Response, a Blob, a URL or a file path, got ${src === null ? 'null' : typeof src}`);
-}
+export { resolveWeights, type ZooWeightSource } from './build.js';
 
 export type Pooling = 'avg' | 'max';
 
-export interface ZooOptions {
+export interface ZooOptions extends BuildOptions {
   /**
    * Winograd F(2x2, 3x3) for 3x3 convolutions (default true: 1.6-2x faster on ResNet/VGG layers). false keeps
    * weight memory at the raw size (Winograd's transformed 3x3 weights take 16/9 of it), e.g. for memory-tight pages.
    */
   winograd?: boolean;
-  /** Weights: safetensors bytes, a state dict, a Response, a Blob, a URL or a file path (see resolveWeights). */
-  weights?: ZooWeightSource;
-  /** How a URL, path, Response or Blob is read: progress, AbortSignal, sha256 check, cache (see loadWeights). */
-  download?: LoadWeightsOptions;
   /** Size of the last Linear (default 1000, ImageNet-1k). */
   numClasses?: number;
   /**
@@ -66,17 +40,10 @@ export interface ZooOptions {
    */
   includeTop?: boolean;
   pooling?: Pooling;
-  /** Options for the runtime, if the builder is the first to start it. */
-  init?: InitOptions;
-  /** Like PyTorch's strict (default true) when loading `weights`. */
-  strict?: boolean;
 }
 
 /** Torchvision-style metadata of a zoo model (for its default configuration unless built otherwise). */
-export interface ModelMeta {
-  name: string;
-  /** Learnable parameter values (running statistics excluded), as torchvision's `num_params`. */
-  numParams: number;
+export interface ModelMeta extends BaseModelMeta<ZooPreprocessing> {
   /**
    * Floating-point operations of one forward pass, batch 1, at `inputSize`: 2 x the multiply-adds of every
    * convolution and linear layer (pooling, normalisation and activations not counted). torchvision's
@@ -88,21 +55,23 @@ export interface ModelMeta {
   /** Smallest H = W the architecture accepts (smaller inputs are rejected before planning). */
   minSize: number;
   /** torchvision's ImageNet transform: resize the short side, center-crop, scale to [0, 1], normalise. */
-  preprocessing: {
-    resize: number;
-    crop: number;
-    interpolation: 'bilinear';
-    mean: [number, number, number];
-    std: [number, number, number];
-  };
-  /** Class labels: a key of the label tables (the ImageNet-1k names ship separately). */
+  preprocessing: ZooPreprocessing;
+  /** Class labels: a key of the label tables (wasmzoo.imagenetClasses). */
   categories: 'imagenet-1k' | null;
-  /** Where the architecture comes from. */
-  reference: string;
 }
 
-export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
-export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
+export type ZooPreprocessing = ImagePreprocessing & { readonly resize: number; readonly crop: number };
+
+/**
+ * A zoo meta: the table numbers of `name` with the FLOPs and class count of this configuration (the
+ * registry's default meta and every built model's).
+ */
+export function zooMeta(name: string, numParams: number, flops: number, stats: ArchStats, categories: ModelMeta['categories']): ModelMeta {
+  return Object.freeze({
+    name, numParams, flops, inputSize: [3, 224, 224] as [number, number, number], minSize: stats.minSize,
+    preprocessing: IMAGENET_PREPROCESSING as ZooPreprocessing, categories, reference: stats.reference,
+  });
+}
 
 /** Per-architecture numbers of the default configuration (1000 classes, 3x224x224), written by tools/gen_zoo_goldens.py. */
 export interface ArchStats {
@@ -184,39 +153,28 @@ export abstract class ZooModel extends Module {
     return this.includeTop ? `${this.name} with ${this.numClasses} classes` : `a headless ${this.name}`;
   }
 
-  private cachedMeta: ModelMeta | undefined;
-
   /** Metadata of this model as built (parameter count and FLOPs follow numClasses and includeTop). */
   get meta(): ModelMeta {
-    if (this.cachedMeta) return this.cachedMeta;
-    let linearMacs = 0;
-    const walk = (m: Module): void => {
-      if (m instanceof Linear) linearMacs += m.inFeatures * m.outFeatures;
-      for (const [, c] of m.namedChildren()) walk(c);
-    };
-    walk(this);
-    this.cachedMeta = Object.freeze({
-      name: this.name,
-      numParams: this.parameterCount(),
-      flops: this.stats.convFlops + 2 * linearMacs,
-      inputSize: [3, 224, 224],
-      minSize: this.stats.minSize,
-      preprocessing: { resize: 256, crop: 224, interpolation: 'bilinear', mean: IMAGENET_MEAN, std: IMAGENET_STD },
-      categories: this.includeTop && this.numClasses === 1000 ? 'imagenet-1k' : null,
-      reference: this.stats.reference,
-    }) as ModelMeta;
-    return this.cachedMeta;
+    return modelMeta<ModelMeta>(this, () => {
+      let linearMacs = 0;
+      const walk = (m: Module): void => {
+        if (m instanceof Linear) linearMacs += m.inFeatures * m.outFeatures;
+        for (const [, c] of m.namedChildren()) walk(c);
+      };
+      walk(this);
+      const categories = this.includeTop && this.numClasses === 1000 ? 'imagenet-1k' : null;
+      return zooMeta(this.name, this.parameterCount(), this.stats.convFlops + 2 * linearMacs, this.stats, categories);
+    });
   }
 }
 
-/** Start the runtime, build, and load weights if given: the body of every zoo builder. */
-export async function buildZoo<M extends ZooModel>(make: () => M, opts: ZooOptions): Promise<M> {
-  await init(opts.init);
-  const weights = opts.weights === undefined ? undefined : await resolveWeights(opts.weights, opts.download);
-  const model = make();
-  if (opts.winograd === false) setWinograd(model, false);
-  if (weights !== undefined) model.loadStateDict(weights, { strict: opts.strict ?? true });
-  return model;
+/** The body of every zoo builder: the common builder path (build.ts) plus the zoo's `winograd` switch. */
+export function buildZoo<M extends ZooModel>(name: ZooName, opts: ZooOptions, make: (opts: ZooOptions) => M): Promise<M> {
+  return buildModel(name, opts, (o) => {
+    const model = make(o);
+    if (o.winograd === false) setWinograd(model, false);
+    return model;
+  });
 }
 
 /** Switch Winograd convolutions on or off for every Conv2d of a model (see Conv2d.winograd). */

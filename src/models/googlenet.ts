@@ -31,7 +31,8 @@ import { Sequential } from '../nn/layers/container.js';
 import { Module } from '../nn/module.js';
 import { PackedBlock } from '../graph/packed.js';
 import { at, type GraphBuilder, type Value } from '../graph/graph.js';
-import { ARCH_STATS, IMAGENET_MEAN, IMAGENET_STD, ZooModel, buildZoo, type ZooOptions } from './common.js';
+import { ARCH_STATS, ZooModel, buildZoo, type ZooOptions } from './common.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../image/preprocess.js';
 
 /** Conv (no bias) + BatchNorm2d(eps 1e-3) + ReLU, fused into one conv. */
 export class BasicConv2d extends Module {
@@ -191,6 +192,6 @@ export class GoogLeNet extends ZooModel {
 
 /** `await wasmzoo.googlenet({ weights, transformInput })`: torchvision's GoogLeNet, 6.6M parameters. */
 export function googlenet(opts: GoogLeNetOptions = {}): Promise<GoogLeNet> {
-  return buildZoo(() => new GoogLeNet(opts), opts);
+  return buildZoo('googlenet', opts, (o) => new GoogLeNet(o));
 }
 

@@ -14,10 +14,9 @@
  * state_dict keys: conv1.*, conv2.*, fc1.*, fc2.*, fc3.*
  */
 import { WasmzooError } from '../errors.js';
-import { init, type InitOptions } from '../runtime/runtime.js';
 import { Act } from '../runtime/activation.js';
-import { resolveWeights, type ZooWeightSource } from './common.js';
-import { builtin, builtinWeights } from './builtin.js';
+import { buildModel, type BuildOptions, type ZooWeightSource } from './build.js';
+import { FASHION_MNIST_PREPROCESSING, modelMeta, type BaseModelMeta, type ImagePreprocessing } from './meta.js';
 import { type GraphBuilder, type Value, shapeError } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/layers/conv.js';
@@ -29,7 +28,7 @@ import type { Shape } from '../tensor.js';
 export interface LeNet5Options {
   /**
    * 'fashion-mnist' (the shipped weights), or safetensors bytes, a state dict with keys conv1.*, conv2.*,
-   * fc1.*, fc2.*, fc3.*, a Response, Blob, URL or file path.
+   * fc1.*, fc2.*, fc3.*, a Response, Blob, URL or file path (see BuildOptions for `download`, `strict`, `init`).
    */
   weights?: ZooWeightSource | 'fashion-mnist';
   activation?: 'relu' | 'tanh';
@@ -82,6 +81,20 @@ export class LeNet5 extends Module {
     }
   }
 
+  /**
+   * With one input channel: the Fashion-MNIST classifier (28x28 grey, the shipped weights' normalisation,
+   * fashion-mnist labels for 10 classes); otherwise no fixed preprocessing.
+   */
+  get meta(): BaseModelMeta<ImagePreprocessing> {
+    const c = this.conv1.inChannels;
+    return modelMeta(this, () => ({
+      inputSize: [c, 28, 28],
+      preprocessing: c === 1 ? FASHION_MNIST_PREPROCESSING : null,
+      categories: c === 1 && this.fc3.outFeatures === 10 ? 'fashion-mnist' : null,
+      reference: 'LeCun et al. 1998, doi:10.1109/5.726791 (common PyTorch form, tools/lenet.py)',
+    }));
+  }
+
   build(g: GraphBuilder, x: Value): Value {
     const pad = x.shape[2] === 28 ? 2 : 0;
     x = this.conv1.build(g, x, { act: this.act, padding: [pad, pad] });
@@ -95,11 +108,7 @@ export class LeNet5 extends Module {
   }
 }
 
-/** Build LeNet-5 (initialising the runtime if needed) and load `weights` if given. */
-export async function lenet5(opts: LeNet5Options & { init?: InitOptions } = {}): Promise<LeNet5> {
-  await init(opts.init);
-  const shipped = builtin('lenet5', opts.weights);
-  const model = new LeNet5(shipped ? { ...opts, ...shipped.options } : opts);
-  if (opts.weights !== undefined) model.loadStateDict(await resolveWeights(builtinWeights('lenet5', opts.weights) ?? opts.weights));
-  return model;
+/** Build LeNet-5 (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
+export function lenet5(opts: LeNet5Options & BuildOptions = {}): Promise<LeNet5> {
+  return buildModel('lenet5', opts, (o) => new LeNet5(o));
 }

@@ -24,7 +24,7 @@ import { zfnet } from './zfnet.js';
 import { googlenet, type GoogLeNetOptions } from './googlenet.js';
 import { vgg11, vgg13, vgg16, vgg19, vgg11_bn, vgg13_bn, vgg16_bn, vgg19_bn } from './vgg.js';
 import { resnet18, resnet34, resnet50, resnet101, resnet152 } from './resnet.js';
-import { ARCH_STATS, IMAGENET_MEAN, IMAGENET_STD, type ModelMeta, type ZooModel, type ZooName, type ZooOptions } from './common.js';
+import { ARCH_STATS, zooMeta, type ModelMeta, type ZooModel, type ZooName, type ZooOptions } from './common.js';
 
 export interface ZooEntry {
   build: (opts?: ZooOptions & GoogLeNetOptions) => Promise<ZooModel>;
@@ -48,16 +48,7 @@ const HEAD_MACS: Record<ZooName, number> = Object.fromEntries(
 
 function defaultMeta(name: ZooName): ModelMeta {
   const s = ARCH_STATS[name];
-  return Object.freeze({
-    name,
-    numParams: s.numParams,
-    flops: s.convFlops + 2 * HEAD_MACS[name],
-    inputSize: [3, 224, 224],
-    minSize: s.minSize,
-    preprocessing: { resize: 256, crop: 224, interpolation: 'bilinear', mean: IMAGENET_MEAN, std: IMAGENET_STD },
-    categories: 'imagenet-1k',
-    reference: s.reference,
-  }) as ModelMeta;
+  return zooMeta(name, s.numParams, s.convFlops + 2 * HEAD_MACS[name], s, 'imagenet-1k');
 }
 
 /** Every zoo model: `zoo.resnet18.build({ weights })`, `zoo.resnet18.meta`. */

@@ -161,7 +161,7 @@ export class ResNet extends ZooModel {
   }
 }
 
-const resnet = (name: ResNetName) => (opts: ZooOptions = {}): Promise<ResNet> => buildZoo(() => new ResNet(name, opts), opts);
+const resnet = (name: ResNetName) => (opts: ZooOptions = {}): Promise<ResNet> => buildZoo(name, opts, (o) => new ResNet(name, o));
 
 /** ResNet-18, 11.7M parameters. */
 export const resnet18 = resnet('resnet18');

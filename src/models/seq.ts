@@ -11,12 +11,12 @@
  * the many-to-one head reads it in place.
  */
 import { WasmzooError } from '../errors.js';
-import type { WeightSource } from '../io/weights.js';
-import { init, type InitOptions } from '../runtime/runtime.js';
+import { buildModel, type BuildOptions } from './build.js';
+import { modelMeta, type BaseModelMeta } from './meta.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers/linear.js';
-import { GRU, LSTM, type RNNBase } from '../nn/layers/rnn.js';
+import { GRU, LSTM, type RNNBase, type RNNBaseOptions } from '../nn/layers/rnn.js';
 import type { Shape } from '../tensor.js';
 import { isTraining } from '../graph/tape.js';
 
@@ -32,26 +32,48 @@ export interface SequenceLSTMOptions {
   dropout?: number;
 }
 
-export class SequenceLSTM extends Module {
-  readonly lstm: LSTM;
+/**
+ * What SequenceLSTM and SequenceGRU share: the recurrent layer (state_dict prefix `key`: lstm / gru, read
+ * back through the subclass's getter of that name), the Linear head and the head mode.
+ */
+export abstract class SequenceModel<R extends LSTM | GRU> extends Module {
   readonly head: Linear;
   readonly mode: 'last' | 'every';
+  protected readonly rnn: R;
+  private readonly reference: string;
 
-  constructor(opts: SequenceLSTMOptions) {
-    super('sequence_lstm');
+  protected constructor(name: string, key: string, opts: SequenceLSTMOptions, make: (inputSize: number, hiddenSize: number, o: RNNBaseOptions) => R, reference: string) {
+    super(name);
     const mode = opts.head ?? 'last';
-    if (mode !== 'last' && mode !== 'every') throw new WasmzooError('E_ARGUMENT', `sequence_lstm: head must be 'last' or 'every', got ${JSON.stringify(mode)}`);
+    if (mode !== 'last' && mode !== 'every') throw new WasmzooError('E_ARGUMENT', `${name}: head must be 'last' or 'every', got ${JSON.stringify(mode)}`);
     this.mode = mode;
-    this.lstm = this.child('lstm', new LSTM(opts.inputSize, opts.hiddenSize, { numLayers: opts.numLayers ?? 2, batchFirst: true, dropout: opts.dropout }));
+    this.rnn = make(opts.inputSize, opts.hiddenSize, { numLayers: opts.numLayers ?? 2, batchFirst: true, dropout: opts.dropout });
+    this.child(key, this.rnn as RNNBase);
     this.head = this.child('head', new Linear(opts.hiddenSize, opts.outputSize));
+    this.reference = reference;
   }
 
   protected override checkInput(s: Shape): void {
-    if (s.length !== 3 || s[2] !== this.lstm.inputSize) throw shapeError(this.name, `[B, T, ${this.lstm.inputSize}]`, s);
+    if (s.length !== 3 || s[2] !== this.rnn.inputSize) throw shapeError(this.name, `[B, T, ${this.rnn.inputSize}]`, s);
   }
 
   build(g: GraphBuilder, x: Value): Value {
-    return buildSequenceHead(g, this.lstm, this.head, this.mode, x);
+    return buildSequenceHead(g, this.rnn, this.head, this.mode, x);
+  }
+
+  /** Any number of timesteps of inputSize features; no fixed preprocessing or labels. */
+  get meta(): BaseModelMeta {
+    return modelMeta(this, () => ({ inputSize: [-1, this.rnn.inputSize], preprocessing: null, categories: null, reference: this.reference }));
+  }
+}
+
+export class SequenceLSTM extends SequenceModel<LSTM> {
+  constructor(opts: SequenceLSTMOptions) {
+    super('sequence_lstm', 'lstm', opts, (i, h, o) => new LSTM(i, h, o), 'Hochreiter & Schmidhuber 1997, doi:10.1162/neco.1997.9.8.1735 (nn.LSTM + nn.Linear, tools/gen_rnn_goldens.py)');
+  }
+
+  get lstm(): LSTM {
+    return this.rnn;
   }
 }
 
@@ -94,41 +116,22 @@ export type SequenceGRUOptions = SequenceLSTMOptions;
  * numLayers, batch_first=True), `head` nn.Linear(hiddenSize, outputSize); heads as SequenceLSTM. Input
  * [B, T, inputSize]; e.g. Fashion-MNIST read row by row (examples/train-gru-fashion.mjs).
  */
-export class SequenceGRU extends Module {
-  readonly gru: GRU;
-  readonly head: Linear;
-  readonly mode: 'last' | 'every';
-
+export class SequenceGRU extends SequenceModel<GRU> {
   constructor(opts: SequenceGRUOptions) {
-    super('sequence_gru');
-    const mode = opts.head ?? 'last';
-    if (mode !== 'last' && mode !== 'every') throw new WasmzooError('E_ARGUMENT', `sequence_gru: head must be 'last' or 'every', got ${JSON.stringify(mode)}`);
-    this.mode = mode;
-    this.gru = this.child('gru', new GRU(opts.inputSize, opts.hiddenSize, { numLayers: opts.numLayers ?? 2, batchFirst: true, dropout: opts.dropout }));
-    this.head = this.child('head', new Linear(opts.hiddenSize, opts.outputSize));
+    super('sequence_gru', 'gru', opts, (i, h, o) => new GRU(i, h, o), 'Cho et al. 2014, arXiv:1406.1078 (nn.GRU + nn.Linear, tools/gen_rnn_goldens.py)');
   }
 
-  protected override checkInput(s: Shape): void {
-    if (s.length !== 3 || s[2] !== this.gru.inputSize) throw shapeError(this.name, `[B, T, ${this.gru.inputSize}]`, s);
-  }
-
-  build(g: GraphBuilder, x: Value): Value {
-    return buildSequenceHead(g, this.gru, this.head, this.mode, x);
+  get gru(): GRU {
+    return this.rnn;
   }
 }
 
-/** Build a SequenceGRU (initialising the runtime if needed) and load `weights` if given. */
-export async function sequenceGRU(opts: SequenceGRUOptions & { weights?: WeightSource; init?: InitOptions }): Promise<SequenceGRU> {
-  await init(opts.init);
-  const m = new SequenceGRU(opts);
-  if (opts.weights !== undefined) m.loadStateDict(opts.weights);
-  return m;
+/** Build a SequenceGRU (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
+export function sequenceGRU(opts: SequenceGRUOptions & BuildOptions): Promise<SequenceGRU> {
+  return buildModel('sequenceGRU', opts, (o) => new SequenceGRU(o));
 }
 
-/** Build a SequenceLSTM (initialising the runtime if needed) and load `weights` if given. */
-export async function sequenceLSTM(opts: SequenceLSTMOptions & { weights?: WeightSource; init?: InitOptions }): Promise<SequenceLSTM> {
-  await init(opts.init);
-  const m = new SequenceLSTM(opts);
-  if (opts.weights !== undefined) m.loadStateDict(opts.weights);
-  return m;
+/** Build a SequenceLSTM (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
+export function sequenceLSTM(opts: SequenceLSTMOptions & BuildOptions): Promise<SequenceLSTM> {
+  return buildModel('sequenceLSTM', opts, (o) => new SequenceLSTM(o));
 }

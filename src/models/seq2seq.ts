@@ -22,15 +22,17 @@
  *   score / lp(len) with GNMT's length penalty lp(len) = ((5 + len) / 6)^alpha (Wu et al. 2016), len = generated
  *   tokens including EOS; alpha = lengthPenalty (0 ranks by raw log-probability). Width 1 is exactly greedy.
  *
- * Planning: encode() and decodeStep() each run an IOPlan (several inputs/outputs, src/nn/ioplan.ts),
+ * Planning: encode() and decodeStep() each run an IOPlan (several inputs/outputs, src/graph/ioplan.ts),
  * one per input shape, so after the first call with a shape nothing is allocated in the arena; the decode
  * loops themselves (argmax, candidate selection, reordering beam states) are plain JavaScript.
  */
 import { wordIndex } from '../runtime/arena.js';
 import { PlanCache } from '../graph/plancache.js';
 import { WasmzooError } from '../errors.js';
-import type { WeightSource } from '../io/weights.js';
-import { init, runtime, type InitOptions } from '../runtime/runtime.js';
+import { runtime } from '../runtime/runtime.js';
+import { buildModel, type BuildOptions } from './build.js';
+import { builtinNames } from './builtin.js';
+import type { BaseModelMeta, TextPreprocessing } from './meta.js';
 import { Tensor, argmaxAt } from '../tensor.js';
 import { at, type GraphBuilder, type Value } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
@@ -88,6 +90,12 @@ export class Seq2Seq extends Module {
   readonly eos: number;
   readonly pad: number;
   private readonly ioPlans = new PlanCache<IOPlan>(this, (p) => p.dispose());
+  /**
+   * The character tokenisation the loaded weights were trained with, from their metadata (src_alphabet,
+   * tgt_alphabet, src_len, padding: what examples/train-seq2seq.mjs writes), or null. Set by
+   * `wasmzoo.seq2seq`; `meta.preprocessing` reports it.
+   */
+  text: TextPreprocessing | null = null;
   /** Written by evaluate()'s planned ops at run time. */
   private evalSums = { loss: 0, correct: 0, count: 0 };
 
@@ -114,6 +122,14 @@ export class Seq2Seq extends Module {
 
   get tgtVocab(): number {
     return this.out.outFeatures;
+  }
+
+  /** Source ids of any length in; the tokenisation of the loaded weights when their metadata names one. */
+  get meta(): BaseModelMeta<TextPreprocessing> {
+    return Object.freeze({
+      name: this.name, numParams: this.parameterCount(), inputSize: [-1], preprocessing: this.text, categories: null,
+      reference: 'Sutskever et al. 2014, arXiv:1409.3215 (tools/gen_rnn_goldens.py)',
+    });
   }
 
   /** Module interface: the encoder's output sequence [B, S, hiddenSize] for source ids [B, S]. */
@@ -390,7 +406,7 @@ export const MAX_DECODE_LENGTH = 4096;
 function checkMaxLength(name: string, m: number | undefined): number {
   const v = m ?? 64;
   if (!Number.isInteger(v) || v < 1 || v > MAX_DECODE_LENGTH) {
-    throw new WasmzooError('E_ARGUMENT', `${name}: maxLength must be an integer in [1, ${MAX_DECODE_LENGTH}], got ${v}`);
+    throw new WasmzooError('E_ARGUMENT', `${name}: maxLength must be a positive integer, at most ${MAX_DECODE_LENGTH} (MAX_DECODE_LENGTH), got ${v}`);
   }
   return v;
 }
@@ -425,10 +441,34 @@ function gatherRows(st: RecurrentState, parents: number[], L: number, H: number)
   return new RecurrentState(pick(st.h), pick(st.c!));
 }
 
-/** Build a Seq2Seq model (initialising the runtime if needed) and load `weights` if given. */
-export async function seq2seq(opts: Seq2SeqOptions & { weights?: WeightSource; init?: InitOptions }): Promise<Seq2Seq> {
-  await init(opts.init);
-  const m = new Seq2Seq(opts);
-  if (opts.weights !== undefined) m.loadStateDict(opts.weights);
-  return m;
+/**
+ * Options of `wasmzoo.seq2seq`: the architecture and the builder options; with the shipped `weights: 'dates'`
+ * the architecture comes from the shipped table (src/models/builtin.ts) and may be left out.
+ */
+export type Seq2SeqBuildOptions = BuildOptions & (Seq2SeqOptions | (Partial<Seq2SeqOptions> & { weights: 'dates' }));
+
+/** The tokenisation named by a weight file's metadata (examples/train-seq2seq.mjs writes it), or null. */
+export function textPreprocessing(md: Record<string, string> | undefined): TextPreprocessing | null {
+  if (typeof md?.src_alphabet !== 'string' || typeof md.tgt_alphabet !== 'string') return null;
+  const length = Number(md.src_len);
+  return Object.freeze({
+    tokenizer: 'char', alphabet: md.src_alphabet, targetAlphabet: md.tgt_alphabet,
+    length: Number.isInteger(length) && length > 0 ? length : undefined,
+    padding: /^left\b/.test(md.padding ?? '') ? 'left' : 'right', // CharTokenizer.encodeBatch pads on the right
+  });
+}
+
+/**
+ * Build a Seq2Seq model (initialising the runtime if needed) and load `weights` if given (src/models/build.ts):
+ * `await wasmzoo.seq2seq({ weights: 'dates' })` is the shipped date translator, its tokenisation in `meta.preprocessing`.
+ */
+export function seq2seq(opts: Seq2SeqBuildOptions): Promise<Seq2Seq> {
+  return buildModel('seq2seq', opts, (o) => {
+    for (const k of ['srcVocab', 'tgtVocab', 'embeddingDim', 'hiddenSize'] as const) {
+      if (o[k] === undefined) throw new WasmzooError('E_ARGUMENT', `seq2seq: ${k} is required (unless weights names shipped weights, which bring their sizes: ${builtinNames('seq2seq').map((n) => JSON.stringify(n)).join(', ')})`);
+    }
+    return new Seq2Seq(o as Seq2SeqOptions);
+  }, (model, { metadata }) => {
+    model.text = textPreprocessing(metadata);
+  });
 }

@@ -30,12 +30,11 @@
  * images [N, C, H, W] with C*H*W = inputSize (flattened in C, H, W order as x.view(-1, 784)).
  */
 import { PlanCache } from '../graph/plancache.js';
-import { builtin, builtinWeights } from './builtin.js';
-import { resolveWeights, type ZooWeightSource } from './common.js';
+import { buildModel, type BuildOptions, type ZooWeightSource } from './build.js';
+import { pixelModelMeta, type BaseModelMeta, type ImagePreprocessing } from './meta.js';
 import { WasmzooError } from '../errors.js';
-import { init, runtime, type InitOptions } from '../runtime/runtime.js';
+import { runtime } from '../runtime/runtime.js';
 import { Act } from '../runtime/activation.js';
-import type { WeightSource } from '../io/weights.js';
 import { GraphBuilder, at, shapeError, type Value } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers/linear.js';
@@ -44,7 +43,7 @@ import { IOPlan } from '../graph/ioplan.js';
 import { Tensor, numel, type Shape } from '../tensor.js';
 import type { TrainGraph } from '../graph/tape.js';
 import type { FitOptions, History, LossName, TrainOptions, TrainingLossModel } from '../graph/training.js';
-import { unflattenValue } from './autoencoder.js';
+import { unflattenValue } from '../nn/layers/unflatten.js';
 
 export interface VAEOptions {
   inputSize?: number;
@@ -90,6 +89,11 @@ export class VAE extends Module implements TrainingLossModel {
 
   get latent(): number {
     return this.fc21.outFeatures;
+  }
+
+  /** 784 inputs: Fashion-MNIST pixels in [0, 1], as the shipped weights (sample() returns the same); otherwise no fixed recipe. */
+  get meta(): BaseModelMeta<ImagePreprocessing> {
+    return pixelModelMeta(this, [this.inputSize], 'Kingma & Welling 2014, arXiv:1312.6114 (pytorch/examples vae/main.py)');
   }
 
   protected override checkInput(s: Shape): void {
@@ -300,11 +304,10 @@ export class VAE extends Module implements TrainingLossModel {
   }
 }
 
-/** Build a VAE (initialising the runtime if needed) and load `weights` if given. */
-export async function vae(opts: VAEOptions & { weights?: ZooWeightSource | 'fashion-mnist'; init?: InitOptions } = {}): Promise<VAE> {
-  await init(opts.init);
-  const shipped = builtin('vae', opts.weights);
-  const model = new VAE(shipped ? { ...opts, ...shipped.options } : opts);
-  if (opts.weights !== undefined) model.loadStateDict(await resolveWeights(builtinWeights('vae', opts.weights) ?? opts.weights));
-  return model;
+/** Options of `wasmzoo.vae`: the architecture, `weights` ('fashion-mnist' or any source), `download`, `strict`, `init`. */
+export type VAEBuildOptions = VAEOptions & BuildOptions & { weights?: ZooWeightSource | 'fashion-mnist' };
+
+/** Build a VAE (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
+export function vae(opts: VAEBuildOptions = {}): Promise<VAE> {
+  return buildModel('vae', opts, (o) => new VAE(o));
 }

@@ -73,7 +73,7 @@ export class VGG extends ZooModel {
   }
 }
 
-const vgg = (name: VggName) => (opts: ZooOptions = {}): Promise<VGG> => buildZoo(() => new VGG(name, opts), opts);
+const vgg = (name: VggName) => (opts: ZooOptions = {}): Promise<VGG> => buildZoo(name, opts, (o) => new VGG(name, o));
 
 /** VGG-11 (configuration A), 132.9M parameters. */
 export const vgg11 = vgg('vgg11');

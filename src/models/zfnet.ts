@@ -49,5 +49,5 @@ export class ZFNet extends AlexStyleNet {
 
 /** `await wasmzoo.zfnet({ weights, numClasses })`: Zeiler & Fergus 2013 (no torchvision weights exist). */
 export function zfnet(opts: ZooOptions = {}): Promise<ZFNet> {
-  return buildZoo(() => new ZFNet(opts), opts);
+  return buildZoo('zfnet', opts, (o) => new ZFNet(o));
 }

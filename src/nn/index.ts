@@ -6,6 +6,8 @@ export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, type MaxPoo
 export { BatchNorm1d, BatchNorm2d, LocalResponseNorm, type BatchNormOptions, type LocalResponseNormOptions } from './layers/norm.js';
 export { ReLU, LeakyReLU, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activation.js';
 export { Flatten, Dropout, Identity } from './layers/misc.js';
+export { Unflatten } from './layers/unflatten.js';
+export { Upsample } from './layers/upsample.js';
 export { Sequential } from './layers/container.js';
 export { manualSeed } from './init.js';
 export { IOPlan } from '../graph/ioplan.js';

@@ -17,7 +17,7 @@
  *
  * NOTE (multiple inputs/outputs): Module's planner is single-input single-output (`build(g, x)`), while a
  * recurrent layer takes (x, h0, c0) and returns (output, h_n, c_n). Rather than widening Module for
- * everyone, recurrent layers plan through `IOPlan` (src/nn/ioplan.ts), which only uses GraphBuilder/Plan's public
+ * everyone, recurrent layers plan through `IOPlan` (src/graph/ioplan.ts), which only uses GraphBuilder/Plan's public
  * surface: extra inputs are values created before the first op (so they are live from the start and never
  * share memory with anything written while they are still read), extra outputs are `keep()`-ed.
  * `build(g, x)` (zero initial state, output sequence only) still exists, so models compose recurrent layers
