@@ -69,20 +69,27 @@ export function shapeStr(shape: Shape): string {
 }
 
 /**
- * Every dimension a non-negative safe integer; with `inferOne`, one (and only one) may be -1. Shapes come from
- * callers: a negative or fractional size would reach the planner and the arena as a nonsense byte count.
+ * Why `shape` is not a valid shape, or undefined when it is: every dimension a non-negative safe integer;
+ * with `inferOne`, one (and only one) may be -1. Shapes come from callers and files: a negative or fractional
+ * size would reach the planner and the arena as a nonsense byte count.
  */
-function checkDims(shape: Shape, what: string, inferOne: boolean): void {
-  if (!Array.isArray(shape)) throw new WasmzooError('E_SHAPE', `${what}: shape must be an array of dimensions, got ${shape === null ? 'null' : typeof shape}`);
+export function shapeProblem(shape: unknown, inferOne = false): string | undefined {
+  if (!Array.isArray(shape)) return `shape must be an array of dimensions, got ${shape === null ? 'null' : typeof shape}`;
   let inferred = 0;
   for (const d of shape) {
     if (inferOne && d === -1) {
-      if (++inferred > 1) throw new WasmzooError('E_SHAPE', `${what}: shape ${shapeStr(shape)} has more than one -1 (at most one -1 can be inferred)`);
+      if (++inferred > 1) return `shape ${shapeStr(shape)} has more than one -1 (at most one -1 can be inferred)`;
     } else if (!Number.isSafeInteger(d) || d < 0) {
       const allowed = inferOne ? 'a non-negative integer or a single -1' : 'a non-negative integer';
-      throw new WasmzooError('E_SHAPE', `${what}: bad dimension ${typeof d === 'string' ? JSON.stringify(d) : String(d)} in shape ${shapeStr(shape)} (each must be ${allowed})`);
+      return `bad dimension ${typeof d === 'string' ? JSON.stringify(d) : String(d)} in shape ${shapeStr(shape)} (each must be ${allowed})`;
     }
   }
+  return undefined;
+}
+
+function checkDims(shape: Shape, what: string, inferOne: boolean): void {
+  const problem = shapeProblem(shape, inferOne);
+  if (problem) throw new WasmzooError('E_SHAPE', `${what}: ${problem}`);
 }
 
 function resolveShape(shape: Shape, n: number, what: string): number[] {

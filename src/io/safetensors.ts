@@ -17,6 +17,7 @@ import {
   DTYPE_SIZE,
   HOST_LITTLE_ENDIAN,
   bf16BitsToF32Bits,
+  bigToF32,
   dtypeRank,
   f16ToF32BitsTable,
   f8e4m3ToF32,
@@ -544,28 +545,6 @@ function fillFromBig(t: SafetensorsTensor, put: (i: number, v: bigint) => void):
   const n = b.length / 8;
   const signed = t.dtype === 'I64';
   for (let i = 0; i < n; i++) put(i, signed ? dv.getBigInt64(8 * i, true) : dv.getBigUint64(8 * i, true));
-}
-
-const f32Slot = new Float32Array(1);
-/**
- * An integer to the nearest float32, ties to even, with one rounding. Number(v) alone would round to 53
- * bits first and could turn a near-tie into a tie; rounding to odd at 53 bits first makes the second
- * rounding exact (53 >= 24 + 2).
- */
-function bigToF32(v: bigint): number {
-  const neg = v < 0n;
-  let a = neg ? -v : v;
-  let x: number;
-  if (a <= BigInt(Number.MAX_SAFE_INTEGER)) x = Number(a);
-  else {
-    const shift = a.toString(2).length - 53;
-    const sticky = (a & ((1n << BigInt(shift)) - 1n)) !== 0n;
-    a >>= BigInt(shift);
-    if (sticky) a |= 1n;
-    x = Number(a) * 2 ** shift;
-  }
-  f32Slot[0] = neg ? -x : x;
-  return f32Slot[0]!;
 }
 
 // ---------------------------------------------------------------------------------------------------------
