@@ -8,7 +8,7 @@ export { backend, memoryStats, type Backend, type InitOptions, type MemoryStats 
  * Start the runtime: compiles the best kernel variant this engine accepts (relaxed SIMD, then SIMD, then
  * scalar) and resolves to its name. Idempotent; model builders call it for you. Pass `{ backend }` to force
  * a variant, or `{ module }` with a precompiled WebAssembly.Module where compiling from bytes is forbidden
- * (edge workers).
+ * (edge workers). Concurrent calls are served in call order and the later request wins (see runtime.ts).
  */
 export async function init(opts?: InitOptions): Promise<Backend> {
   return (await initRuntime(opts)).backend;
