@@ -39,7 +39,7 @@ export { CharTokenizer, PAD, BOS, EOS, UNK, type EncodeOptions, type DecodeOptio
 export * as optim from './train/index.js';
 export type { FitOptions, FitProgress, EpochLogs, History, TrainOptions } from './train/trainer.js';
 export type { LossName } from './train/loss.js';
-export { readIdx, readIdxGz, gunzip, type IdxArray } from './io/idx.js';
+export { readIdx, readIdxGz, gunzip, type IdxArray, type GunzipOptions } from './io/idx.js';
 export { Autoencoder, autoencoder, Unflatten, Upsample, type AutoencoderOptions, type AEActivation } from './models/autoencoder.js';
 export { VAE, vae, type VAEOptions } from './models/vae.js';
-export { loadWeights, sha256Hex, type LoadWeightsOptions, type WeightProgress, type WeightCache, type ByteSource } from './io/fetch.js';
+export { loadWeights, sha256Hex, DEFAULT_MAX_BYTES, type LoadWeightsOptions, type WeightProgress, type WeightCache, type ByteSource } from './io/fetch.js';
