@@ -251,64 +251,42 @@ function mutateGzip(seed, r) {
  * readIdx, readIdxGz, WasmzooError, LeNet5, lenetBytes }.
  */
 export function makeReaders(api) {
+  /** The reader's result, or REFUSED for a WasmzooError (anything else propagates: a crash). */
+  const REFUSED = Symbol('refused');
+  const attempt = async (fn) => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof api.WasmzooError) return REFUSED;
+      throw e;
+    }
+  };
+  const idxOutcome = async (read) => {
+    const a = await attempt(read);
+    if (a === REFUSED) return 'refused';
+    const bad = checkIdx(a);
+    return bad ? `invalid: ${bad}` : 'accepted';
+  };
   let model;
   let state;
   return {
     safetensors: {
       seeds: safetensorsSeeds(api),
       mutate: mutateSafetensors,
-      run(input) {
+      async run(input) {
         model ??= new api.LeNet5();
         state ??= model.stateDict();
-        let f;
-        try {
-          f = api.readSafetensors(input);
-        } catch (e) {
-          if (e instanceof api.WasmzooError) return 'refused';
-          throw e;
-        }
+        const f = await attempt(() => api.readSafetensors(input));
+        if (f === REFUSED) return 'refused';
         const bad = checkSafetensors(f, input, api);
         if (bad) return `invalid: ${bad}`;
-        try {
-          model.loadStateDict(input);
-        } catch (e) {
-          if (!(e instanceof api.WasmzooError)) throw e;
-          return sameState(model.stateDict(), state) ? 'refused-load' : 'changed';
-        }
+        if ((await attempt(() => model.loadStateDict(input))) === REFUSED) return sameState(model.stateDict(), state) ? 'refused-load' : 'changed';
         state = model.stateDict();
         return 'accepted';
       },
     },
-    idx: {
-      seeds: idxSeeds(),
-      mutate: mutateIdx,
-      run(input) {
-        let a;
-        try {
-          a = api.readIdx(input);
-        } catch (e) {
-          if (e instanceof api.WasmzooError) return 'refused';
-          throw e;
-        }
-        const bad = checkIdx(a);
-        return bad ? `invalid: ${bad}` : 'accepted';
-      },
-    },
-    gzip: {
-      seeds: gzipSeeds(),
-      mutate: mutateGzip,
-      async run(input) {
-        let a;
-        try {
-          a = await api.readIdxGz(input, { maxBytes: 1 << 24 });
-        } catch (e) {
-          if (e instanceof api.WasmzooError) return 'refused';
-          throw e;
-        }
-        const bad = checkIdx(a);
-        return bad ? `invalid: ${bad}` : 'accepted';
-      },
-    },
+    idx: { seeds: idxSeeds(), mutate: mutateIdx, run: (input) => idxOutcome(() => api.readIdx(input)) },
+    gzip: { seeds: gzipSeeds(), mutate: mutateGzip, run: (input) => idxOutcome(() => api.readIdxGz(input, { maxBytes: 1 << 24 })) },
   };
 }
 
