@@ -8,7 +8,7 @@ export { backend, memoryStats, type Backend, type InitOptions, type MemoryStats 
  * Start the runtime: compiles the best kernel variant this engine accepts (relaxed SIMD, then SIMD, then
  * scalar) and resolves to its name. Idempotent; model builders call it for you. Pass `{ backend }` to force
  * a variant, or `{ module }` with a precompiled WebAssembly.Module where compiling from bytes is forbidden
- * (edge workers).
+ * (edge workers). Concurrent calls are served in call order and the later request wins (see runtime.ts).
  */
 export async function init(opts?: InitOptions): Promise<Backend> {
   return (await initRuntime(opts)).backend;
@@ -43,9 +43,9 @@ export * as optim from './train/index.js';
 import './train/trainer.js';
 export type { FitOptions, FitProgress, EpochLogs, History, TrainOptions } from './train/trainer.js';
 export type { LossName } from './train/loss.js';
-export { readIdx, readIdxGz, gunzip, type IdxArray } from './io/idx.js';
+export { readIdx, readIdxGz, gunzip, type IdxArray, type GunzipOptions } from './io/idx.js';
 export { Autoencoder, autoencoder, type AutoencoderOptions, type AutoencoderBuildOptions, type AEActivation } from './models/autoencoder.js';
 /** Also `wasmzoo.nn.Unflatten` / `wasmzoo.nn.Upsample` (their home); kept at the top level, where they were first exported. */
 export { Unflatten, Upsample } from './nn/index.js';
 export { VAE, vae, type VAEOptions, type VAEBuildOptions } from './models/vae.js';
-export { loadWeights, sha256Hex, type LoadWeightsOptions, type WeightProgress, type WeightCache, type ByteSource } from './io/fetch.js';
+export { loadWeights, sha256Hex, DEFAULT_MAX_BYTES, type LoadWeightsOptions, type WeightProgress, type WeightCache, type ByteSource } from './io/fetch.js';

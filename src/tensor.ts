@@ -11,7 +11,11 @@ export class Tensor {
   readonly data: Float32Array;
   readonly shape: Shape;
 
+  /** Throws E_SHAPE unless every dimension is a non-negative integer and `data.length` is their product. */
   constructor(data: Float32Array, shape: Shape) {
+    checkDims(shape, 'Tensor', false);
+    const n = numel(shape);
+    if (data?.length !== n) throw new WasmzooError('E_SHAPE', `Tensor: shape ${shapeStr(shape)} holds ${n} values but data has ${data?.length}`);
     this.data = data;
     // a frozen shape cannot change under us, so it is shared rather than copied (per-call result tensors)
     this.shape = Object.isFrozen(shape) ? shape : Object.freeze([...shape]);
@@ -64,12 +68,34 @@ export function shapeStr(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
+/**
+ * Why `shape` is not a valid shape, or undefined when it is: every dimension a non-negative safe integer;
+ * with `inferOne`, one (and only one) may be -1. Shapes come from callers and files: a negative or fractional
+ * size would reach the planner and the arena as a nonsense byte count.
+ */
+export function shapeProblem(shape: unknown, inferOne = false): string | undefined {
+  if (!Array.isArray(shape)) return `shape must be an array of dimensions, got ${shape === null ? 'null' : typeof shape}`;
+  let inferred = 0;
+  for (const d of shape) {
+    if (inferOne && d === -1) {
+      if (++inferred > 1) return `shape ${shapeStr(shape)} has more than one -1 (at most one -1 can be inferred)`;
+    } else if (!Number.isSafeInteger(d) || d < 0) {
+      const allowed = inferOne ? 'a non-negative integer or a single -1' : 'a non-negative integer';
+      return `bad dimension ${typeof d === 'string' ? JSON.stringify(d) : String(d)} in shape ${shapeStr(shape)} (each must be ${allowed})`;
+    }
+  }
+  return undefined;
+}
+
+function checkDims(shape: Shape, what: string, inferOne: boolean): void {
+  const problem = shapeProblem(shape, inferOne);
+  if (problem) throw new WasmzooError('E_SHAPE', `${what}: ${problem}`);
+}
+
 function resolveShape(shape: Shape, n: number, what: string): number[] {
+  checkDims(shape, what, true);
   const s = [...shape];
   const unknown = s.indexOf(-1);
-  for (const d of s) {
-    if (d !== -1 && (!Number.isInteger(d) || d < 0)) throw new WasmzooError('E_SHAPE', `${what}: bad dimension ${d} in shape ${shapeStr(shape)}`);
-  }
   if (unknown >= 0) {
     const rest = s.reduce((a, d, i) => (i === unknown ? a : a * d), 1);
     if (rest === 0 || n % rest !== 0) throw new WasmzooError('E_SHAPE', `${what}: cannot infer -1 in ${shapeStr(shape)} for ${n} elements`);

@@ -176,3 +176,24 @@ export function f16ToF32BitsTable(): Uint32Array {
   }
   return f16Table;
 }
+
+/**
+ * An integer to the nearest float32, ties to even, with one rounding. Number(v) alone would round to 53
+ * bits first and could turn a near-tie into a tie; rounding to odd at 53 bits first makes the second
+ * rounding exact (53 >= 24 + 2).
+ */
+export function bigToF32(v: bigint): number {
+  const neg = v < 0n;
+  let a = neg ? -v : v;
+  let x: number;
+  if (a <= BigInt(Number.MAX_SAFE_INTEGER)) x = Number(a);
+  else {
+    const shift = a.toString(2).length - 53;
+    const sticky = (a & ((1n << BigInt(shift)) - 1n)) !== 0n;
+    a >>= BigInt(shift);
+    if (sticky) a |= 1n;
+    x = Number(a) * 2 ** shift;
+  }
+  punF32[0] = neg ? -x : x;
+  return punF32[0]!;
+}

@@ -6,7 +6,10 @@
  *
  * Order of work, so that nothing half-done is ever kept or parsed:
  *   1. with a cache: look the hash up; a hit is re-hashed (a corrupted entry is deleted and refetched);
- *   2. download into memory (progress per chunk; abort cancels the body and rejects with the signal's reason);
+ *   2. download into memory (progress per chunk; abort cancels the body and rejects with the signal's reason),
+ *      never more than `maxBytes`: a declared Content-Length above it is refused before reading, a body that
+ *      passes it or its own declared length is cancelled, and the buffer grows with what has arrived (a
+ *      declared length is not trusted for the allocation);
  *   3. hash the whole download with crypto.subtle and compare, BEFORE anything parses it;
  *   4. only then store it in the cache, in one put (an aborted or failed download, or a wrong hash, stores
  *      nothing).
@@ -44,7 +47,16 @@ export interface LoadWeightsOptions {
   cacheName?: string;
   /** Options passed on to fetch (headers, credentials, ...); `signal` is set from the option above. */
   fetchInit?: RequestInit;
+  /**
+   * Refuse sources larger than this many bytes (default {@link DEFAULT_MAX_BYTES}, 4 GiB: all a wasm32 memory
+   * can hold). A larger declared length is refused before reading; a body that goes past it is cancelled.
+   * `Infinity` lifts the cap.
+   */
+  maxBytes?: number;
 }
+
+/** Default of `maxBytes`: a wasm32 memory holds at most 4 GiB, so a larger weight file can never load. */
+export const DEFAULT_MAX_BYTES = 2 ** 32;
 
 /** Anything loadWeights reads bytes from. A string without a scheme is a file path (Node, Deno) or a relative URL. */
 export type ByteSource = Uint8Array | ArrayBuffer | Blob | Response | URL | string;
@@ -55,6 +67,9 @@ const DEFAULT_CACHE_NAME = 'wasmzoo-weights';
 export async function loadWeights(src: ByteSource, opts: LoadWeightsOptions = {}): Promise<Uint8Array> {
   const want = opts.sha256 === undefined ? undefined : normaliseHash(opts.sha256);
   const what = describeSource(src);
+  const cap = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (typeof cap !== 'number' || !(cap >= 0)) throw new WasmzooError('E_ARGUMENT', `weights: maxBytes must be a non-negative number of bytes (or Infinity), got ${JSON.stringify(opts.maxBytes)}`);
+  const max = Math.floor(cap);
   checkAborted(opts.signal);
   let cache: WeightCache | undefined;
   if (opts.cache !== undefined) {
@@ -63,6 +78,7 @@ export async function loadWeights(src: ByteSource, opts: LoadWeightsOptions = {}
     const hit = await cache.match(want);
     checkAborted(opts.signal);
     if (hit) {
+      if (hit.byteLength > max) throw tooLarge(`the cached copy of ${what} is ${hit.byteLength} bytes`, max);
       if ((await sha256Hex(hit)) === want) {
         opts.onProgress?.({ loaded: hit.byteLength, total: hit.byteLength });
         return hit;
@@ -70,7 +86,8 @@ export async function loadWeights(src: ByteSource, opts: LoadWeightsOptions = {}
       await cache.delete(want); // corrupted in storage: drop it and download again
     }
   }
-  const bytes = await readSource(src, what, opts);
+  const bytes = await readSource(src, what, max, opts);
+  if (bytes.byteLength > max) throw tooLarge(`${what} is ${bytes.byteLength} bytes`, max); // bytes given in memory; a file that grew
   if (want) {
     const got = await sha256Hex(bytes);
     if (got !== want) {
@@ -107,6 +124,10 @@ function describeSource(src: ByteSource): string {
   return 'bytes';
 }
 
+function tooLarge(subject: string, max: number): WasmzooError {
+  return new WasmzooError('E_IO', `weights: ${subject}, more than the limit of ${max} bytes; pass { maxBytes } to loadWeights (or download: { maxBytes } to a model builder) to raise it`);
+}
+
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortReason(signal);
 }
@@ -115,21 +136,24 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('The operation was aborted.', 'AbortError');
 }
 
-async function readSource(src: ByteSource, what: string, opts: LoadWeightsOptions): Promise<Uint8Array> {
+async function readSource(src: ByteSource, what: string, max: number, opts: LoadWeightsOptions): Promise<Uint8Array> {
   if (src instanceof Uint8Array) return src;
   if (src instanceof ArrayBuffer) return new Uint8Array(src);
-  if (typeof Response !== 'undefined' && src instanceof Response) return readResponse(src, what, opts);
-  if (typeof Blob !== 'undefined' && src instanceof Blob) return readStream(src.stream(), src.size, what, opts);
+  if (typeof Response !== 'undefined' && src instanceof Response) return readResponse(src, what, max, opts);
+  if (typeof Blob !== 'undefined' && src instanceof Blob) {
+    if (src.size > max) throw tooLarge(typeof File !== 'undefined' && src instanceof File ? `${what} is ${src.size} bytes` : what, max);
+    return readStream(src.stream(), src.size, what, max, opts);
+  }
   if (src instanceof URL || typeof src === 'string') {
     const s = src instanceof URL ? src.href : src;
-    if (/^file:/i.test(s)) return readFile(decodeURIComponent(new URL(s).pathname), s, opts);
-    if (/^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s)) return fetchBytes(s, opts);
-    return readFile(s, s, opts);
+    if (/^file:/i.test(s)) return readFile(decodeURIComponent(new URL(s).pathname), s, max, opts);
+    if (/^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s)) return fetchBytes(s, max, opts);
+    return readFile(s, s, max, opts);
   }
   throw new WasmzooError('E_ARGUMENT', `weights: expected bytes, a Blob or File, a Response, a URL or a file path, got ${src === null ? 'null' : typeof src}`);
 }
 
-async function fetchBytes(url: string, opts: LoadWeightsOptions): Promise<Uint8Array> {
+async function fetchBytes(url: string, max: number, opts: LoadWeightsOptions): Promise<Uint8Array> {
   let r: Response;
   try {
     r = await fetch(url, { ...opts.fetchInit, signal: opts.signal });
@@ -137,35 +161,46 @@ async function fetchBytes(url: string, opts: LoadWeightsOptions): Promise<Uint8A
     if (opts.signal?.aborted) throw abortReason(opts.signal);
     throw new WasmzooError('E_IO', `weights: cannot fetch ${url}: ${(e as Error).message}`);
   }
-  return readResponse(r, url, opts);
+  return readResponse(r, url, max, opts);
 }
 
-async function readResponse(r: Response, what: string, opts: LoadWeightsOptions): Promise<Uint8Array> {
+async function readResponse(r: Response, what: string, max: number, opts: LoadWeightsOptions): Promise<Uint8Array> {
   if (!r.ok) {
     await r.body?.cancel().catch(() => {});
     throw new WasmzooError('E_IO', `weights: fetching ${what} failed: HTTP ${r.status} ${r.statusText}`);
   }
-  // Content-Length counts encoded bytes; the body stream gives decoded ones: only trust it unencoded.
+  // Content-Length counts encoded bytes; the body stream gives decoded ones: only use it unencoded. It is a
+  // claim to check against the body, never the size of an allocation.
   const enc = r.headers.get('content-encoding');
-  const len = Number(r.headers.get('content-length'));
-  const total = (!enc || enc === 'identity') && Number.isSafeInteger(len) && len >= 0 && r.headers.has('content-length') ? len : undefined;
+  const header = r.headers.get('content-length')?.trim() ?? '';
+  const len = /^[0-9]+$/.test(header) ? Number(header) : NaN;
+  const total = (!enc || enc === 'identity') && Number.isSafeInteger(len) ? len : undefined;
+  if (total !== undefined && total > max) {
+    await r.body?.cancel().catch(() => {});
+    throw tooLarge(`${what} declares ${total} bytes (Content-Length)`, max);
+  }
   if (!r.body) {
     const b = new Uint8Array(await r.arrayBuffer());
     opts.onProgress?.({ loaded: b.byteLength, total: b.byteLength });
     return b;
   }
-  return readStream(r.body, total, what, opts);
+  return readStream(r.body, total, what, max, opts);
 }
 
+/** First buffer of a stream read; it doubles as bytes arrive, up to the declared length or the cap. */
+const FIRST_BUFFER = 1 << 20;
+
 /** Drain a byte stream into one buffer, reporting progress; cancels the stream on abort or failure. */
-async function readStream(stream: ReadableStream<Uint8Array>, total: number | undefined, what: string, opts: LoadWeightsOptions): Promise<Uint8Array> {
+async function readStream(stream: ReadableStream<Uint8Array>, total: number | undefined, what: string, max: number, opts: LoadWeightsOptions): Promise<Uint8Array> {
   const reader = stream.getReader();
   const { signal, onProgress } = opts;
   const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
   signal?.addEventListener('abort', onAbort, { once: true });
-  let buf = new Uint8Array(total ?? 64 * 1024);
+  const limit = Math.min(total ?? Infinity, max);
+  let buf: Uint8Array = new Uint8Array(0);
   let loaded = 0;
   try {
+    buf = allocate(Math.min(limit, FIRST_BUFFER), what);
     onProgress?.({ loaded: 0, total });
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -178,8 +213,13 @@ async function readStream(stream: ReadableStream<Uint8Array>, total: number | un
       if (signal?.aborted) throw abortReason(signal);
       if (chunk.done) break;
       const c = chunk.value;
-      if (loaded + c.byteLength > buf.byteLength) {
-        const grown = new Uint8Array(Math.max(buf.byteLength * 2, loaded + c.byteLength));
+      const end = loaded + c.byteLength;
+      if (total !== undefined && end > total) {
+        throw new WasmzooError('E_IO', `weights: ${what} sent more than the ${total} bytes its Content-Length declares (${end} so far); refusing a body that disagrees with its length`);
+      }
+      if (end > max) throw tooLarge(`${what} sent ${end} bytes so far`, max);
+      if (end > buf.byteLength) {
+        const grown = allocate(Math.min(limit, Math.max(buf.byteLength * 2, end)), what);
         grown.set(buf.subarray(0, loaded));
         buf = grown;
       }
@@ -199,28 +239,43 @@ async function readStream(stream: ReadableStream<Uint8Array>, total: number | un
   return loaded === buf.byteLength ? buf : buf.slice(0, loaded);
 }
 
-interface NodeFs { readFile(path: string, opts?: { signal?: AbortSignal }): Promise<Uint8Array> }
-interface DenoLike { readFile(path: string, opts?: { signal?: AbortSignal }): Promise<Uint8Array> }
+/** A buffer for a download; an engine out of memory gives a RangeError, which becomes an E_IO naming the size. */
+function allocate(n: number, what: string): Uint8Array {
+  try {
+    return new Uint8Array(n);
+  } catch (e) {
+    throw new WasmzooError('E_IO', `weights: cannot allocate ${n} bytes to read ${what}: ${(e as Error).message}`);
+  }
+}
 
-async function readFile(path: string, what: string, opts: LoadWeightsOptions): Promise<Uint8Array> {
-  const g = globalThis as { process?: { getBuiltinModule?: (m: string) => unknown }; Deno?: DenoLike };
-  const fs = g.process?.getBuiltinModule?.('node:fs/promises') as NodeFs | undefined;
+/** node:fs/promises and Deno share these two calls. */
+interface FileReader {
+  readFile(path: string, opts?: { signal?: AbortSignal }): Promise<Uint8Array>;
+  stat(path: string): Promise<{ size: number | bigint }>;
+}
+
+async function readFile(path: string, what: string, max: number, opts: LoadWeightsOptions): Promise<Uint8Array> {
+  const g = globalThis as { process?: { getBuiltinModule?: (m: string) => unknown }; Deno?: FileReader };
+  const fs = g.process?.getBuiltinModule?.('node:fs/promises') as FileReader | undefined;
   const reader = fs ?? g.Deno;
   if (reader) {
     let b: Uint8Array;
     try {
+      const size = Number((await reader.stat(path)).size);
+      if (size > max) throw tooLarge(`${what} is ${size} bytes`, max);
       const raw = await reader.readFile(path, { signal: opts.signal });
       // A plain Uint8Array (Node gives a Buffer, whose slice() is a view).
       b = raw.constructor === Uint8Array ? raw : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
     } catch (e) {
       if (opts.signal?.aborted) throw abortReason(opts.signal);
+      if (e instanceof WasmzooError) throw e;
       throw new WasmzooError('E_IO', `weights: cannot read ${what}: ${(e as Error).message}`);
     }
     opts.onProgress?.({ loaded: b.byteLength, total: b.byteLength });
     return b;
   }
   if (/^file:/i.test(what)) throw new WasmzooError('E_IO', `weights: no file system to read ${what} (pass bytes or an http(s) URL)`);
-  return fetchBytes(path, opts); // browsers and workers: a relative URL
+  return fetchBytes(path, max, opts); // browsers and workers: a relative URL
 }
 
 // ---- caches -------------------------------------------------------------------------------------------

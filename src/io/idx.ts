@@ -2,8 +2,12 @@
  * IDX files (the MNIST / Fashion-MNIST format, http://yann.lecun.com/exdb/mnist/): a big-endian header
  * `0 0 <type> <ndim>`, ndim u32 dimensions, then the data. Gzipped files are inflated with the platform's
  * DecompressionStream (Node >= 18, Deno, browsers), so nothing here depends on Node.
+ *
+ * Both take bytes from anywhere: every malformed input is a WasmzooError('E_ARGUMENT') (corrupt gzip
+ * included), and inflating stops at `maxBytes` (default DEFAULT_MAX_BYTES), so a gzip bomb cannot fill memory.
  */
 import { WasmzooError } from '../errors.js';
+import { DEFAULT_MAX_BYTES } from './fetch.js';
 
 const TYPES: Record<number, { name: string; size: number }> = {
   0x08: { name: 'u8', size: 1 },
@@ -22,6 +26,7 @@ export interface IdxArray {
 
 /** Parse IDX bytes (already inflated). Checks the magic, dims and that the data length matches. */
 export function readIdx(bytes: Uint8Array): IdxArray {
+  if (!(bytes instanceof Uint8Array)) throw new WasmzooError('E_ARGUMENT', `idx: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
     throw new WasmzooError('E_ARGUMENT', 'idx: not an IDX file (magic must start with two zero bytes; gzipped? use readIdxGz)');
   }
@@ -60,14 +65,47 @@ export function readIdx(bytes: Uint8Array): IdxArray {
   return { dims, data };
 }
 
-/** Inflate gzip bytes with the platform's DecompressionStream. */
-export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
+export interface GunzipOptions {
+  /** Refuse to inflate past this many bytes (default DEFAULT_MAX_BYTES, 4 GiB). */
+  maxBytes?: number;
+}
+
+/** Inflate gzip bytes with the platform's DecompressionStream, at most `maxBytes` of output. */
+export async function gunzip(bytes: Uint8Array, opts: GunzipOptions = {}): Promise<Uint8Array> {
+  if (!(bytes instanceof Uint8Array)) throw new WasmzooError('E_ARGUMENT', `gunzip: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
   if (typeof DecompressionStream === 'undefined') throw new WasmzooError('E_RUNTIME', 'gunzip: this runtime has no DecompressionStream');
-  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const max = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const reader = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        throw new WasmzooError('E_ARGUMENT', `gunzip: not valid gzip data (${bytes.length} bytes): ${(e as Error)?.message ?? String(e)}`);
+      }
+      if (r.done) break;
+      n += r.value.byteLength;
+      if (n > max) throw new WasmzooError('E_ARGUMENT', `gunzip: ${bytes.length} bytes inflate to more than the limit of ${max} bytes; pass { maxBytes } to raise it`);
+      chunks.push(r.value);
+    }
+  } catch (e) {
+    void reader.cancel().catch(() => {});
+    throw e;
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 /** Parse a gzipped IDX file (as Debian's dataset-fashion-mnist ships). */
-export async function readIdxGz(bytes: Uint8Array): Promise<IdxArray> {
-  return readIdx(await gunzip(bytes));
+export async function readIdxGz(bytes: Uint8Array, opts: GunzipOptions = {}): Promise<IdxArray> {
+  return readIdx(await gunzip(bytes, opts));
 }

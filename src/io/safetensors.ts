@@ -17,6 +17,7 @@ import {
   DTYPE_SIZE,
   HOST_LITTLE_ENDIAN,
   bf16BitsToF32Bits,
+  bigToF32,
   dtypeRank,
   f16ToF32BitsTable,
   f8e4m3ToF32,
@@ -33,6 +34,13 @@ export { DTYPES, DTYPE_SIZE, type Dtype } from './dtype.js';
 
 /** The reference's cap on the header length N (100 MB): larger values are refused before reading. */
 export const MAX_HEADER_SIZE = 100_000_000;
+
+/**
+ * Deepest JSON nesting a header may have (the reference's serde_json refuses deeper input). A valid header
+ * nests 3 deep; the limit is checked on the raw bytes before decoding or JSON.parse, so a 100 MB header of
+ * `[` is refused after 129 bytes instead of seconds of parsing and gigabytes of arrays.
+ */
+export const MAX_HEADER_DEPTH = 128;
 
 const METADATA_KEY = '__metadata__';
 const U64_MAX = (1n << 64n) - 1n;
@@ -124,7 +132,8 @@ export class SafetensorsFile {
  * Parse and validate a safetensors file. Nothing is copied: tensors are views of `bytes`.
  *
  * Checks, in the reference's order: at least 8 bytes; N <= 100_000_000 ({@link MAX_HEADER_SIZE}, refused
- * before anything is allocated); 8 + N <= file length; the header is valid UTF-8 (a BOM is not skipped) and
+ * before anything is allocated); 8 + N <= file length; JSON nesting at most {@link MAX_HEADER_DEPTH} deep
+ * (scanned on the bytes before anything is decoded or parsed); the header is valid UTF-8 (a BOM is not skipped) and
  * valid JSON (leading/trailing JSON whitespace, e.g. the writer's space padding, is fine) of an object;
  * no duplicate key at any level (JSON.parse would silently keep the last); every number literal is a plain
  * non-negative integer (the reference's usize: no sign, fraction or exponent) and a safe integer;
@@ -156,6 +165,7 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
   const n = Number(n64);
   if (n > fileLen - 8) fail(`header length ${n} exceeds the file size ${fileLen} minus the 8-byte length field`);
 
+  checkDepth(u8, 8, 8 + n);
   const text = decodeHeader(u8.subarray(8, 8 + n));
   let parsed: unknown;
   try {
@@ -257,6 +267,24 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
     }));
   }
   return new SafetensorsFile(metadata, entries, pending.map((p) => p.name), n);
+}
+
+/**
+ * One pass over the header bytes: refuse nesting deeper than MAX_HEADER_DEPTH. Brackets inside strings do
+ * not count; `"` and `\` are ASCII, so they never occur inside a multi-byte UTF-8 sequence and the scan is
+ * exact on bytes. Unbalanced or malformed text is left to JSON.parse.
+ */
+function checkDepth(u8: Uint8Array, from: number, to: number): void {
+  let depth = 0;
+  for (let i = from; i < to; i++) {
+    const c = u8[i]!;
+    if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > MAX_HEADER_DEPTH) fail(`header nests deeper than ${MAX_HEADER_DEPTH} levels (at file offset ${i}), like the reference refuses`);
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
+    else if (c === 0x22 /* " */) {
+      for (i++; i < to && u8[i] !== 0x22; i++) if (u8[i] === 0x5c /* backslash */) i++;
+    }
+  }
 }
 
 function decodeHeader(h: Uint8Array): string {
@@ -517,28 +545,6 @@ function fillFromBig(t: SafetensorsTensor, put: (i: number, v: bigint) => void):
   const n = b.length / 8;
   const signed = t.dtype === 'I64';
   for (let i = 0; i < n; i++) put(i, signed ? dv.getBigInt64(8 * i, true) : dv.getBigUint64(8 * i, true));
-}
-
-const f32Slot = new Float32Array(1);
-/**
- * An integer to the nearest float32, ties to even, with one rounding. Number(v) alone would round to 53
- * bits first and could turn a near-tie into a tie; rounding to odd at 53 bits first makes the second
- * rounding exact (53 >= 24 + 2).
- */
-function bigToF32(v: bigint): number {
-  const neg = v < 0n;
-  let a = neg ? -v : v;
-  let x: number;
-  if (a <= BigInt(Number.MAX_SAFE_INTEGER)) x = Number(a);
-  else {
-    const shift = a.toString(2).length - 53;
-    const sticky = (a & ((1n << BigInt(shift)) - 1n)) !== 0n;
-    a >>= BigInt(shift);
-    if (sticky) a |= 1n;
-    x = Number(a) * 2 ** shift;
-  }
-  f32Slot[0] = neg ? -x : x;
-  return f32Slot[0]!;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -119,21 +119,30 @@ export abstract class Module implements PlanOwner {
     const ownKeys = new Set(own.map(([k]) => k));
     const missing: string[] = [];
     const mismatched: string[] = [];
+    const unusable: string[] = []; // entries readWeights refused (dtype, data, shape): reported with the rest
+    const unusableCodes = new Set<WasmzooError['code']>();
     for (const [k, p] of own) {
       const t = src.get(k);
       if (!t) {
         if (!this.optionalKey(k)) missing.push(k);
         continue;
       }
-      if (!sameShape(t.shape, p.shape)) mismatched.push(`${k}: expected ${shapeStr(p.shape)}, got ${shapeStr(t.shape)}`);
+      if (t.problem) {
+        unusable.push(`${k}: ${t.problem.message}`);
+        unusableCodes.add(t.problem.code);
+      } else if (!sameShape(t.shape, p.shape)) mismatched.push(`${k}: expected ${shapeStr(p.shape)}, got ${shapeStr(t.shape)}`);
     }
     const unexpected = [...src.keys()].filter((k) => !ownKeys.has(k) && !this.optionalKey(k));
     const problems: string[] = [];
+    if (unusable.length) problems.push(`unusable tensors: ${unusable.join('; ')}`);
     if (mismatched.length) problems.push(`size mismatch for ${mismatched.join('; ')}`);
     if (strict && missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
     if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
     if (problems.length) {
-      throw new WasmzooError('E_STATE_DICT', `${this.name}: cannot load state dict: ${problems.join('. ')}`);
+      // Only unusable tensors of one kind: their code (e.g. E_DTYPE); anything else: E_STATE_DICT.
+      const [only] = unusableCodes;
+      const code = problems.length === 1 && unusableCodes.size === 1 ? only! : 'E_STATE_DICT';
+      throw new WasmzooError(code, `${this.name}: cannot load state dict: ${problems.join('. ')}`);
     }
     // Convert everything before touching any parameter (a dtype refusal must not leave a half-loaded model).
     const converted: [Parameter, Float32Array][] = [];

@@ -38,6 +38,7 @@ export class Runtime {
 }
 
 let current: Runtime | undefined;
+/** The last queued init() request while it runs (a plain init() must wait for it). */
 let pending: Promise<Runtime> | undefined;
 
 /** The embedded bytes of a variant (relaxed is rebuilt from SIMD plus a patch, see wasm-patch.ts). */
@@ -88,18 +89,34 @@ export async function instantiate(opts: InitOptions = {}): Promise<Runtime> {
   return new Runtime(chosen, instance);
 }
 
+/** Every init() call queues here, so requests are served one at a time in call order. */
+let queue: Promise<unknown> = Promise.resolve();
+
 /**
- * Initialise the runtime once (idempotent). With options, replaces the current runtime for models
- * created afterwards; models already built keep the runtime they were built on.
+ * Initialise the runtime (idempotent). Calls are serialised in call order and the later request wins: a call
+ * with `backend` or `module` instantiates that variant and makes it current for models created afterwards
+ * (models already built keep the runtime they were built on); a plain call resolves to the current runtime
+ * once the calls before it are done, creating the best variant if there is none. So
+ * `Promise.all([init(), init({ backend: 'scalar' })])` ends with `backend() === 'scalar'`, whichever compile
+ * finishes first. A failed call leaves the current runtime as it was and does not hold up later calls.
  */
 export function init(opts?: InitOptions): Promise<Runtime> {
-  if (opts && (opts.backend || opts.module)) {
-    pending = instantiate(opts).then((rt) => (current = rt));
-    return pending;
+  const forced = !!(opts && (opts.backend !== undefined || opts.module !== undefined));
+  if (forced && opts!.backend !== undefined && !BACKENDS.includes(opts!.backend)) {
+    return Promise.reject(new WasmzooError('E_ARGUMENT', `init: backend must be one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}, got ${JSON.stringify(opts!.backend)}`));
   }
-  if (current) return Promise.resolve(current);
-  if (!pending) pending = instantiate().then((rt) => (current = rt));
-  return pending;
+  if (!forced && current && !pending) return Promise.resolve(current);
+  const request = queue.then(async () => {
+    if (!forced && current) return current;
+    return (current = await instantiate(forced ? opts : {}));
+  });
+  const settled = request.then(() => undefined, () => undefined);
+  queue = settled;
+  pending = request;
+  void settled.then(() => {
+    if (pending === request) pending = undefined;
+  });
+  return request;
 }
 
 /** The current runtime; throws if `await wasmzoo.init()` (or a model builder) has not run yet. */

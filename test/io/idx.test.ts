@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { readIdx, readIdxGz } from '../../src/io/idx.js';
+import { gunzip, readIdx, readIdxGz } from '../../src/io/idx.js';
+import { WasmzooError } from '../../src/errors.js';
 
 function idx(type: number, dims: number[], body: number[]): Uint8Array {
   const h = [0, 0, type, dims.length];
@@ -24,5 +25,34 @@ describe('IDX reader', () => {
     expect(() => readIdx(idx(0x07, [1], [0]))).toThrow(/unknown element type 0x7/);
     expect(() => readIdx(idx(0x08, [2, 3], [1, 2]))).toThrow(/need 6 data bytes, file has 2/);
     expect(() => readIdx(new Uint8Array([0, 0, 8, 2, 0, 0]))).toThrow(/truncated header/);
+  });
+
+  it('refuses input that is not bytes with a WasmzooError', () => {
+    for (const v of [null, undefined, 'abc', [0, 0, 8, 0]]) expect(() => readIdx(v as never)).toThrow(WasmzooError);
+  });
+});
+
+describe('gunzip: hostile gzip (issue 15)', () => {
+  const reason = async (p: Promise<unknown>) => {
+    const e = await p.then(() => undefined, (x: unknown) => x);
+    expect(e, 'expected a WasmzooError').toBeInstanceOf(WasmzooError);
+    expect((e as WasmzooError).code).toBe('E_ARGUMENT');
+    return (e as WasmzooError).message;
+  };
+
+  it('corrupt, truncated, empty and junk-followed gzip are WasmzooErrors, not zlib errors', async () => {
+    const good = gzipSync(idx(0x08, [3], [7, 8, 9]));
+    expect(await reason(gunzip(new Uint8Array([1, 2, 3])))).toMatch(/gunzip: not valid gzip data \(3 bytes\)/);
+    expect(await reason(gunzip(good.subarray(0, 12)))).toMatch(/not valid gzip data/);
+    expect(await reason(gunzip(new Uint8Array(0)))).toMatch(/not valid gzip data/);
+    expect(await reason(readIdxGz(new Uint8Array([...good, 1, 2])))).toMatch(/not valid gzip data/);
+    expect(await reason(gunzip('gz' as never))).toMatch(/expected a Uint8Array/);
+  });
+
+  it('stops inflating at maxBytes (a gzip bomb), naming the limit', async () => {
+    const bomb = gzipSync(new Uint8Array(8 << 20)); // 8 MiB of zeros in ~8 KB
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    expect(await reason(gunzip(bomb, { maxBytes: 1 << 20 }))).toMatch(/inflate to more than the limit of 1048576 bytes.*maxBytes/);
+    expect((await gunzip(bomb, { maxBytes: 8 << 20 })).length).toBe(8 << 20);
   });
 });

@@ -6,6 +6,7 @@ import { WasmzooError } from '../../src/errors.js';
 import {
   DTYPES,
   DTYPE_SIZE,
+  MAX_HEADER_DEPTH,
   MAX_HEADER_SIZE,
   readSafetensors,
   tensorToFloat32,
@@ -134,6 +135,36 @@ describe('readSafetensors: header text', () => {
   it('refuses lone surrogates in names and metadata', () => {
     bad(file(`{"a\\ud800":${T('U8', [0], 0, 0)}}`), 'lone UTF-16 surrogate');
     bad(file(`{"__metadata__":{"k":"\\udc00"}}`), '__metadata__["k"]', 'surrogate');
+  });
+});
+
+describe('readSafetensors: nesting depth (checked before JSON.parse)', () => {
+  const nested = (depth: number) => `{"w":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+  it('accepts nesting up to MAX_HEADER_DEPTH (128) and refuses 129, naming the depth and the byte offset', () => {
+    expect(MAX_HEADER_DEPTH).toBe(128);
+    // depth 128 passes the depth scan and fails later, on the entry
+    bad(file(nested(128)), 'tensor "w": entry must be an object');
+    bad(file(nested(129)), 'header nests deeper than 128 levels', 'at file offset 140');
+    bad(file(`{"__metadata__":${'{"a":'.repeat(128)}1${'}'.repeat(128)}}`), 'deeper than 128');
+  });
+
+  it('does not count brackets inside strings (names and metadata may hold any text)', () => {
+    const name = `[{\\"${'['.repeat(300)}`;
+    const f = readSafetensors(file(`{"__metadata__":{"k":"${'{'.repeat(300)}"},"${name}":${T('U8', [1], 0, 1)}}`, 1));
+    expect(f.names).toEqual([`[{"${'['.repeat(300)}`]);
+    expect(f.metadata.k).toBe('{'.repeat(300));
+  });
+
+  it('refuses a 100 MB header of "[" in well under a second, without parsing it', () => {
+    const h = new Uint8Array(MAX_HEADER_SIZE).fill(0x5b);
+    const b = new Uint8Array(8 + h.length);
+    new DataView(b.buffer).setBigUint64(0, BigInt(h.length), true);
+    b.set(h, 8);
+    const t0 = performance.now();
+    bad(b, 'header nests deeper than 128 levels', 'at file offset 136');
+    // JSON.parse took 38 s and 4.8 GB here; the scan stops at byte 129. The bound is loose (shared machines).
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
 
