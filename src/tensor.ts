@@ -125,3 +125,32 @@ export function tensor(data: ArrayLike<number> | NestedArray, shape?: Shape): Te
 }
 
 export type NestedArray = number[] | NestedArray[];
+
+/**
+ * A tensor argument of a public entry, checked before anything is written to wasm memory (issue 15: a
+ * plain { data, shape } whose data was shorter than its shape read stale arena memory; longer, it wrote
+ * into the next model's weights). Accepts a Tensor or a plain `{ data, shape }` with numeric data (copied
+ * to a Float32Array when it is not one); anything else is an E_ARGUMENT saying what was expected, and a
+ * length that does not match the shape an E_SHAPE naming `where`, the shape and the length.
+ */
+export function tensorArg(where: string, x: unknown, what = 'input'): Tensor {
+  if (x instanceof Tensor) return x;
+  const kind = x === null ? 'null' : Array.isArray(x) ? 'an array' : ArrayBuffer.isView(x) ? (x as object).constructor.name : typeof x;
+  if (x === null || typeof x !== 'object' || Array.isArray(x) || ArrayBuffer.isView(x) || !('data' in x) || !('shape' in x)) {
+    throw new WasmzooError('E_ARGUMENT', `${where}: ${what} must be a Tensor, got ${kind}; wrap it with wasmzoo.tensor(data, shape)`);
+  }
+  const { data, shape } = x as { data: unknown; shape: unknown };
+  if (!Array.isArray(shape)) throw new WasmzooError('E_SHAPE', `${where}: ${what}.shape must be an array of dimensions, got ${typeof shape}`);
+  const numeric = data instanceof Float32Array || (ArrayBuffer.isView(data) && !(data instanceof DataView) && !(data instanceof BigInt64Array) && !(data instanceof BigUint64Array))
+    || (Array.isArray(data) && data.every((v) => typeof v === 'number'));
+  if (!numeric) throw new WasmzooError('E_ARGUMENT', `${where}: ${what}.data must be a Float32Array (or numbers), got ${data === null ? 'null' : Array.isArray(data) ? 'an array of non-numbers' : typeof data === 'object' ? (data as object).constructor.name : typeof data}`);
+  const n = numel(shape as number[]);
+  const len = (data as ArrayLike<number>).length;
+  if (len !== n) throw new WasmzooError('E_SHAPE', `${where}: ${what} of shape ${shapeStr(shape as number[])} needs ${n} values, but its data has ${len}`);
+  try {
+    return new Tensor(data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), shape as number[]);
+  } catch (e) {
+    if (e instanceof WasmzooError) throw new WasmzooError(e.code, `${where}: ${what}: ${e.message}`);
+    throw e;
+  }
+}

@@ -38,7 +38,7 @@ import { ReLU, Sigmoid, Tanh } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/container.js';
 import { Unflatten, unflattenValue } from '../nn/layers/unflatten.js';
 import { Upsample } from '../nn/layers/upsample.js';
-import { Tensor, numel, type Shape } from '../tensor.js';
+import { Tensor, numel, tensorArg, type Shape } from '../tensor.js';
 import { isTraining } from '../graph/tape.js';
 
 export type AEActivation = 'relu' | 'tanh' | 'sigmoid';
@@ -167,11 +167,12 @@ export class Autoencoder extends Module {
 
   /** Codes [N, codeSize] of x ([N, C, H, W] or [N, C*H*W]). */
   encode(x: Tensor): Tensor {
-    return this.encoder.forward(this.encoderInput(x));
+    return this.encoder.forward(this.encoderInput(tensorArg(`${this.name}.encode`, x)));
   }
 
   /** Decoder output for codes [N, codeSize]: [N, inputSize] (dense) or [N, C, H, W] (conv). */
   decode(z: Tensor): Tensor {
+    z = tensorArg(`${this.name}.decode`, z, 'z');
     if (z.shape.length !== 2 || z.shape[1] !== this.codeSize) throw shapeError(`${this.name}.decode`, `[N, ${this.codeSize}]`, z.shape);
     return this.decoder.forward(z);
   }

@@ -33,7 +33,7 @@ import { runtime } from '../runtime/runtime.js';
 import { buildModel, type BuildOptions } from './build.js';
 import { builtinNames } from './builtin.js';
 import type { BaseModelMeta, TextPreprocessing } from './meta.js';
-import { Tensor, argmaxAt } from '../tensor.js';
+import { Tensor, argmaxAt, tensorArg } from '../tensor.js';
 import { at, type GraphBuilder, type Value } from '../graph/graph.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/layers/embedding.js';
@@ -138,6 +138,7 @@ export class Seq2Seq extends Module {
   }
 
   override forward(ids: Tensor): Tensor {
+    ids = tensorArg(this.name, ids, 'ids');
     this.srcEmbed.checkIds(ids.data, ids.shape);
     return super.forward(ids);
   }
@@ -213,6 +214,8 @@ export class Seq2Seq extends Module {
    */
   override evaluate(x: Tensor, y: Tensor, opts: { loss?: LossName; batchSize?: number } = {}): { loss: number; accuracy: number } {
     if (opts.loss !== undefined && opts.loss !== 'crossEntropy' && opts.loss !== 'mse') this.lossOpts(opts);
+    x = tensorArg(`${this.name}.evaluate`, x, 'x');
+    y = tensorArg(`${this.name}.evaluate`, y, 'y');
     if (x.shape.length !== 2 || y.shape.length !== 2 || x.shape[0] !== y.shape[0]) {
       throw new WasmzooError('E_SHAPE', `${this.name}.evaluate: needs source ids [N, S] and target ids [N, T] with the same N, got [${x.shape.join(', ')}] and [${y.shape.join(', ')}]`);
     }

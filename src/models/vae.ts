@@ -40,7 +40,7 @@ import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers/linear.js';
 import { Flatten } from '../nn/layers/misc.js';
 import { IOPlan } from '../graph/ioplan.js';
-import { Tensor, numel, type Shape } from '../tensor.js';
+import { Tensor, numel, tensorArg, type Shape } from '../tensor.js';
 import type { TrainGraph } from '../graph/tape.js';
 import type { FitOptions, History, LossName, TrainOptions, TrainingLossModel } from '../graph/training.js';
 import { unflattenValue } from '../nn/layers/unflatten.js';
@@ -177,7 +177,7 @@ export class VAE extends Module implements TrainingLossModel {
    */
   override evaluate(x: Tensor, y: Tensor = x, opts: { loss?: LossName; batchSize?: number; seed?: number } = {}): { loss: number; reconstruction: number; kl: number } {
     this.lossOpts(opts);
-    const xf = this.rows(x, 'x'), yf = this.rows(y, 'y');
+    const xf = this.rows(tensorArg(`${this.name}.evaluate`, x, 'x'), 'x'), yf = this.rows(tensorArg(`${this.name}.evaluate`, y, 'y'), 'y');
     const N = xf.shape[0], D = this.inputSize;
     if (yf.shape[0] !== N) throw new WasmzooError('E_SHAPE', `${this.name}.evaluate: x has ${N} rows but y has ${yf.shape[0]}`);
     const bs = opts.batchSize ?? 256;
@@ -228,7 +228,7 @@ export class VAE extends Module implements TrainingLossModel {
 
   /** Posterior parameters of x: mu and logvar, [N, latent] each. */
   encode(x: Tensor): { mu: Tensor; logvar: Tensor } {
-    const xf = this.rows(x);
+    const xf = this.rows(tensorArg(`${this.name}.encode`, x));
     const N = xf.shape[0];
     const io = this.plan(`enc:${N}`, () => new IOPlan(runtime(), [[N, this.inputSize]], (g, [xv]) => {
       const { mu, logvar } = this.buildEncoder(g, xv);
@@ -240,6 +240,7 @@ export class VAE extends Module implements TrainingLossModel {
 
   /** Pixel probabilities sigmoid(fc4(relu(fc3(z)))) for codes z [N, latent]: [N, inputSize]. */
   decode(z: Tensor): Tensor {
+    z = tensorArg(`${this.name}.decode`, z, 'z');
     if (z.shape.length !== 2 || z.shape[1] !== this.latent) throw shapeError(`${this.name}.decode`, `[N, ${this.latent}]`, z.shape);
     const N = z.shape[0];
     const io = this.plan(`dec:${N}`, () => new IOPlan(runtime(), [[N, this.latent]], (g, [zv]) => [this.buildDecoder(g, zv)]));

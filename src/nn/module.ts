@@ -17,7 +17,7 @@
  */
 import { WasmzooError } from '../errors.js';
 import { runtime, type Runtime } from '../runtime/runtime.js';
-import { Tensor, numel, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, numel, shapeStr, tensorArg, type Shape } from '../tensor.js';
 import { GraphBuilder, Plan, toNCHW, toNHWC, type Value } from '../graph/graph.js';
 import { PlanCache, type PlanOwner } from '../graph/plancache.js';
 import { Parameter, isBufferKey } from '../graph/parameter.js';
@@ -189,6 +189,7 @@ export abstract class Module implements PlanOwner {
    * then only runs kernels. Training semantics apply inside trainStep / fit.
    */
   forward(x: Tensor): Tensor {
+    x = tensorArg(this.name, x);
     const plan = this.planFor(x.shape);
     const arena = plan.rt.arena;
     arena.write(plan.pointer(plan.input), x.data);
@@ -220,22 +221,23 @@ export abstract class Module implements PlanOwner {
    */
   trainStep(x: Tensor, y: Tensor, opts: TrainOptions = {}): number {
     this.assertAlive();
-    return training().trainStep(this, x, y, opts);
+    return training().trainStep(this, tensorArg(`${this.name}.trainStep`, x, 'x'), tensorArg(`${this.name}.trainStep`, y, 'y'), opts);
   }
 
   /** Train over a dataset for some epochs (see FitOptions); resolves to the per-epoch logs. */
   fit(x: Tensor, y: Tensor, opts: FitOptions = {}): Promise<History> {
     this.assertAlive();
-    return training().fit(this, x, y, opts);
+    return training().fit(this, tensorArg(`${this.name}.fit`, x, 'x'), tensorArg(`${this.name}.fit`, y, 'y'), opts);
   }
 
   /** Mean loss (and accuracy for crossEntropy) over a dataset, in batches, with inference semantics. */
   evaluate(x: Tensor, y: Tensor, opts: EvaluateOptions = {}): { loss: number; accuracy?: number } {
-    return training().evaluate(this, x, y, opts);
+    return training().evaluate(this, tensorArg(`${this.name}.evaluate`, x, 'x'), tensorArg(`${this.name}.evaluate`, y, 'y'), opts);
   }
 
   /** forward() over a dataset in batches (default 256 rows), outputs concatenated. */
   predict(x: Tensor, opts: { batchSize?: number } = {}): Tensor {
+    x = tensorArg(`${this.name}.predict`, x, 'x');
     const n = x.shape[0];
     const bs = opts.batchSize ?? 256;
     let out: Float32Array | undefined;

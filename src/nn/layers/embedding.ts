@@ -9,7 +9,7 @@
  */
 import { wordIndex } from '../../runtime/arena.js';
 import { WasmzooError } from '../../errors.js';
-import { Tensor, numel, shapeStr } from '../../tensor.js';
+import { Tensor, numel, shapeStr, tensorArg } from '../../tensor.js';
 import { FLAG_ACCUMULATE } from '../../runtime/activation.js';
 import { at, type GraphBuilder, type Value } from '../../graph/graph.js';
 import { PackedBlock } from '../../graph/packed.js';
@@ -70,6 +70,7 @@ export class Embedding extends Module {
 
   /** ids (any 1-3 D shape of integer ids) -> [...ids.shape, embeddingDim]. */
   override forward(ids: Tensor): Tensor {
+    ids = tensorArg(this.name, ids, 'ids');
     this.checkIds(ids.data, ids.shape);
     return super.forward(ids);
   }

@@ -30,7 +30,7 @@ import { PlanCache } from '../../graph/plancache.js';
 import { WasmzooError } from '../../errors.js';
 import { Act, FLAG_ACCUMULATE, epilogueFlags } from '../../runtime/activation.js';
 import { runtime, type Runtime } from '../../runtime/runtime.js';
-import { Tensor, numel, shapeStr, type Shape } from '../../tensor.js';
+import { Tensor, numel, shapeStr, tensorArg, type Shape } from '../../tensor.js';
 import { GraphBuilder, at, type Pointers, type Value } from '../../graph/graph.js';
 import { PackedBlock, withStaged } from '../../graph/packed.js';
 import { isTraining, type TrainGraph } from '../../graph/tape.js';
@@ -478,7 +478,7 @@ export abstract class RNNBase extends Module {
    * ([numLayers*D, B, H]) and, for an LSTM, `.c`.
    */
   override forward(x: Tensor, initialState?: StateInput): RecurrentOutput {
-    if (!(x instanceof Tensor)) throw new WasmzooError('E_ARGUMENT', `${this.name}: input must be a Tensor`);
+    x = tensorArg(this.name, x);
     const e = this.planFor3(x.shape, initialState !== undefined);
     const [out, h, c] = e.io.run(this.planInputs(e, x, initialState));
     return new RecurrentOutput(new Tensor(out, e.outShape), new Tensor(h, e.stateShape), c && new Tensor(c, e.stateShape));
@@ -509,7 +509,7 @@ export abstract class RNNBase extends Module {
     if (this.bidirectional) {
       throw new WasmzooError('E_ARGUMENT', `${this.name}: step() streams forward in time; a bidirectional layer needs the whole sequence (use forward())`);
     }
-    if (!(x instanceof Tensor)) throw new WasmzooError('E_ARGUMENT', `${this.name}: input must be a Tensor`);
+    x = tensorArg(`${this.name}.step`, x);
     const single = x.shape.length === 2;
     if (single && x.shape[1] !== this.inputSize) {
       throw new WasmzooError('E_SHAPE', `${this.name}: step() expected one timestep [B, ${this.inputSize}] or a chunk [${this.batchFirst ? 'B, T' : 'T, B'}, ${this.inputSize}], got ${shapeStr(x.shape)}`);
