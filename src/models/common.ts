@@ -121,8 +121,17 @@ export abstract class ZooModel extends Module {
     return /^(classifier|fc)\./.test(key);
   }
 
+  /**
+   * num_batches_tracked may be absent, but only this model's own: a foreign key that merely ends in
+   * num_batches_tracked is unexpected under strict loading like any other (issue 15, item 13).
+   */
   protected override optionalKey(key: string): boolean {
-    return key.endsWith('.num_batches_tracked') || (!this.includeTop && this.headKey(key));
+    return (key.endsWith('.num_batches_tracked') && this.ownKeys().has(key)) || (!this.includeTop && this.headKey(key));
+  }
+
+  private keys: Set<string> | undefined;
+  private ownKeys(): Set<string> {
+    return (this.keys ??= new Set(this.namedParameters().map(([k]) => k)));
   }
 
   /** The headless output: the feature map as it is, or global-pooled to [N, C]. */

@@ -66,3 +66,16 @@ describe('module lifecycle', () => {
     expect(m.greedy([4, 5], { maxLength: 3 })[0].length).toBeLessThanOrEqual(3);
   });
 });
+
+describe('strict loading of zoo models', () => {
+  it('accepts a missing num_batches_tracked but refuses a foreign key ending in it', async () => {
+    const { resnet18 } = await import('../../src/models/resnet.js');
+    const m = await resnet18({ numClasses: 4 });
+    const sd = m.stateDict();
+    const without = Object.fromEntries(Object.entries(sd).filter(([k]) => !k.endsWith('num_batches_tracked')));
+    expect(() => m.loadStateDict(without)).not.toThrow();
+    const extra = { ...sd, 'decoy.num_batches_tracked': new Tensor(new Float32Array(1), []) };
+    expect(() => m.loadStateDict(extra)).toThrow(/unexpected keys: decoy\.num_batches_tracked/);
+    m.dispose();
+  });
+});
