@@ -1,6 +1,6 @@
 // Embedding backward (https://pytorch.org/docs/stable/generated/torch.nn.Embedding.html). The forward is a row
 // copy in TypeScript (src/nn/layers/embedding.ts), so only the gradient's scatter-add is a kernel. Caller: the
-// Embedding training build (src/train/rnn.ts) through src/runtime/kernels.ts.
+// Embedding training build (src/nn/layers/embedding.ts, its training half) through src/runtime/kernels.ts.
 // Memory: pointers are byte offsets (4-byte alignment suffices), counts elements, ids i32.
 import { lds, ldv, sts, stv } from './ptr';
 

@@ -1,7 +1,7 @@
 // Copies and layout changes: channel slices of P pixels (concat along channels, slices) and the NCHW <-> NHWC
 // transposes at the API boundary (the engine runs NHWC; PyTorch's NCHW exists only there). Bit-exact: integer
 // loads for scalars, so NaN payloads survive. out and inp must not overlap.
-// Callers: the graph builder (src/nn/graph.ts: layout changes, concat) and layers through src/runtime/kernels.ts.
+// Callers: the graph builder (src/graph/graph.ts: layout changes) and layers through src/runtime/kernels.ts.
 // Memory: pointers are byte offsets (any 4-byte alignment), dims and pixel strides are elements.
 import { ldv, stv } from './ptr';
 

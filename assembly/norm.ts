@@ -1,7 +1,7 @@
 // Normalization layers, forward: BatchNorm as a per-channel affine (scale_shift: at inference, and in training
 // after the batch statistics), the training-mode batch statistics (batchnorm_stats), and LocalResponseNorm
 // (lrn_nhwc). Callers: BatchNorm1d/2d and LocalResponseNorm (src/nn/layers/norm.ts) and the BatchNorm training
-// build (src/train/layers.ts), through src/runtime/kernels.ts. Backward: norm_backward.ts.
+// build (src/nn/layers/norm.ts, its training half), through src/runtime/kernels.ts. Backward: norm_backward.ts.
 //
 // Memory: NHWC data as P pixels x C channels, channels contiguous; per-channel parameters are C floats.
 // Pointers are byte offsets (any 4-byte alignment), counts elements. Loops vectorise over channels and have

@@ -1,6 +1,6 @@
 // BatchNorm backward in training mode (https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html),
 // from the batch statistics of batchnorm_stats (norm.ts). LocalResponseNorm has no backward: the training graph
-// does not train it. Caller: the BatchNorm training build (src/train/layers.ts) through src/runtime/kernels.ts.
+// does not train it. Caller: the BatchNorm training build (src/nn/layers/norm.ts, its training half) through src/runtime/kernels.ts.
 //
 // Memory: x, dy, dx [P, C] (NHWC pixels x channels, channels contiguous), per-channel vectors of C floats;
 // pointers are byte offsets (4-byte alignment suffices). Sums as described in channel_sum.ts (f32 blocks, f64

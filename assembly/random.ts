@@ -6,7 +6,7 @@
 //   dropout_mask: inverted-dropout masks (torch.nn.Dropout); forward y = mul(x, mask), backward dx = mul(dy, mask).
 //   vae_normal:   standard normals (Box-Muller over pairs of uniforms), the noise of the VAE's
 //                 reparameterisation (vae.ts); named for that caller, it is a plain N(0, 1) generator.
-// Callers: the Dropout training build (src/train/layers.ts) and the VAE (src/models/vae.ts) through
+// Callers: the Dropout training half (src/nn/layers/misc.ts) and the VAE (src/models/vae.ts) through
 // src/runtime/kernels.ts.
 // Memory: pointers are byte offsets (4-byte alignment suffices), counts elements.
 import { sts } from './ptr';

@@ -1,6 +1,6 @@
 // Recurrent cells for training, forward: the per-step gate math of LSTM and GRU, saving what backpropagation
 // through time needs (rnn_cell_backward.ts reads it). The plain RNN's step needs no kernel: gemm_packed with
-// accumulate and the fused tanh/relu. Caller: src/train/rnn.ts (training build of RNN/LSTM/GRU).
+// accumulate and the fused tanh/relu. Caller: the training half of src/nn/layers/rnn.ts.
 //
 // Memory layout (shared with rnn_cell_backward.ts): PyTorch's plain gate order, NOT the inference gate blocks of
 // rnn.ts (training repacks nothing per gate: the recurrent and input projections are ordinary gemm_packed calls

@@ -1,6 +1,6 @@
 // Recurrent cells for training, backward: the per-step fused gate backward of LSTM, GRU and the plain RNN, from
 // what the forward cells (rnn_cell.ts) saved. Memory layout and gate order: see rnn_cell.ts. Caller:
-// src/train/rnn.ts (training build of RNN/LSTM/GRU), which runs the projections' GEMMs around these.
+// the training half of src/nn/layers/rnn.ts, which runs the projections' GEMMs around these.
 //
 // GRU: r multiplies the hidden projection's n part including b_hn, so the gradients of the two projections
 // differ in the n columns: dgx_n = da_n, dgh_n = da_n·r.

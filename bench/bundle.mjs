@@ -36,7 +36,7 @@ export async function bundleWasmzoo() {
       "export * from './src/index.ts';",
       "export { hashWeights, hashTensor, hashInto } from './src/models/hashweights.ts';",
       "export { runtime } from './src/runtime/runtime.ts';",
-      "export { GraphBuilder, Plan, toNCHW, toNHWC } from './src/nn/graph.ts';",
+      "export { GraphBuilder, Plan, toNCHW, toNHWC } from './src/graph/graph.ts';",
       ...files.map((f) => `export * from './${f}';`),
     ].join('\n');
     try {

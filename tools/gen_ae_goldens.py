@@ -2,7 +2,7 @@
 PyTorch forward passes and training steps of the autoencoders (src/models/autoencoder.ts) and the VAE
 (src/models/vae.ts) on weights from the shared closed-form hash (tools/hashweights.py). Tensors over 2000
 values are sampled (every 7th value). The VAE's eps is generated here with the same counter-based formula as
-assembly/vae.ts (vae_normal), so the tests check the generator too. Development time only:
+assembly/random.ts (vae_normal), so the tests check the generator too. Development time only:
 
     /usr/bin/python3 tools/gen_ae_goldens.py
 """
@@ -99,7 +99,7 @@ def vae_loss(m, x, target, eps):
     return (bce + kl) / B
 
 
-# ---- vae_normal (assembly/vae.ts) in numpy ----
+# ---- vae_normal (assembly/random.ts) in numpy ----
 
 def hash24(seed, i):
     with np.errstate(over='ignore'):

@@ -39,7 +39,6 @@ import { Sequential } from '../nn/layers/container.js';
 import { Unflatten, unflattenValue } from '../nn/layers/unflatten.js';
 import { Upsample } from '../nn/layers/upsample.js';
 import { Tensor, numel, tensorArg, type Shape } from '../tensor.js';
-import { isTraining } from '../graph/tape.js';
 
 export type AEActivation = 'relu' | 'tanh' | 'sigmoid';
 

@@ -274,13 +274,7 @@ export class Seq2Seq extends Module {
   // ---- plans ----
 
   private plan(key: string, make: () => IOPlan): IOPlan {
-    this.assertAlive();
-    return this.ioPlans.get(key, make);
-  }
-
-  override releaseWeights(): void {
-    this.ioPlans.clear();
-    super.releaseWeights();
+    return this.ioPlans.get(key, make); // after dispose() the cache is empty and a miss throws E_DISPOSED
   }
 
   /** Source ids as equal-length rows, checked: a single sequence or a batch. */

@@ -19,7 +19,7 @@
  * behaves the same; with SGD scale the learning rate by B to match). The target is fit's y (x itself for
  * a plain VAE; a clean image for a denoising one), values in [0, 1].
  *
- * eps: vae_normal (assembly/vae.ts, Box-Muller over dropout's counter hash), a pure function of (seed, i),
+ * eps: vae_normal (assembly/random.ts, Box-Muller over dropout's counter hash), a pure function of (seed, i),
  * the same bits in every variant. A training step draws eps[i] for the batch's B x latent values with
  * seed_lo = trainSeed ^ EPS_SALT, seed_hi = step (the trainer's 1-based step count, fit's `seed` option as
  * trainSeed); sample(n, { seed }) uses seed_lo = seed, seed_hi = 0xFFFFFFFF; evaluate uses seed_lo = seed,
@@ -297,11 +297,6 @@ export class VAE extends Module implements TrainingLossModel {
 
   private plan(key: string, make: () => IOPlan): IOPlan {
     return this.ioPlans.get(key, make);
-  }
-
-  override releaseWeights(): void {
-    this.ioPlans.clear();
-    super.releaseWeights();
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Backward kernels (assembly/backward/) in every variant against the f64 references of test/ref/backward.ts,
+ * Backward kernels (assembly/*_backward.ts) in every variant against the f64 references of test/ref/backward.ts,
  * and those references against central finite differences of the f64 FORWARD references (conv2dRef,
  * maxpool2dRef, avgpool2dRef, adaptivePool2dRef, batchnormTrainRef, activations), using the scalar loss
  * L = sum(dy · forward(x)) with a random dy, so dL/dx is exactly what a backward kernel computes.

@@ -1,5 +1,5 @@
 /**
- * Recurrent training cells (assembly/rnn_backward.ts): the f64 oracles (test/ref/rnn_backward.ts) against
+ * Recurrent training cells (assembly/rnn_cell.ts, rnn_cell_backward.ts): the f64 oracles (test/ref/rnn_backward.ts) against
  * central finite differences, then every kernel against the oracles in every variant.
  *
  * Sweep: H = 1, 3, 4 (one f32x4), 5, 8, 13 (vectors + a tail), 33; B = 1..3; gate rows with a stride larger

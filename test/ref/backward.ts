@@ -1,5 +1,5 @@
 /**
- * f64 reference backward passes for the training kernels (assembly/backward/), written from the definitions,
+ * f64 reference backward passes for the training kernels (assembly/*_backward.ts), written from the definitions,
  * sharing nothing with the kernels (no im2col, no packing, no blocking). Each is checked against central
  * finite differences of the f64 FORWARD references (test/ref/conv2d.ts, pool.ts, and batchnormTrainRef
  * here) in test/kernels/backward.test.ts, so a wrong reference cannot hide a wrong kernel.
@@ -160,7 +160,7 @@ export function batchnormBackwardRef(x: ArrayLike<number>, dy: ArrayLike<number>
 }
 
 const M64 = (1n << 64n) - 1n;
-/** The dropout mask of assembly/backward/elementwise.ts (splitmix64 of seed + (i+1)*golden), in BigInt. */
+/** The dropout mask of assembly/random.ts (splitmix64 of seed + (i+1)*golden), in BigInt. */
 export function dropoutMaskRef(n: number, p: number, seedLo: number, seedHi: number): Float32Array {
   const seed = (BigInt(seedHi >>> 0) << 32n) | BigInt(seedLo >>> 0);
   const out = new Float32Array(n);

@@ -1,5 +1,5 @@
 /**
- * f64 oracles for the recurrent training cells (assembly/rnn_backward.ts): one batch row of the gate math
+ * f64 oracles for the recurrent training cells (assembly/rnn_cell.ts, rnn_cell_backward.ts): one batch row of the gate math
  * forward (saving activations) and its backward, PyTorch's gate orders (LSTM i,f,g,o; GRU r,z,n with
  * n = tanh(gx_n + r·gh_n), gh = W_hh h + b_hh). Exact Math.tanh / Math.exp; checked by finite differences
  * in test/kernels/rnn_backward.test.ts. Slow on purpose; tests only.

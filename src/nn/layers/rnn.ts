@@ -333,7 +333,6 @@ export abstract class RNNBase extends Module {
   override releaseWeights(): void {
     for (const p of this.packed) p.release();
     for (const p of this.projPacked) p.release();
-    this.ioPlans.clear();
     super.releaseWeights();
   }
 
@@ -607,7 +606,7 @@ export class GRU extends RNNBase {
  * Per layer l and direction d, time-major (X [T*B, F], the output sequence O [T, B, D*H]):
  *   forward   gates = X·W_ihᵀ + b                       one GEMM over all T*B rows
  *             for t: gates_t += h_{t-1}·W_hhᵀ (LSTM)     one GEMM per step (GRU: gh_t = h_{t-1}·W_hhᵀ + b_hh
- *                    cell forward (rnn_backward.ts)      apart, r scales its n part), then the gate math,
+ *                    cell forward (rnn_cell.ts)          apart, r scales its n part), then the gate math,
  *                                                        activations saved in place, h_t written into O
  *   backward  for t in reverse: cell backward -> dgates_t (and dc_{t-1}); dh_{t-1} = dgates_t·W_hh (GEMM)
  *             then over all timesteps at once: dW_ih = dGatesᵀ·X, dW_hh = dGatesᵀ·H_prev (H_prev is O
