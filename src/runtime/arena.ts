@@ -177,14 +177,21 @@ export class ActivationRegion {
 
   /** A new plan needs `bytes`: grow the region if it is smaller (its contents are not kept). */
   reserve(bytes: number): void {
+    if (bytes > this.size) {
+      // release first: when the region is the arena's last block, the new one extends it in place
+      const old = this.size;
+      this.arena.release(this.ptr);
+      try {
+        this.ptr = this.arena.alloc(bytes);
+        this.size = bytes;
+      } catch (e) {
+        // the memory cannot grow that far: the plans alive keep a region (the old size fits where the old
+        // block was), so a refused plan never leaves them pointing at address 0
+        this.ptr = old > 0 ? this.arena.alloc(old) : 0;
+        throw e;
+      }
+    }
     this.users++;
-    if (bytes <= this.size) return;
-    // release first: when the region is the arena's last block, the new one extends it in place
-    this.arena.release(this.ptr);
-    this.ptr = 0;
-    this.size = 0;
-    this.ptr = this.arena.alloc(bytes);
-    this.size = bytes;
   }
 
   /** A plan is gone; the region is freed with the last one. */

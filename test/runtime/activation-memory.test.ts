@@ -58,3 +58,19 @@ describe('activation memory over many input shapes', () => {
     m.dispose();
   });
 });
+
+describe('a plan too large for the memory', () => {
+  it('is refused with E_RUNTIME and leaves the models already planned working', async () => {
+    await init();
+    const { Upsample, Linear } = await import('../../src/nn/index.js');
+    const small = new Linear(3, 2);
+    const x = new Tensor(new Float32Array([1, 2, 3]), [1, 3]);
+    const want = Array.from(small.forward(x).data);
+    // 1 x 1 x 40 x 40 upsampled 1000x: 6.4 GB of activations, more than a wasm32 memory can hold
+    const huge = new Upsample(1000);
+    expect(() => huge.forward(new Tensor(new Float32Array(1600), [1, 1, 40, 40]))).toThrow(/cannot grow wasm memory/);
+    expect(runtime().arena.activations.ptr).not.toBe(0);
+    expect(Array.from(small.forward(x).data)).toEqual(want);
+    small.dispose();
+  });
+});
