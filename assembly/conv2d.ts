@@ -102,7 +102,7 @@ export function conv2d_nhwc(out: usize, inp: usize, pw: usize, bias: usize, N: i
     // all N*H*W pixels are rows of A with stride C: one GEMM per group
     for (let g = 0; g < groups; g++) {
       gemm_run(out + (<usize>(g * OCg) << 2), inp + (<usize>(g * ICg) << 2), pw + <usize>g * gbytes,
-        bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, N * H * W, OCg, ICg, C, 1, out_ps, flags);
+        bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, N * H * W, OCg, ICg, C, 1, out_ps, flags, false);
     }
     return;
   }
@@ -117,7 +117,7 @@ export function conv2d_nhwc(out: usize, inp: usize, pw: usize, bias: usize, N: i
     for (let g = 0; g < groups; g++) {
       im2col_tile(scratch, lda, inp, p0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
       gemm_run(out + <usize>p0 * obs + (<usize>(g * OCg) << 2), scratch, pw + <usize>g * gbytes,
-        bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, m, OCg, K, lda, 1, out_ps, flags);
+        bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, m, OCg, K, lda, 1, out_ps, flags, false);
     }
   }
 }

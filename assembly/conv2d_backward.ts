@@ -95,7 +95,7 @@ export function conv2d_backward_data(dx: usize, dy: usize, w: usize, N: i32, H: 
       for (let ic0 = 0; ic0 < ICg; ic0 += nc) {
         const n = min(nc, ICg - ic0);
         gemm_pack_b(pb, w + (<usize>(g * OCg * ICg + ic0) << 2), OCg, n, ICg, 1);
-        gemm_run(dx + (<usize>(g * ICg + ic0) << 2), dy + (<usize>(g * OCg) << 2), pb, 0, M, n, OCg, OC, 1, C, 0);
+        gemm_run(dx + (<usize>(g * ICg + ic0) << 2), dy + (<usize>(g * OCg) << 2), pb, 0, M, n, OCg, OC, 1, C, 0, false);
       }
     }
     return;
@@ -121,7 +121,7 @@ export function conv2d_backward_data(dx: usize, dy: usize, w: usize, N: i32, H: 
           const nb = <usize>n << 2;
           for (let p0 = 0; p0 < M; p0 += mt) {
             const m = min(mt, M - p0);
-            gemm_run(dcol, dy + <usize>p0 * ocb + (<usize>(g * OCg) << 2), pb, 0, m, n, OCg, OC, 1, n, 0);
+            gemm_run(dcol, dy + <usize>p0 * ocb + (<usize>(g * OCg) << 2), pb, 0, m, n, OCg, OC, 1, n, 0, false);
             // scatter-add dcol rows to the input pixel under tap t
             let b = p0 / plane;
             const r = p0 - b * plane;
@@ -165,7 +165,7 @@ export function conv2d_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H
     for (let g = 0; g < groups; g++) {
       im2col_packed_oihw(scratch, x, p0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
       gemm_run(dw + (<usize>(g * OCg) * <usize>K << 2), dy + <usize>p0 * ocb + (<usize>(g * OCg) << 2), scratch, 0,
-        OCg, K, m, 1, OC, K, f);
+        OCg, K, m, 1, OC, K, f, false);
     }
   }
 }
@@ -205,7 +205,7 @@ function data_whole_w(dx: usize, dy: usize, w: usize, N: i32, H: i32, W: i32, C:
     const cofs = <usize>(g * ICg) << 2;
     for (let p0 = 0; p0 < M; p0 += mt) {
       const m = min(mt, M - p0);
-      gemm_run(dcol, dy + <usize>p0 * ocb + (<usize>(g * OCg) << 2), pb, 0, m, K, OCg, OC, 1, K, 0);
+      gemm_run(dcol, dy + <usize>p0 * ocb + (<usize>(g * OCg) << 2), pb, 0, m, K, OCg, OC, 1, K, 0, false);
       let b = p0 / plane;
       const r = p0 - b * plane;
       let oh = r / OW, ow = r - (r / OW) * OW;

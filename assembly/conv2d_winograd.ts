@@ -70,7 +70,7 @@ const wg_t = memory.data(48, 16);
 /** Bytes of scratch conv2d_winograd needs. */
 export function conv2d_winograd_scratch_size(N: i32, OH: i32, OW: i32, C: i32, OC: i32): i32 {
   const T = N * ((OH + 1) >> 1) * ((OW + 1) >> 1);
-  return 16 * wg_tiles(C, OC, T) * (wg_ldv(C) + wg_ldv(OC)) * 4;
+  return 16 * wg_tiles(C, OC, T) * (wg_ldv(C) + wg_ldv(OC)) * 4 + 64;
 }
 
 /**
@@ -88,12 +88,13 @@ export function conv2d_winograd(out: usize, inp: usize, pw: usize, bias: usize, 
   const ldv = wg_ldv(C), ldm = wg_ldv(OC);
   const vstep = <usize>tb * <usize>ldv << 2, mstep = <usize>tb * <usize>ldm << 2;
   const vbase = scratch, mbase = scratch + 16 * vstep;
+  wg_d = mbase + 16 * mstep; // 16 floats after V and M: this call's own (see wg_d)
   const gbytes = <usize>gemm_packed_b_size(C, OC) << 2;
   for (let t0 = 0; t0 < T; t0 += tb) {
     const m = min(tb, T - t0);
     wg_input(vbase, vstep, ldv, inp, t0, m, C, H, W, TH, TW, PH, PW);
     for (let x = 0; x < 16; x++) {
-      gemm_run(mbase + <usize>x * mstep, vbase + <usize>x * vstep, pw + <usize>x * gbytes, 0, m, OC, C, ldv, 1, ldm, 0);
+      gemm_run(mbase + <usize>x * mstep, vbase + <usize>x * vstep, pw + <usize>x * gbytes, 0, m, OC, C, ldv, 1, ldm, 0, false);
     }
     wg_output(out, out_ps, mbase, mstep, ldm, bias, t0, m, OC, OH, OW, TH, TW, flags);
   }
@@ -198,7 +199,7 @@ function wg_in_edge_v(vi: usize, vstep: usize, img: usize, cb: usize, W: i32, ih
 
 /** One channel (scalar variant, channel tails): V_ξ at vi + ξ*vstep. */
 function wg_in_s(vi: usize, vstep: usize, img: usize, cb: usize, H: i32, W: i32, ih0: i32, iw0: i32): void {
-  const d = changetype<usize>(wg_d);
+  const d = wg_d;
   for (let r = 0; r < 4; r++) {
     const ih = ih0 + r;
     for (let c = 0; c < 4; c++) {
@@ -226,7 +227,11 @@ function wg_in_s(vi: usize, vstep: usize, img: usize, cb: usize, H: i32, W: i32,
     store<f32>(o + 3 * vstep, x1 - x3);
   }
 }
-const wg_d = memory.data(64, 16);
+/**
+ * 4x4 window of wg_in_s: 64 bytes at the end of the call's scratch. A global (per instance, so per thread)
+ * holding a pointer into scratch, not a static buffer: threads share static data (src/runtime/threads.ts).
+ */
+let wg_d: usize = 0;
 
 /** out[2x2 block of tile t0+i] = act((acc ? out : 0) + bias + (Aᵀ M A)), valid pixels only. */
 function wg_output(out: usize, out_ps: i32, mb: usize, mstep: usize, ldm: i32, bias: usize, t0: i32, m: i32,

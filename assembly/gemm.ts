@@ -21,10 +21,11 @@
 // Micro-kernels (register blocks of f32x4 accumulators, vacc<row>x<cols>):
 //   relaxed 6x8 with f32x4.relaxed_madd (12 accumulators + 2 B + 1 A splat = 15 xmm registers)
 //   simd    5x8 with mul+add (a 6x8 one spills in V8: TOOLCHAIN.md)
-//   scalar  4x4 on half panels (16 f32 accumulators), 1x8 for a single row
+//   scalar  4x4 on half panels (16 f32 accumulators), 1x8 for a single row (same summation order per row)
 // Row tails reuse the MR kernel with the extra rows aliased to the last valid row (same inputs, same result
-// stored to the same address) unless a single row is left, which goes to a 1x8 kernel (also the GEMV path
-// for batch-1 linear layers). Column tails read the zero-padded panel and store only the valid columns.
+// stored to the same address), a single row too: so a row's bits never depend on its tile (threads cut GEMMs
+// anywhere, see gemm_run). A whole one-row call (batch-1 Linear, RNN steps) streams each panel over all of K
+// instead (gemv_panel). Column tails read the zero-padded panel and store only the valid columns.
 // Epilogue: the accumulators start at bias (first K block only) + C (when accumulating, or after the first
 // K block); the activation runs in place after the last K block. So C = act(C_old + A·B + bias): the
 // activation comes after the accumulation (fused residual add; the RNN layer relies on it).
@@ -38,8 +39,6 @@ const KC: i32 = 512;
 /** M block: a multiple of every MR (4, 5, 6). MC x KC of A (240 KB) stays in L2 across all panels. */
 const MC: i32 = 120;
 
-/** Weights (K*N floats) from which a single-row GEMM takes gemv_panel: 1 MB, half the L2 of a core here. */
-const GEMV_MIN: i32 = 1 << 18;
 
 /** Floats needed to hold B (K x N) packed: ceil(N/NR)*NR*K. */
 export function gemm_packed_b_size(K: i32, N: i32): i32 {
@@ -85,21 +84,30 @@ export function gemm_pack_b(dst: usize, b: usize, K: i32, N: i32, b_rs: i32, b_c
 export function gemm_packed(c: usize, a: usize, pb: usize, bias: usize, M: i32, N: i32, K: i32,
   a_rs: i32, a_cs: i32, ldc: i32, flags: i32, alpha: f32): void {
   set_act_alpha(alpha);
-  gemm_run(c, a, pb, bias, M, N, K, a_rs, a_cs, ldc, flags);
+  gemm_run(c, a, pb, bias, M, N, K, a_rs, a_cs, ldc, flags, true);
 }
 
-/** gemm_packed for callers inside the module, which have set the activation's alpha themselves. */
+/**
+ * gemm_packed for callers inside the module, which have set the activation's alpha themselves.
+ * `gemv`: a one-row problem (M == 1) may take the streaming GEMV kernel. Callers that cut a larger problem
+ * into row tiles (conv tiles, Winograd blocks, backward) pass false.
+ * NOTE (threads): every row's result depends only on that row of A, B and K, never on M, the row's
+ * position or its tile, because single-row tails run through the MR kernel (rows aliased), not a 1x8 kernel
+ * with its own summation order. Only a whole M == 1 call with `gemv` takes another kernel (summed in 4
+ * chains). So the thread pool may cut any GEMM or conv into row or column parts and get the same bits
+ * (src/runtime/parallel.ts).
+ */
 export function gemm_run(c: usize, a: usize, pb: usize, bias: usize, M: i32, N: i32, K: i32,
-  a_rs: i32, a_cs: i32, ldc: i32, flags: i32): void {
+  a_rs: i32, a_cs: i32, ldc: i32, flags: i32, gemv: bool): void {
   if (M <= 0 || N <= 0) return;
   const act = (flags >> 1) & 15;
   const accumulate = (flags & 1) != 0;
   const rs = <usize>a_rs << 2, cs = <usize>a_cs << 2, ldcb = <usize>ldc << 2;
   if (K < 0) K = 0;
   if (ASC_FEATURE_SIMD) {
-    if (M == 1 && a_cs == 1 && K * N >= GEMV_MIN) {
-      // GEMV (batch-1 Linear) on weights that do not stay in cache: memory-bound, so stream each panel once
-      // over all of K. (Cache-resident weights, e.g. LeNet's fc layers, run faster through gemm_1x8 below.)
+    if (M == 1 && gemv) {
+      // GEMV (batch-1 Linear, RNN steps): stream each panel once over all of K, four accumulator chains
+      // (latency-bound otherwise). One kernel for every N, so a split by columns changes no bit.
       for (let n0 = 0; n0 < N; n0 += NR) {
         gemv_panel(c + (<usize>n0 << 2), a, pb + (<usize>(n0 >> 3) * <usize>K << 5), K, min(NR, N - n0),
           bias != 0 ? bias + (<usize>n0 << 2) : 0, accumulate, act);
@@ -145,15 +153,11 @@ export function gemm(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, 
   if (ASC_FEATURE_RELAXED_SIMD) {
     let m = 0;
     for (; m + 6 <= mc; m += 6) gemm_6x8(c + <usize>m * ldcb, ldcb, a + <usize>m * rs, rs, cs, bp, 6, kc, nv, bias, addC, act);
-    const rem = mc - m;
-    if (rem > 1) gemm_6x8(c + <usize>m * ldcb, ldcb, a + <usize>m * rs, rs, cs, bp, rem, kc, nv, bias, addC, act);
-    else if (rem == 1) gemm_1x8(c + <usize>m * ldcb, a + <usize>m * rs, cs, bp, kc, nv, bias, addC, act);
+    if (m < mc) gemm_6x8(c + <usize>m * ldcb, ldcb, a + <usize>m * rs, rs, cs, bp, mc - m, kc, nv, bias, addC, act);
   } else if (ASC_FEATURE_SIMD) {
     let m = 0;
     for (; m + 5 <= mc; m += 5) gemm_5x8(c + <usize>m * ldcb, ldcb, a + <usize>m * rs, rs, cs, bp, 5, kc, nv, bias, addC, act);
-    const rem = mc - m;
-    if (rem > 1) gemm_5x8(c + <usize>m * ldcb, ldcb, a + <usize>m * rs, rs, cs, bp, rem, kc, nv, bias, addC, act);
-    else if (rem == 1) gemm_1x8(c + <usize>m * ldcb, a + <usize>m * rs, cs, bp, kc, nv, bias, addC, act);
+    if (m < mc) gemm_5x8(c + <usize>m * ldcb, ldcb, a + <usize>m * rs, rs, cs, bp, mc - m, kc, nv, bias, addC, act);
   } else {
     for (let m = 0; m < mc; m += 4) {
       const mr = min(4, mc - m);
@@ -376,46 +380,6 @@ function gemm_5x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     store_lo(c0, vacc0x0123, nv); store_hi(c0, vacc0x4567, nv);
   }
   if (act > 1) act_tile(c, ldcb, mr, nv, act);
-}
-
-/**
- * 1x8 kernel (single-row tail, GEMV for batch-1 linear layers). Two accumulator sets over even/odd k hide
- * the multiply-add latency, which bounds a single chain (nothing else to overlap with in one row).
- */
-function gemm_1x8(c: usize, a: usize, cs: usize, bp: usize, kc: i32, nv: i32, bias: usize, addC: bool, act: i32): void {
-  let vacc0x0123 = bias_lo(bias, nv), vacc0x4567 = bias_hi(bias, nv);
-  if (addC) {
-    vacc0x0123 = f32x4.add(vacc0x0123, load_lo(c, nv));
-    vacc0x4567 = f32x4.add(vacc0x4567, load_hi(c, nv));
-  }
-  let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
-  let a0 = a, w = bp;
-  let k = 0;
-  for (; k + 2 <= kc; k += 2) {
-    const va0 = v128.load32_splat(a0);
-    const va1 = v128.load32_splat(a0 + cs);
-    a0 += cs << 1;
-    vacc0x0123 = vmadd(va0, v128.load(w), vacc0x0123);
-    vacc0x4567 = vmadd(va0, v128.load(w, 16), vacc0x4567);
-    vacc1x0123 = vmadd(va1, v128.load(w, 32), vacc1x0123);
-    vacc1x4567 = vmadd(va1, v128.load(w, 48), vacc1x4567);
-    w += 64;
-  }
-  if (k < kc) {
-    const va0 = v128.load32_splat(a0);
-    vacc0x0123 = vmadd(va0, v128.load(w), vacc0x0123);
-    vacc0x4567 = vmadd(va0, v128.load(w, 16), vacc0x4567);
-  }
-  vacc0x0123 = f32x4.add(vacc0x0123, vacc1x0123);
-  vacc0x4567 = f32x4.add(vacc0x4567, vacc1x4567);
-  if (nv == 8) {
-    v128.store(c, vacc0x0123);
-    v128.store(c, vacc0x4567, 16);
-  } else {
-    store_lo(c, vacc0x0123, nv);
-    store_hi(c, vacc0x4567, nv);
-  }
-  if (act != 0) act_tile(c, 0, 1, nv, act);
 }
 
 /**

@@ -1,18 +1,41 @@
 /**
  * wasmzoo: portable neural-network runtime. Public API.
  */
-import { init as initRuntime, type Backend, type InitOptions } from './runtime/runtime.js';
-export { backend, memoryStats, type Backend, type InitOptions, type MemoryStats } from './runtime/runtime.js';
+import { init as initRuntime, type Backend, type InitOptions, type Runtime } from './runtime/runtime.js';
+export { backend, memoryStats, threads, release, threadsLimit, type Backend, type InitOptions, type MemoryStats } from './runtime/runtime.js';
+
+/** What init() started. */
+export interface RuntimeInfo {
+  /** The kernel variant: 'relaxed', 'simd' or 'scalar'. */
+  backend: Backend;
+  /** Threads that run kernels (this one included). */
+  threads: number;
+  /** Why it runs on one thread though more were asked for (or 'auto' found none), if so. */
+  threadsNote?: string;
+  /** The backend name, so `${await init()}` reads as before. */
+  toString(): string;
+}
 
 /**
  * Start the runtime: compiles the best kernel variant this engine accepts (relaxed SIMD, then SIMD, then
- * scalar) and resolves to its name. Idempotent; model builders call it for you. Pass `{ backend }` to force
- * a variant, or `{ module }` with a precompiled WebAssembly.Module where compiling from bytes is forbidden
- * (edge workers). Concurrent calls are served in call order and the later request wins (see runtime.ts).
+ * scalar), starts its worker threads (`threads: 'auto'` by default, see InitOptions) and resolves to what
+ * runs. Idempotent; model builders call it for you. Pass `{ backend }` to force a variant, `{ threads }` for
+ * a thread count, or `{ module }` with a precompiled WebAssembly.Module where compiling from bytes is
+ * forbidden (edge workers). Concurrent calls are served in call order and the later request wins (see
+ * runtime.ts).
  */
-export async function init(opts?: InitOptions): Promise<Backend> {
-  return (await initRuntime(opts)).backend;
+export async function init(opts?: InitOptions): Promise<RuntimeInfo> {
+  const rt = await initRuntime(opts);
+  let info = infos.get(rt);
+  if (!info) {
+    info = { backend: rt.backend, threads: rt.threads, toString: () => rt.backend };
+    if (rt.threadsNote) info.threadsNote = rt.threadsNote;
+    infos.set(rt, info);
+  }
+  return info;
 }
+/** One RuntimeInfo per runtime, so init() resolves to the same object while the runtime stays. */
+const infos = new WeakMap<Runtime, RuntimeInfo>();
 export { Tensor, tensor, type Shape } from './tensor.js';
 export { WasmzooError, type ErrorCode } from './errors.js';
 export * as nn from './nn/index.js';

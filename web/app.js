@@ -239,7 +239,7 @@ function runAutoencoder(px) {
 async function start() {
   const t0 = performance.now();
   clearPad();
-  const backend = await wasmzoo.init();
+  const { backend } = await wasmzoo.init();
   app.backend = backend;
   $('backend').textContent = { relaxed: 'relaxed SIMD', simd: 'SIMD', scalar: 'scalar (no SIMD)' }[backend] ?? backend;
   const [weights, sampleBytes] = await Promise.all([download('../weights/lenet5-fashion.safetensors'), download('../assets/fashion-samples.safetensors')]);

@@ -27,6 +27,8 @@ export class Arena {
   private i32view = new Int32Array(0);
   /** Highest `top` ever reached, in bytes from address 0. */
   highWater: number;
+  /** Appended to the error when the memory cannot grow (the runtime says which limit to raise). */
+  growHint = '';
   /** The activation region every plan of this arena runs in (see ActivationRegion). */
   readonly activations = new ActivationRegion(this);
 
@@ -106,7 +108,7 @@ export class Arena {
     try {
       this.memory.grow(pages);
     } catch (e) {
-      throw new WasmzooError('E_RUNTIME', `arena: cannot grow wasm memory to ${end} bytes (${(e as Error).message})`);
+      throw new WasmzooError('E_RUNTIME', `arena: cannot grow wasm memory to ${end} bytes (${(e as Error).message})${this.growHint}`);
     }
   }
 

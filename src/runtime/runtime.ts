@@ -6,6 +6,10 @@
  * the embedded module: an engine without (relaxed) SIMD refuses it and we fall to the next one.
  * A caller may force a variant (`init({ backend: 'scalar' })`), e.g. for an engine whose SIMD is broken,
  * or pass a precompiled WebAssembly.Module (edge workers forbid compiling from bytes).
+ *
+ * Threads (`init({ threads })`, src/runtime/threads.ts): the chosen variant rewritten to import a shared
+ * memory (shared-module.ts), one instance here and one per worker, and the kernels split across them
+ * (parallel.ts). Where threads cannot run, the runtime runs on one thread and `threadsNote` says why.
  */
 import relaxedPatch from '../../build/wasmzoo.relaxed.patch';
 import simdBase64 from '../../build/wasmzoo.simd.wasm';
@@ -14,6 +18,9 @@ import { applyWasmPatch, fromBase64 } from './wasm-patch.js';
 import { WasmzooError } from '../errors.js';
 import { Arena } from './arena.js';
 import type { Kernels } from './kernels.js';
+import { importsMemory, MAX_PAGES, toSharedMemoryModule } from './shared-module.js';
+import { ThreadPool, threadsUnavailable } from './threads.js';
+import { parallelKernels } from './parallel.js';
 
 export type Backend = 'relaxed' | 'simd' | 'scalar';
 export const BACKENDS: readonly Backend[] = ['relaxed', 'simd', 'scalar'];
@@ -24,16 +31,81 @@ export interface InitOptions {
   backend?: Backend;
   /** A precompiled kernel module (e.g. `import wasm from 'wasmzoo/wasm/wasmzoo.simd.wasm'` in a worker). */
   module?: WebAssembly.Module;
+  /**
+   * Threads that run kernels, this one included: `'auto'` (the default) takes the cores
+   * (`navigator.hardwareConcurrency` or `os.availableParallelism()`) up to AUTO_THREADS_MAX where threads are
+   * possible, else 1, quietly; a number asks for exactly that many (1 .. threadsLimit()) and says once, on
+   * the console, why it runs on one thread where threads are impossible. Results are the same bits for any
+   * count.
+   */
+  threads?: number | 'auto';
+  /**
+   * Bytes the shared memory of a threaded runtime may grow to (rounded up to 64 KiB): it is reserved up
+   * front, so it is fixed at init. Default 1 GiB in browsers (mobile Safari refuses large reservations),
+   * 4 GiB elsewhere. A model that does not fit fails with an error that names this option.
+   */
+  maxMemory?: number;
+}
+
+/**
+ * `'auto'` threads stop at 4: the pool gives every thread an equal share, so the slowest core sets the pace
+ * (phones pair big and little cores), and the batch-1 layers of the zoo gain little past 4 parts; both
+ * peers default to at most 4 as well (onnxruntime-web min(4, cores/2)).
+ */
+export const AUTO_THREADS_MAX = 4;
+
+/** Cores this engine reports (1 if it does not say). */
+export function cores(): number {
+  const g = globalThis as { navigator?: { hardwareConcurrency?: number }; process?: { getBuiltinModule?: (m: string) => unknown } };
+  const n = g.navigator?.hardwareConcurrency;
+  if (typeof n === 'number' && n > 0) return n;
+  const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
+  return Math.max(1, os?.availableParallelism?.() ?? 1);
+}
+
+/** The most threads `init({ threads })` accepts here: 4 per core (at least 8), at most 64. */
+export function threadsLimit(): number {
+  return Math.min(64, Math.max(8, 4 * cores()));
+}
+
+const GIB = 2 ** 30;
+function defaultMaxMemory(): number {
+  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown; process?: unknown; Deno?: unknown };
+  const browser = (g.document !== undefined || g.WorkerGlobalScope !== undefined) && g.process === undefined && g.Deno === undefined;
+  return browser ? GIB : 4 * GIB;
 }
 
 export class Runtime {
   readonly backend: Backend;
   readonly k: Kernels;
   readonly arena: Arena;
-  constructor(backend: Backend, instance: WebAssembly.Instance) {
+  /** The kernels as exported (one thread), for callers that split work themselves. */
+  readonly exports: Kernels;
+  /** Why this runtime runs on one thread though more were asked for (undefined otherwise). */
+  readonly threadsNote?: string;
+  /** What init() was asked for (a later init with the same request reuses this runtime). */
+  readonly request: string;
+  private readonly pool?: ThreadPool;
+  constructor(backend: Backend, instance: WebAssembly.Instance, pool?: ThreadPool, threadsNote?: string, request = '', maxBytes = 0) {
     this.backend = backend;
-    this.k = instance.exports as unknown as Kernels;
-    this.arena = new Arena(this.k.memory, this.k.heap_base());
+    this.exports = instance.exports as unknown as Kernels;
+    this.arena = new Arena(this.exports.memory, this.exports.heap_base());
+    this.pool = pool;
+    this.k = pool ? parallelKernels(this.exports, pool, this.arena) : this.exports;
+    this.threadsNote = threadsNote;
+    this.request = request;
+    if (pool) {
+      this.arena.growHint = `: the threaded runtime's shared memory stops at ${Math.round(maxBytes / 2 ** 20)} MiB; `
+        + 'pass a larger `maxMemory` to wasmzoo.init({ threads, maxMemory }), or `threads: 1` (no fixed maximum)';
+    }
+  }
+  /** Threads that run kernels (1 when no pool runs, or after release()). */
+  get threads(): number {
+    return this.pool?.size ?? 1;
+  }
+  /** End the worker threads; this runtime's models keep running, on the calling thread. */
+  endThreads(): void {
+    this.pool?.terminate();
   }
 }
 
@@ -55,8 +127,42 @@ async function compile(backend: Backend): Promise<WebAssembly.Module> {
   return WebAssembly.compile(bytes);
 }
 
+/** The thread count an init request resolves to before trying (and whether it was asked for explicitly). */
+function requestedThreads(threads: InitOptions['threads']): { n: number; explicit: boolean } {
+  if (threads === undefined || threads === 'auto') return { n: threadsUnavailable() ? 1 : Math.min(cores(), AUTO_THREADS_MAX), explicit: false };
+  return { n: threads, explicit: true };
+}
+
+/** Check the thread options of init (E_ARGUMENT with what was wrong). */
+function checkThreadOptions(opts: InitOptions): WasmzooError | undefined {
+  const t = opts.threads;
+  if (t !== undefined && t !== 'auto') {
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 1) {
+      return new WasmzooError('E_ARGUMENT', `init: threads must be 'auto' or an integer >= 1, got ${typeof t === 'number' ? t : JSON.stringify(t)}`);
+    }
+    if (t > threadsLimit()) {
+      return new WasmzooError('E_ARGUMENT', `init: threads ${t} is more than this engine can start (${cores()} cores; at most ${threadsLimit()})`);
+    }
+  }
+  const m = opts.maxMemory;
+  if (m !== undefined && (typeof m !== 'number' || !Number.isFinite(m) || m < 16 * 2 ** 20 || m > 4 * GIB)) {
+    return new WasmzooError('E_ARGUMENT', `init: maxMemory must be a byte count from 16 MiB to 4 GiB, got ${typeof m === 'number' ? m : JSON.stringify(m)}`);
+  }
+  return undefined;
+}
+
+const warned = new Set<string>();
+/** Say once per reason why an explicit thread request runs on one thread. */
+function warnOnce(note: string): void {
+  if (warned.has(note)) return;
+  warned.add(note);
+  console.warn(`wasmzoo: running on one thread: ${note}`);
+}
+
 /** Instantiate a kernel module (compiled here or given) and make it the current runtime. */
 export async function instantiate(opts: InitOptions = {}): Promise<Runtime> {
+  const bad = checkThreadOptions(opts);
+  if (bad) throw bad;
   let module: WebAssembly.Module | undefined = opts.module;
   let chosen: Backend | undefined;
   if (module === undefined) {
@@ -80,13 +186,36 @@ export async function instantiate(opts: InitOptions = {}): Promise<Runtime> {
   } else if (!(module instanceof WebAssembly.Module)) {
     throw new WasmzooError('E_ARGUMENT', `init: options.module must be a WebAssembly.Module, got ${typeof module}`);
   }
+  const request = JSON.stringify([opts.backend ?? null, opts.threads ?? 'auto', opts.maxMemory ?? null]);
+  const { n, explicit } = requestedThreads(opts.threads);
+  let note: string | undefined;
+  if (n > 1) {
+    note = threadsUnavailable();
+    if (!note && opts.module !== undefined && !importsMemory(opts.module)) {
+      note = 'a precompiled module given to init({ module }) has its own memory; threads need the module compiled here (leave out `module`)';
+    }
+    if (!note) {
+      try {
+        const shared = opts.module ?? await WebAssembly.compile(toSharedMemoryModule(variantBytes(chosen!)));
+        const maxPages = Math.min(MAX_PAGES, Math.ceil((opts.maxMemory ?? defaultMaxMemory()) / 65536));
+        const memory = new WebAssembly.Memory({ initial: 1, maximum: maxPages, shared: true });
+        const instance = await WebAssembly.instantiate(shared, { env: { memory } });
+        const actual = VARIANT_NAMES[(instance.exports as unknown as Kernels).variant()];
+        const pool = await ThreadPool.start(n, shared, memory, instance.exports as unknown as Record<string, (...a: number[]) => unknown>);
+        return new Runtime(chosen ?? actual, instance, pool, undefined, request, maxPages * 65536);
+      } catch (e) {
+        note = `the worker threads did not start (${(e as Error).message})`;
+      }
+    }
+    if (explicit) warnOnce(note);
+  }
   const instance = await WebAssembly.instantiate(module, {});
   const actual = VARIANT_NAMES[(instance.exports as unknown as Kernels).variant()];
   if (chosen === undefined) chosen = actual;
   if (opts.backend && actual !== opts.backend) {
     throw new WasmzooError('E_ARGUMENT', `init: backend '${opts.backend}' requested but the given module is the '${actual}' variant`);
   }
-  return new Runtime(chosen, instance);
+  return new Runtime(chosen, instance, undefined, note, request);
 }
 
 /** Every init() call queues here, so requests are served one at a time in call order. */
@@ -101,22 +230,46 @@ let queue: Promise<unknown> = Promise.resolve();
  * finishes first. A failed call leaves the current runtime as it was and does not hold up later calls.
  */
 export function init(opts?: InitOptions): Promise<Runtime> {
-  const forced = !!(opts && (opts.backend !== undefined || opts.module !== undefined));
-  if (forced && opts!.backend !== undefined && !BACKENDS.includes(opts!.backend)) {
-    return Promise.reject(new WasmzooError('E_ARGUMENT', `init: backend must be one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}, got ${JSON.stringify(opts!.backend)}`));
+  const o = opts ?? {};
+  const asked = o.backend !== undefined || o.module !== undefined || o.threads !== undefined || o.maxMemory !== undefined;
+  if (o.backend !== undefined && !BACKENDS.includes(o.backend)) {
+    return Promise.reject(new WasmzooError('E_ARGUMENT', `init: backend must be one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}, got ${JSON.stringify(o.backend)}`));
   }
+  const bad = checkThreadOptions(o);
+  if (bad) return Promise.reject(bad);
+  // the same request as the current runtime's (a module is always new) is served by it
+  const request = JSON.stringify([o.backend ?? null, o.threads ?? 'auto', o.maxMemory ?? null]);
+  const forced = asked && (o.module !== undefined || current?.request !== request);
   if (!forced && current && !pending) return Promise.resolve(current);
-  const request = queue.then(async () => {
+  const request_ = queue.then(async () => {
     if (!forced && current) return current;
-    return (current = await instantiate(forced ? opts : {}));
+    const next = await instantiate(asked ? o : {});
+    // the runtime replaced ends its workers: its models keep working on one thread
+    current?.endThreads();
+    return (current = next);
   });
-  const settled = request.then(() => undefined, () => undefined);
+  const settled = request_.then(() => undefined, () => undefined);
   queue = settled;
-  pending = request;
+  pending = request_;
   void settled.then(() => {
-    if (pending === request) pending = undefined;
+    if (pending === request_) pending = undefined;
   });
-  return request;
+  return request_;
+}
+
+/**
+ * Hand back what the current runtime holds: end its worker threads and forget it, so the next init() (or
+ * model builder) starts a fresh runtime with a fresh memory. Models built before keep working on their
+ * runtime, on one thread, until they are disposed and collected.
+ */
+export function release(): void {
+  current?.endThreads();
+  current = undefined;
+}
+
+/** Threads the current runtime runs kernels on (1 before init). */
+export function threads(): number {
+  return current?.threads ?? 1;
 }
 
 /** The current runtime; throws if `await wasmzoo.init()` (or a model builder) has not run yet. */
@@ -134,6 +287,8 @@ export function backend(): Backend | undefined {
 
 export interface MemoryStats {
   backend: Backend;
+  /** Threads that run kernels. */
+  threads: number;
   /** Size of the wasm memory (it never shrinks). */
   memoryBytes: number;
   /** Highest address the arena has handed out (peak use). */
@@ -151,5 +306,5 @@ export interface MemoryStats {
 export function memoryStats(): MemoryStats | undefined {
   if (!current) return undefined;
   const a = current.arena;
-  return { backend: current.backend, memoryBytes: a.memory.buffer.byteLength, arenaHighWater: a.highWater, arenaUsed: a.used, activationBytes: a.activations.size };
+  return { backend: current.backend, threads: current.threads, memoryBytes: a.memory.buffer.byteLength, arenaHighWater: a.highWater, arenaUsed: a.used, activationBytes: a.activations.size };
 }

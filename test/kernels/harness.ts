@@ -3,12 +3,29 @@
  * and the tolerance check used by every float comparison.
  */
 import { BACKENDS, instantiate, type Backend, type Runtime } from '../../src/runtime/runtime.js';
+import { splitLimits } from '../../src/runtime/parallel.js';
+
+/**
+ * Threads of the kernel runtimes: 1, or WASMZOO_TEST_THREADS (vitest.config.ts runs test/kernels a second
+ * time with 3). With threads every call is split however small (odd parts, tile edges inside parts).
+ */
+export const THREADS = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.WASMZOO_TEST_THREADS ?? 1);
+if (THREADS > 1) {
+  splitLimits.flops = 0;
+  splitLimits.elements = 0;
+}
 
 const cache = new Map<Backend, Promise<Runtime>>();
-/** A fresh runtime per variant (cached per test file). */
+/** A fresh runtime per variant (cached per test file), on THREADS threads. */
 export function variant(b: Backend): Promise<Runtime> {
   let p = cache.get(b);
-  if (!p) { p = instantiate({ backend: b }); cache.set(b, p); }
+  if (!p) {
+    p = instantiate({ backend: b, threads: THREADS }).then((rt) => {
+      if (rt.threads !== THREADS) throw new Error(`kernel runtime runs ${rt.threads} threads, wanted ${THREADS}: ${rt.threadsNote}`);
+      return rt;
+    });
+    cache.set(b, p);
+  }
   return p;
 }
 export { BACKENDS };

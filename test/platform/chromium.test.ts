@@ -7,34 +7,39 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { serve, type Served } from '../../tools/platform/serve.mjs';
-import { assertBuilt, expectHealthy, expectLenet, platform, type Report } from './helpers.js';
+import { assertBuilt, expectHealthy, expectLenet, expectThreads, platform, type Report } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const p = platform('chromium', CHROMIUM, 'apt-get install -y chromium, or set CHROMIUM_PATH');
+/** What init({ threads: 2 }) says in a page served without COOP/COEP. */
+const NOT_ISOLATED = /not cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/;
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 describe.skipIf(p.skip)(p.title, () => {
   let browser: Browser;
   let server: Served;
+  let isolated: Served;
 
   beforeAll(async () => {
     assertBuilt();
     server = await serve();
+    isolated = await serve({ coi: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 60_000 });
   });
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await isolated?.close();
   });
 
-  async function load(path: string): Promise<{ report: Report; logs: string[] }> {
+  async function load(path: string, srv = server): Promise<{ report: Report; logs: string[] }> {
     const page = await browser.newPage();
     const logs: string[] = [];
     page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
     page.on('requestfailed', (r) => logs.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
     try {
-      await page.goto(`${server.url}${path}`);
+      await page.goto(`${srv.url}${path}`);
       const handle = await page.waitForFunction(() => (globalThis as any).__result, undefined, { timeout: 30_000 }).catch((e) => {
         throw new Error(`${path}: no result (${e.message})\n${logs.join('\n')}\nserver:\n${server.log.slice(-20).join('\n')}`);
       });
@@ -54,6 +59,7 @@ describe.skipIf(p.skip)(p.title, () => {
     expect(report.global, logs.join('\n')).toBe('object');
     expectHealthy(report, 'relaxed');
     expectLenet(report, 'simd');
+    expectThreads(report, NOT_ISOLATED);
   });
 
   it('<script type=module> importing dist/wasmzoo.mjs (no global leaks)', async () => {
@@ -61,6 +67,7 @@ describe.skipIf(p.skip)(p.title, () => {
     expect(report.global, logs.join('\n')).toBe('undefined');
     expectHealthy(report, 'relaxed');
     expectLenet(report, 'simd');
+    expectThreads(report, NOT_ISOLATED);
   });
 
   it('module Web Worker importing dist/wasmzoo.mjs', async () => {
@@ -68,6 +75,7 @@ describe.skipIf(p.skip)(p.title, () => {
     expect(report.inWorker, logs.join('\n')).toBe(true);
     expectHealthy(report, 'relaxed');
     expectLenet(report, 'simd');
+    expectThreads(report, NOT_ISOLATED);
   });
 
   it('classic Web Worker with importScripts(dist/wasmzoo.iife.js)', async () => {
@@ -76,5 +84,19 @@ describe.skipIf(p.skip)(p.title, () => {
     expect(report.global).toBe('object');
     expectHealthy(report, 'relaxed');
     expectLenet(report, 'simd');
+    expectThreads(report, NOT_ISOLATED);
+  });
+
+  // served with COOP/COEP: threads run, in the page (whose main thread spins, it may not Atomics.wait) and
+  // in workers, with the bits of one thread
+  it.each([
+    ['<script type=module> page', '/fixtures/esm.html'],
+    ['module Web Worker', '/fixtures/worker.html?kind=module'],
+    ['classic Web Worker', '/fixtures/worker.html?kind=classic'],
+    ['<script> IIFE page', '/fixtures/script.html?file=wasmzoo.min.js'],
+  ])('cross-origin isolated %s: 2 threads, same bits', async (_what, path) => {
+    const { report, logs } = await load(path, isolated);
+    expect(report.errors, logs.join('\n')).toEqual([]);
+    expectThreads(report, true);
   });
 });

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, DIST, expectHealthy, expectLenet, FIXTURES, parseReport, platform, ROOT, run } from './helpers.js';
+import { assertBuilt, DIST, expectHealthy, expectThreads, expectLenet, FIXTURES, parseReport, platform, ROOT, run } from './helpers.js';
 
 const DENO = join(ROOT, 'node_modules/.bin/deno');
 const p = platform('deno', DENO, 'npm ci installs it from the `deno` devDependency');
@@ -34,6 +34,7 @@ describe.skipIf(p.skip)(p.title, () => {
     const report = parseReport(await run(DENO, [...base, script], { env }), 'deno run (no permissions)');
     expect(report.canRead).toBe(false);
     expectHealthy(report, 'relaxed', { module: false });
+    expectThreads(report, true); // node:worker_threads in Deno: no permission needed, and the process still exits
   });
 
   it('accepts a precompiled WebAssembly.Module and classifies a shipped image with LeNet-5 (read access to dist/wasm, weights, assets)', async () => {

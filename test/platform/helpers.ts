@@ -78,6 +78,7 @@ export interface Report {
   forced?: Record<string, string> | null;
   defaultError?: unknown;
   module?: { backend: string; shape: number[]; data: number[]; isTensor: boolean } | null;
+  threads?: { threads: number; reported: number; note: string | null; sameBits: boolean } | null;
   error?: unknown;
   [k: string]: unknown;
 }
@@ -113,4 +114,17 @@ export function expectHealthy(r: Report, expected: 'relaxed' | 'simd' | 'auto', 
   }
   if (opts.module !== false) expect(r.module).toEqual({ backend: 'simd', ...tensorOk });
   expect(r.error).toEqual({ isWasmzooError: true, code: 'E_SHAPE' });
+}
+
+/**
+ * init({ threads: 2 }) in this runtime: `true` = two threads run and give one thread's bits; a RegExp = it
+ * runs one thread and the note matches (the reason and the fix).
+ */
+export function expectThreads(r: Report, want: true | RegExp): void {
+  expect(r.errors, 'probe steps that threw').toEqual([]);
+  if (want === true) expect(r.threads).toEqual({ threads: 2, reported: 2, note: null, sameBits: true });
+  else {
+    expect(r.threads).toMatchObject({ threads: 1, reported: 1, sameBits: true });
+    expect(r.threads!.note).toMatch(want);
+  }
 }

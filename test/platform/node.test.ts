@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, DIST, expectHealthy, expectLenet, FIXTURES, parseReport, run } from './helpers.js';
+import { assertBuilt, DIST, expectHealthy, expectThreads, expectLenet, FIXTURES, parseReport, run } from './helpers.js';
 
 const RELAXED = '--experimental-wasm-relaxed-simd';
 const esm = join(FIXTURES, 'node-esm.mjs');
@@ -27,6 +27,7 @@ describe(`node ${process.version}`, () => {
     const report = parseReport(await run(process.execPath, args, { env }), what);
     expectHealthy(report, expected);
     expectLenet(report, 'simd'); // after the probe's init({ module }) of the simd variant
+    expectThreads(report, true); // worker_threads over one shared memory
     if (what === 'node-cjs') expect(report.loadedBy, 'the bundle came through require()').toBe('object');
   });
 

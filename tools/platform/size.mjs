@@ -1,6 +1,8 @@
 // The README's two targets, measured: (1) the whole library, JavaScript plus every wasm variant, gzipped
 // (dist/wasmzoo.mjs inlines all three variants, so that one file is the whole library; the minified IIFE too),
-// at most 150 KB; (2) import + instantiate (init()) in a fresh Node process, at most 30 ms.
+// at most 160 KB (issue 10; it was 150 before the thread pool); (2) import + instantiate on one thread
+// (init({ threads: 1 })) in a fresh Node process, at most 30 ms. The default init() (threads 'auto': the
+// workers start too) is reported beside it.
 //
 //   node tools/platform/size.mjs [--json] [--runs N]      (npm run size; after npm run build)
 //
@@ -15,7 +17,7 @@ import { gzipSync } from 'node:zlib';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST = join(ROOT, 'dist');
-export const TARGETS = { gzipBytes: 150 * 1000, startupMs: 30 };
+export const TARGETS = { gzipBytes: 160 * 1000, startupMs: 30 };
 
 export function sizes() {
   const gz = (f) => gzipSync(readFileSync(join(DIST, f)), { level: 9 }).length;
@@ -25,18 +27,18 @@ export function sizes() {
 }
 
 /** One fresh Node process: ms from before import() to after init(), and the backend. */
-export function startupOnce(flags = []) {
+export function startupOnce(flags = [], threads = 1) {
   const url = pathToFileURL(join(DIST, 'wasmzoo.mjs')).href;
-  const code = `const t0 = performance.now(); const w = await import(${JSON.stringify(url)}); const b = await w.init();
-    console.log(JSON.stringify({ ms: performance.now() - t0, backend: b }));`;
+  const code = `const t0 = performance.now(); const w = await import(${JSON.stringify(url)}); const b = await w.init({ threads: ${JSON.stringify(threads)} });
+    console.log(JSON.stringify({ ms: performance.now() - t0, backend: b.backend, threads: b.threads }));`;
   const out = execFileSync(process.execPath, [...flags, '--input-type=module', '-e', code], { encoding: 'utf8', env: { PATH: process.env.PATH } });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-export function startup(runs = 7, flags = []) {
-  const all = Array.from({ length: runs }, () => startupOnce(flags));
+export function startup(runs = 7, flags = [], threads = 1) {
+  const all = Array.from({ length: runs }, () => startupOnce(flags, threads));
   const ms = all.map((r) => r.ms).sort((a, b) => a - b);
-  return { backend: all[0].backend, medianMs: ms[ms.length >> 1], bestMs: ms[0], runs };
+  return { backend: all[0].backend, threads: all[0].threads, medianMs: ms[ms.length >> 1], bestMs: ms[0], runs };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -49,8 +51,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const s = sizes();
   const plain = startup(runs);
   const relaxed = startup(runs, ['--experimental-wasm-relaxed-simd']);
+  const auto = startup(runs, ['--experimental-wasm-relaxed-simd'], 'auto');
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ targets: TARGETS, sizes: s, startup: { plain, relaxed }, node: process.version }, null, 2));
+    console.log(JSON.stringify({ targets: TARGETS, sizes: s, startup: { plain, relaxed, auto }, node: process.version }, null, 2));
   } else {
     const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
     const lib = s['wasmzoo.mjs'].gzip;
@@ -59,8 +62,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       `(target <= ${kb(TARGETS.gzipBytes)}: ${lib <= TARGETS.gzipBytes ? 'ok' : 'OVER'}); min.js ${kb(s['wasmzoo.min.js'].gzip)} gzip`);
     console.log(`wasm files alone, gzip: ${wasmGz}`);
     for (const [name, r] of [['node ' + process.version, plain], ['node --experimental-wasm-relaxed-simd', relaxed]]) {
-      console.log(`import + init() in ${name}: median ${r.medianMs.toFixed(1)} ms, best ${r.bestMs.toFixed(1)} ms over ${r.runs} fresh processes ` +
+      console.log(`import + init({ threads: 1 }) in ${name}: median ${r.medianMs.toFixed(1)} ms, best ${r.bestMs.toFixed(1)} ms over ${r.runs} fresh processes ` +
         `(${r.backend}; target <= ${TARGETS.startupMs} ms: ${r.medianMs <= TARGETS.startupMs ? 'ok' : 'OVER'})`);
     }
+    console.log(`import + init() (threads 'auto': ${auto.threads}, workers started) with relaxed SIMD: median ${auto.medianMs.toFixed(1)} ms, best ${auto.bestMs.toFixed(1)} ms`);
   }
 }
