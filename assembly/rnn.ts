@@ -81,9 +81,18 @@ export function rnn_pack_gates(dst: usize, w: usize, G: i32, H: i32, K: i32): vo
  */
 export function lstm_step(h_out: usize, ldh: i32, c: usize, h_prev: usize, ldhp: i32, gx: usize, ldgx: i32,
   pw: usize, B: i32, H: i32): void {
-  const U = (H + 15) >> 4;
+  lstm_step_units(h_out, ldh, c, h_prev, ldhp, gx, ldgx, pw, B, H, 0, (H + 15) >> 4);
+}
+
+/**
+ * lstm_step for the unit blocks u0 .. u1-1 only (units 16*u0 .. min(16*u1, H)-1): their h', c' and gx slots,
+ * all of h_prev read. Each unit's result is the same as in the whole step, so threads can share a step by
+ * blocks (src/runtime/parallel.ts).
+ */
+export function lstm_step_units(h_out: usize, ldh: i32, c: usize, h_prev: usize, ldhp: i32, gx: usize, ldgx: i32,
+  pw: usize, B: i32, H: i32, u0: i32, u1: i32): void {
   const blk = <usize>H << 8; // K * 4 gates * 16 floats * 4 bytes
-  for (let u = 0; u < U; u++) {
+  for (let u = u0; u < u1; u++) {
     const nv = min(16, H - (u << 4));
     const wb = pw + <usize>u * blk;
     for (let b = 0; b < B; b++) {
@@ -97,9 +106,12 @@ export function lstm_step(h_out: usize, ldh: i32, c: usize, h_prev: usize, ldhp:
       } else lstm_block_scalar(ho, cp, hp, g0, wb, H, nv);
     }
   }
-  if (ASC_FEATURE_SIMD) for (let b = 0; b < B; b++) {
-    lstm_gates_rows(h_out + ((<usize>b * <usize>ldh) << 2), c + ((<usize>b * <usize>H) << 2),
-      gx + ((<usize>b * <usize>ldgx) << 2), H);
+  if (ASC_FEATURE_SIMD) {
+    const first = <usize>u0 << 6, units = min(H, u1 << 4) - (u0 << 4);
+    for (let b = 0; b < B; b++) {
+      lstm_gates_rows(h_out + ((<usize>b * <usize>ldh) << 2) + first, c + ((<usize>b * <usize>H) << 2) + first,
+        gx + ((<usize>b * <usize>ldgx) << 2) + (<usize>u0 << 8), units);
+    }
   }
 }
 
@@ -109,9 +121,14 @@ export function lstm_step(h_out: usize, ldh: i32, c: usize, h_prev: usize, ldhp:
  */
 export function gru_step(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32, gx: usize, ldgx: i32,
   pw: usize, bhn: usize, B: i32, H: i32): void {
-  const U = (H + 15) >> 4;
+  gru_step_units(h_out, ldh, h_prev, ldhp, gx, ldgx, pw, bhn, B, H, 0, (H + 15) >> 4);
+}
+
+/** gru_step for the unit blocks u0 .. u1-1 only (as lstm_step_units). */
+export function gru_step_units(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32, gx: usize, ldgx: i32,
+  pw: usize, bhn: usize, B: i32, H: i32, u0: i32, u1: i32): void {
   const blk = <usize>H * 192; // K * 3 gates * 16 floats * 4 bytes
-  for (let u = 0; u < U; u++) {
+  for (let u = u0; u < u1; u++) {
     const nv = min(16, H - (u << 4));
     const wb = pw + <usize>u * blk;
     const bn = bhn != 0 ? bhn + (<usize>u << 6) : 0;
@@ -123,9 +140,12 @@ export function gru_step(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32, gx: u
       else gru_block_scalar(ho, hp, g0, wb, H, bn, u << 4, nv);
     }
   }
-  if (ASC_FEATURE_SIMD) for (let b = 0; b < B; b++) {
-    gru_gates_rows(h_out + ((<usize>b * <usize>ldh) << 2), h_prev + ((<usize>b * <usize>ldhp) << 2),
-      gx + ((<usize>b * <usize>ldgx) << 2), H);
+  if (ASC_FEATURE_SIMD) {
+    const first = <usize>u0 << 6, units = min(H, u1 << 4) - (u0 << 4);
+    for (let b = 0; b < B; b++) {
+      gru_gates_rows(h_out + ((<usize>b * <usize>ldh) << 2) + first, h_prev + ((<usize>b * <usize>ldhp) << 2) + first,
+        gx + ((<usize>b * <usize>ldgx) << 2) + <usize>u0 * 192, units);
+    }
   }
 }
 

@@ -123,6 +123,12 @@ export interface Kernels {
    */
   gru_step(h_out: number, ldh: number, h_prev: number, ldhp: number, gx: number, ldgx: number,
     pw: number, bhn: number, B: number, H: number): void;
+  /** lstm_step for unit blocks u0 .. u1-1 only (16 units a block; all of h_prev read): threads split a step so. */
+  lstm_step_units(h_out: number, ldh: number, c: number, h_prev: number, ldhp: number, gx: number, ldgx: number,
+    pw: number, B: number, H: number, u0: number, u1: number): void;
+  /** gru_step for unit blocks u0 .. u1-1 only. */
+  gru_step_units(h_out: number, ldh: number, h_prev: number, ldhp: number, gx: number, ldgx: number,
+    pw: number, bhn: number, B: number, H: number, u0: number, u1: number): void;
   /**
    * gx[b] += W·x[b] for B rows (the input projection as a GEMV, for streaming steps): W [G*H, K] packed by
    * rnn_pack_gates, gx rows (stride ldgx) in gate-block order already holding the bias, x row stride ldx.

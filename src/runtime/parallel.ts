@@ -226,5 +226,18 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
     if (t === 1 || P * C < splitLimits.elements || P < 2) return k.scale_shift(out, inp, scale, shift, P, C, act, alpha);
     pool.run(byRanges(P, t, (lo, hi) => [call('scale_shift', out + 4 * lo * C, inp + 4 * lo * C, scale, shift, hi - lo, C, act, alpha)]));
   };
+
+  // ---- Recurrent steps: blocks of 16 hidden units (the recurrent GEMV reads all of h_prev in every part) ----
+  const unitBlocks = (H: number) => Math.ceil(H / 16);
+  p.lstm_step = (h_out, ldh, c, h_prev, ldhp, gx, ldgx, pw, B, H) => {
+    const t = T();
+    if (t === 1 || 8 * B * H * H < splitLimits.flops || H <= 16) return k.lstm_step(h_out, ldh, c, h_prev, ldhp, gx, ldgx, pw, B, H);
+    pool.run(byRanges(unitBlocks(H), t, (u0, u1) => [call('lstm_step_units', h_out, ldh, c, h_prev, ldhp, gx, ldgx, pw, B, H, u0, u1)]));
+  };
+  p.gru_step = (h_out, ldh, h_prev, ldhp, gx, ldgx, pw, bhn, B, H) => {
+    const t = T();
+    if (t === 1 || 6 * B * H * H < splitLimits.flops || H <= 16) return k.gru_step(h_out, ldh, h_prev, ldhp, gx, ldgx, pw, bhn, B, H);
+    pool.run(byRanges(unitBlocks(H), t, (u0, u1) => [call('gru_step_units', h_out, ldh, h_prev, ldhp, gx, ldgx, pw, bhn, B, H, u0, u1)]));
+  };
   return p;
 }

@@ -131,6 +131,24 @@ describe('split kernels give the bits of one thread', () => {
     run(false, 2, 2, 0, 9, 7, 1); // ceil mode, no padding
     run(false, 3, 1, 1, 17, 13, 1, 5);
   });
+  it('lstm_step and gru_step: by blocks of 16 units, H not a multiple of 16, several rows', () => {
+    for (const [G, H, B] of [[4, 50, 3], [3, 50, 3], [4, 100, 1], [3, 129, 2]]) {
+      const Hp = Math.ceil(H / 16) * 16;
+      const w = randomArray(G * H * H, 20), hPrev = randomArray(B * H, 21), c0 = randomArray(B * H, 22), gx = randomArray(B * G * Hp, 23), bhn = randomArray(Hp, 24);
+      // out: h' then c' (LSTM) or h' alone, then the gx rows the step leaves behind
+      const len = B * H * 2 + B * G * Hp;
+      compare(`${G === 4 ? 'lstm' : 'gru'}_step H${H} B${B}`, [w, hPrev, c0, gx, bhn], len, (rt, [pw0, ph, pc, pg, pb], out) => {
+        const k = rt.k, a = rt.arena;
+        const pw = a.alloc(k.rnn_packed_gates_size(G, H, H) * 4);
+        k.rnn_pack_gates(pw, pw0, G, H, H);
+        if (G === 4) k.lstm_step(out, H, pc, ph, H, pg, G * Hp, pw, B, H);
+        else k.gru_step(out, H, ph, H, pg, G * Hp, pw, pb, B, H);
+        a.copy(out + 4 * B * H, pc, B * H);
+        a.copy(out + 8 * B * H, pg, B * G * Hp);
+        a.release(pw);
+      });
+    }
+  });
   it('elementwise and optimizer steps: ranges with SIMD tails', () => {
     const n = 1000 + 37;
     const a = randomArray(n, 10), b = randomArray(n, 11), c = randomArray(n, 12), d = randomArray(n, 13).map(Math.abs);
