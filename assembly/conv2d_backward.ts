@@ -145,6 +145,17 @@ export function conv2d_backward_data(dx: usize, dy: usize, w: usize, N: i32, H: 
 export function conv2d_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32,
   OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
   groups: i32, flags: i32, scratch: usize): void {
+  conv2d_backward_weight_rows(dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags, scratch, 0, OC / groups);
+}
+
+/**
+ * conv2d_backward_weight for the output channels r0 .. r1-1 of every group only (not depthwise convs: those
+ * ignore the range). Each dw element sums the same terms in the same order as in the whole call (the GEMM
+ * rows are independent, gemm_run NOTE), so threads share a weight gradient by rows (src/runtime/parallel.ts).
+ */
+export function conv2d_backward_weight_rows(dw: usize, x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32,
+  OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
+  groups: i32, flags: i32, scratch: usize, r0: i32, r1: i32): void {
   const ICg = C / groups, OCg = OC / groups, T = KH * KW;
   const M = N * OH * OW;
   const accumulate = (flags & 1) != 0;
@@ -153,8 +164,11 @@ export function conv2d_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H
     return;
   }
   const K = T * ICg, K8 = ceil8(K);
+  if (r1 <= r0) return;
   if (M <= 0) {
-    if (!accumulate) memory.fill(dw, 0, <usize>OC * <usize>K << 2);
+    if (!accumulate) {
+      for (let g = 0; g < groups; g++) memory.fill(dw + (<usize>(g * OCg + r0) * <usize>K << 2), 0, <usize>(r1 - r0) * <usize>K << 2);
+    }
     return;
   }
   const mt = weight_tile(K8, M);
@@ -163,9 +177,10 @@ export function conv2d_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H
     const m = min(mt, M - p0);
     const f = accumulate || p0 > 0 ? 1 : 0;
     for (let g = 0; g < groups; g++) {
+      const o0 = g * OCg + r0;
       im2col_packed_oihw(scratch, x, p0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
-      gemm_run(dw + (<usize>(g * OCg) * <usize>K << 2), dy + <usize>p0 * ocb + (<usize>(g * OCg) << 2), scratch, 0,
-        OCg, K, m, 1, OC, K, f, false);
+      gemm_run(dw + (<usize>o0 * <usize>K << 2), dy + <usize>p0 * ocb + (<usize>o0 << 2), scratch, 0,
+        r1 - r0, K, m, 1, OC, K, f, false);
     }
   }
 }

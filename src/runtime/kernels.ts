@@ -164,6 +164,11 @@ export interface Kernels {
     OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
     DH: number, DW: number, groups: number, flags: number, scratch: number): void;
 
+  /** conv2d_backward_weight for output channels r0 .. r1-1 of every group (depthwise: the range is ignored); threads split so. */
+  conv2d_backward_weight_rows(dw: number, x: number, dy: number, N: number, H: number, W: number, C: number,
+    OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
+    DH: number, DW: number, groups: number, flags: number, scratch: number, r0: number, r1: number): void;
+
   /**
    * dx [N,H,W,C] (overwritten) of max_pool2d from dy [N,OH,OW,C] and the forward input x. Each window's
    * gradient goes to the tap PyTorch's CPU kernel picks: scan kh then kw, update on `v > max || isnan(v)`

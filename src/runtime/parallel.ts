@@ -227,6 +227,41 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
     pool.run(byRanges(P, t, (lo, hi) => [call('scale_shift', out + 4 * lo * C, inp + 4 * lo * C, scale, shift, hi - lo, C, act, alpha)]));
   };
 
+  // ---- Training: conv data gradients and pool gradients by whole images (an image's dx depends on its dy
+  // alone, and each dx element adds its terms in output-pixel order however the pixels are tiled); conv
+  // weight gradients by output channels (rows of dw), each thread with its own im2col scratch ----
+  p.conv2d_backward_data = (dx, dy, w, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, scr) => {
+    const t = T();
+    if (t === 1 || N < 2 || 2 * N * OH * OW * OC * KH * KW * (C / groups) < splitLimits.flops) {
+      return k.conv2d_backward_data(dx, dy, w, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, scr);
+    }
+    const bytes = k.conv2d_backward_scratch_size(N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups);
+    pool.run(cut(N, t).map(([n0, n1], thread) => [call('conv2d_backward_data', dx + 4 * n0 * H * W * C, dy + 4 * n0 * OH * OW * OC, w,
+      n1 - n0, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, thread === 0 ? scr : scratch.get(thread, bytes))]));
+  };
+  p.conv2d_backward_weight = (dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags, scr) => {
+    const t = T(), OCg = OC / groups;
+    const depthwise = C / groups === 1 && OC === groups;
+    if (t === 1 || depthwise || OCg < 2 || 2 * N * OH * OW * OC * KH * KW * (C / groups) < splitLimits.flops) {
+      return k.conv2d_backward_weight(dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags, scr);
+    }
+    const bytes = k.conv2d_backward_scratch_size(N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups);
+    pool.run(cut(OCg, t).map(([r0, r1], thread) => [call('conv2d_backward_weight_rows', dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW,
+      PH, PW, DH, DW, groups, flags, thread === 0 ? scr : scratch.get(thread, bytes), r0, r1)]));
+  };
+  p.maxpool2d_backward_nhwc = (dx, dy, x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW) => {
+    const t = T();
+    if (t === 1 || N < 2 || N * OH * OW * C * KH * KW < splitLimits.flops) return k.maxpool2d_backward_nhwc(dx, dy, x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
+    pool.run(cut(N, t).map(([n0, n1]) => [call('maxpool2d_backward_nhwc', dx + 4 * n0 * H * W * C, dy + 4 * n0 * OH * OW * C, x + 4 * n0 * H * W * C,
+      n1 - n0, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW)]));
+  };
+  p.avgpool2d_backward_nhwc = (dx, dy, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, cip, divisor) => {
+    const t = T();
+    if (t === 1 || N < 2 || N * OH * OW * C * KH * KW < splitLimits.flops) return k.avgpool2d_backward_nhwc(dx, dy, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, cip, divisor);
+    pool.run(cut(N, t).map(([n0, n1]) => [call('avgpool2d_backward_nhwc', dx + 4 * n0 * H * W * C, dy + 4 * n0 * OH * OW * C,
+      n1 - n0, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, cip, divisor)]));
+  };
+
   // ---- Recurrent steps: blocks of 16 hidden units (the recurrent GEMV reads all of h_prev in every part) ----
   const unitBlocks = (H: number) => Math.ceil(H / 16);
   p.lstm_step = (h_out, ldh, c, h_prev, ldhp, gx, ldgx, pw, B, H) => {

@@ -149,6 +149,36 @@ describe('split kernels give the bits of one thread', () => {
       });
     }
   });
+  it('conv backward (data by images, weight by output channels) and pool backward by images', () => {
+    const cases: Conv[] = [
+      { N: 3, H: 12, W: 11, C: 6, OC: 16, K: 5, P: 2 }, // small weights: one GEMM + col2im
+      { N: 2, H: 6, W: 5, C: 256, OC: 128, K: 3, P: 1 }, // large weights: per tap chunks
+      { N: 3, H: 7, W: 7, C: 16, OC: 24, K: 1 }, // 1x1
+      { N: 3, H: 9, W: 8, C: 8, OC: 8, K: 3, P: 1, G: 8 }, // depthwise
+      { N: 2, H: 10, W: 9, C: 8, OC: 12, K: 3, S: 2, P: 1, G: 2, flags: 1 }, // grouped, strided, accumulate
+    ];
+    for (const c of cases) {
+      const S = c.S ?? 1, P = c.P ?? 0, G = c.G ?? 1;
+      const OH = Math.floor((c.H + 2 * P - c.K) / S) + 1, OW = Math.floor((c.W + 2 * P - c.K) / S) + 1;
+      const x = randomArray(c.N * c.H * c.W * c.C, 30), dy = randomArray(c.N * OH * OW * c.OC, 31), w = randomArray(c.OC * (c.C / G) * c.K * c.K, 32);
+      const scratch = (rt: Runtime) => rt.arena.alloc(Math.max(64, rt.k.conv2d_backward_scratch_size(c.N, c.H, c.W, c.C, OH, OW, c.OC, c.K, c.K, S, S, P, P, 1, 1, G)));
+      compare(`conv2d_backward_data ${JSON.stringify(c)}`, [dy, w], c.N * c.H * c.W * c.C, (rt, [pdy, pw], out) => {
+        const scr = scratch(rt);
+        rt.k.conv2d_backward_data(out, pdy, pw, c.N, c.H, c.W, c.C, OH, OW, c.OC, c.K, c.K, S, S, P, P, 1, 1, G, scr);
+        rt.arena.release(scr);
+      });
+      const wl = w.length;
+      compare(`conv2d_backward_weight ${JSON.stringify(c)}`, [x, dy], wl, (rt, [px, pdy], out) => {
+        const scr = scratch(rt);
+        rt.k.conv2d_backward_weight(out, px, pdy, c.N, c.H, c.W, c.C, OH, OW, c.OC, c.K, c.K, S, S, P, P, 1, 1, G, c.flags ?? 0, scr);
+        rt.arena.release(scr);
+      }, c.flags ? randomArray(wl, 33) : undefined);
+    }
+    const N = 4, H = 13, W = 11, C = 8, OH = 6, OW = 5;
+    const x = randomArray(N * H * W * C, 34), dy = randomArray(N * OH * OW * C, 35);
+    compare('maxpool2d_backward', [dy, x], N * H * W * C, (rt, [pdy, px], out) => rt.k.maxpool2d_backward_nhwc(out, pdy, px, N, H, W, C, OH, OW, 3, 3, 2, 2, 0, 0, 1, 1));
+    compare('avgpool2d_backward', [dy], N * H * W * C, (rt, [pdy], out) => rt.k.avgpool2d_backward_nhwc(out, pdy, N, H, W, C, OH, OW, 3, 3, 2, 2, 1, 1, 1, 0));
+  });
   it('elementwise and optimizer steps: ranges with SIMD tails', () => {
     const n = 1000 + 37;
     const a = randomArray(n, 10), b = randomArray(n, 11), c = randomArray(n, 12), d = randomArray(n, 13).map(Math.abs);
