@@ -2,15 +2,15 @@
 // every planned op on its own (median of `reps` runs after a warm-up pass) and prints the slowest ops and
 // the totals per op kind, so kernel work goes where the time is. Hashed weights (seed 1) and input, batch 1.
 //
-//   node --experimental-wasm-relaxed-simd bench/profile.mjs resnet18 [relaxed|simd|scalar] [top=25] [reps=5]
+//   node --experimental-wasm-relaxed-simd bench/profile.mjs resnet18 [relaxed|simd|scalar] [top=25] [reps=5] [threads=1]
 import { bundleWasmzoo } from './bundle.mjs';
 
-const [name = 'resnet18', backend = 'relaxed', topArg = '25', repsArg = '5'] = process.argv.slice(2);
+const [name = 'resnet18', backend = 'relaxed', topArg = '25', repsArg = '5', threadsArg = '1'] = process.argv.slice(2);
 const { path, skipped } = await bundleWasmzoo();
 for (const s of skipped) console.error(`note: wasmzoo bundle leaves out ${s}`);
 const wz = await import(path);
 if (typeof wz[name] !== 'function') throw new Error(`wasmzoo.${name} is not there (yet)`);
-await wz.init({ backend });
+await wz.init({ backend, threads: Number(threadsArg) });
 const model = wz.hashWeights(await wz[name](), 1);
 const shape = name === 'lenet5' ? [1, 1, 28, 28] : [1, 3, 224, 224];
 const x = wz.hashTensor(1, 'input', shape);

@@ -44,8 +44,8 @@ export function cut(units: number, parts: number): Array<[number, number]> {
 }
 
 /** One list of sub-calls per part, from a cut of `units` and a function making a part's calls. */
-function byRanges(units: number, threads: number, make: (lo: number, hi: number) => SubCall[]): SubCall[][] {
-  return cut(units, threads).map(([lo, hi]) => make(lo, hi));
+function byRanges(units: number, threads: number, make: (lo: number, hi: number, part: number) => SubCall[]): SubCall[][] {
+  return cut(units, threads).map(([lo, hi], part) => make(lo, hi, part));
 }
 
 /**
@@ -146,6 +146,19 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
       return k.conv2d_nhwc(out, inp, pw, bias, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, ops, flags, scr, alpha);
     }
     const bytes = k.conv2d_scratch_size(N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups);
+    const panels = Math.ceil(OC / NR);
+    if (groups === 1 && N * OH < 4 * t && panels >= 2 * t) {
+      // few output rows (7x7 maps: 7 rows cut 4 + 3), many channels: cut the packed weights' 8-column
+      // panels instead; every part gathers its own im2col tiles (cheap next to its share of the products)
+      const K = KH * KW * C;
+      pool.run(byRanges(panels, t, (lo, hi, part) => {
+        const oc0 = lo * NR, oc1 = Math.min(OC, hi * NR);
+        const s = part === 0 ? scr : scratch.get(part, bytes);
+        return [call('conv2d_nhwc', out + 4 * oc0, inp, pw + 32 * lo * K, bias ? bias + 4 * oc0 : 0, N, H, W, C, OH, OW, oc1 - oc0,
+          KH, KW, SH, SW, PH, PW, DH, DW, 1, ops, flags, s, alpha)];
+      }));
+      return;
+    }
     const parts = rowPieces(N, OH, 1, t).map((pieces, thread) => pieces.map(([n0, images, oh0, oh1]) => {
       const { row, pad, rows } = rowWindow(oh0, oh1, SH, PH, (KH - 1) * DH + 1, H);
       const s = thread === 0 ? scr : scratch.get(thread, bytes);

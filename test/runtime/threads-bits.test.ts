@@ -91,6 +91,10 @@ describe('split kernels give the bits of one thread', () => {
     convCase({ N: 1, H: 12, W: 9, C: 8, OC: 8, K: 3, P: 2, G: 2, D: 2 });
     convCase({ N: 2, H: 23, W: 21, C: 3, OC: 10, K: 7, S: 2, P: 3 });
     convCase({ N: 5, H: 6, W: 6, C: 4, OC: 6, K: 5, P: 2, flags: epilogueFlags(Act.Tanh) });
+    // few output rows, many channels: cut by 8-channel panels (3x3 stride 2, 1x1 stride 2, 1x1, into a concat slice)
+    convCase({ N: 1, H: 7, W: 7, C: 16, OC: 100, K: 3, S: 2, P: 1, flags: reluAcc });
+    convCase({ N: 1, H: 7, W: 7, C: 24, OC: 70, K: 1, S: 2 });
+    convCase({ N: 1, H: 3, W: 5, C: 8, OC: 64, K: 1, ps: 80, flags: reluAcc });
   });
   it('conv2d_winograd: odd sizes, padding 0 and 1, batches, accumulate', () => {
     convCase({ N: 1, H: 15, W: 13, C: 9, OC: 11, K: 3, P: 1, wino: true });
