@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'E_RUNTIME' // wasm runtime not ready, backend unavailable
   | 'E_ARGUMENT' // a bad constructor or function argument
   | 'E_IO' // weights could not be fetched or read
-  | 'E_DISPOSED'; // a disposed model was used
+  | 'E_DISPOSED' // a disposed model was used
+  | 'E_ONNX' // malformed ONNX bytes (protobuf, tensors, graph structure)
+  | 'E_UNSUPPORTED'; // an ONNX op, attribute or dtype wasmzoo does not run
 
 export class WasmzooError extends Error {
   readonly code: ErrorCode;

@@ -1,0 +1,4 @@
+/** Every ONNX op wasmzoo runs, by op_type (the tables live beside their implementations). */
+import type { OpTable } from './types.js';
+
+export const ONNX_OPS: OpTable = {};

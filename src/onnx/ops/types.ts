@@ -1,0 +1,90 @@
+/**
+ * The contract between the ONNX session (src/onnx/session.ts) and the op implementations (src/onnx/ops/*):
+ * an op is an OpSpec registered under its op_type. `check` runs at load for every node (all problems are
+ * listed at once, E_UNSUPPORTED, with node names); `run` computes the outputs from the inputs.
+ * Tensors are OnnxTensor (src/onnx/value.ts): row-major, NCHW as in ONNX; missing optional inputs (empty
+ * names) arrive as undefined.
+ */
+import { WasmzooError } from '../../errors.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { Attribute } from '../proto.js';
+import type { OnnxTensor } from '../value.js';
+
+/** A node's attributes by name, with typed getters that fall back to ONNX's defaults. */
+export class Attrs {
+  private readonly map = new Map<string, Attribute>();
+  constructor(list: readonly Attribute[], private readonly where: string) {
+    for (const a of list) this.map.set(a.name, a);
+  }
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+  names(): string[] {
+    return [...this.map.keys()];
+  }
+  private get(name: string, type: Attribute['type']): Attribute | undefined {
+    const a = this.map.get(name);
+    if (a && a.type !== type) throw new WasmzooError('E_ONNX', `onnx: ${this.where}: attribute '${name}' is ${a.type}, expected ${type}`);
+    return a;
+  }
+  int(name: string, dflt: number): number;
+  int(name: string): number | undefined;
+  int(name: string, dflt?: number): number | undefined {
+    return this.get(name, 'int')?.i ?? dflt;
+  }
+  float(name: string, dflt: number): number;
+  float(name: string): number | undefined;
+  float(name: string, dflt?: number): number | undefined {
+    return this.get(name, 'float')?.f ?? dflt;
+  }
+  string(name: string, dflt: string): string;
+  string(name: string): string | undefined;
+  string(name: string, dflt?: string): string | undefined {
+    const s = this.get(name, 'string')?.s;
+    return s ? new TextDecoder().decode(s) : dflt;
+  }
+  ints(name: string): number[] | undefined {
+    const a = this.get(name, 'ints');
+    return a ? (a.ints ?? []) : undefined;
+  }
+  floats(name: string): number[] | undefined {
+    const a = this.get(name, 'floats');
+    return a ? (a.floats ?? []) : undefined;
+  }
+  strings(name: string): string[] | undefined {
+    const a = this.get(name, 'strings');
+    return a ? (a.strings ?? []).map((s) => new TextDecoder().decode(s)) : undefined;
+  }
+  tensor(name: string): OnnxTensor | undefined {
+    return this.get(name, 'tensor')?.t;
+  }
+}
+
+export interface OpNode {
+  /** The node's name, or `<op_type> #<index>` when it has none (for messages). */
+  name: string;
+  opType: string;
+  /** The default domain's opset the model imports (11..18 supported). */
+  opset: number;
+  attrs: Attrs;
+  inputs: string[];
+  outputs: string[];
+}
+
+export interface OpContext {
+  /** The wasmzoo runtime, for ops that run on the kernels (its arena, `rt.k`). */
+  rt: Runtime;
+}
+
+export interface OpSpec {
+  /** Why this node cannot run (an unsupported attribute value, dtype, rank...); undefined when it can. */
+  check?(node: OpNode): string | undefined;
+  run(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: OpContext): OnnxTensor[];
+}
+
+export type OpTable = Record<string, OpSpec>;
+
+/** An E_ONNX / E_SHAPE style error naming the node. */
+export function opError(node: OpNode, message: string): WasmzooError {
+  return new WasmzooError('E_ONNX', `onnx: ${node.opType} '${node.name}': ${message}`);
+}
