@@ -72,3 +72,4 @@ export { Autoencoder, autoencoder, type AutoencoderOptions, type AutoencoderBuil
 export { Unflatten, Upsample } from './nn/index.js';
 export { VAE, vae, type VAEOptions, type VAEBuildOptions } from './models/vae.js';
 export { loadWeights, sha256Hex, DEFAULT_MAX_BYTES, type LoadWeightsOptions, type WeightProgress, type WeightCache, type ByteSource } from './io/fetch.js';
+export { loadOnnx, OnnxModel, ONNX_OPS, type LoadOnnxOptions, type OnnxValueInfo, type OnnxTensor, type OnnxDType, type OnnxData } from './onnx/index.js';

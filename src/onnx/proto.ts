@@ -54,6 +54,8 @@ export interface Graph {
   inputs: ValueInfo[];
   outputs: ValueInfo[];
   valueInfo: ValueInfo[];
+  /** Initializers whose data lives in external files (resolved by the session from loadOnnx's externalData). */
+  external: Array<{ name: string; tensor: OnnxTensor; ref: ExternalRef }>;
 }
 
 export interface Model {
@@ -117,7 +119,7 @@ function decodeEntry(r: ProtoReader): [string, string] {
 }
 
 export function decodeGraph(r: ProtoReader): Graph {
-  const g: Graph = { name: '', nodes: [], initializers: [], initializerNames: [], inputs: [], outputs: [], valueInfo: [] };
+  const g: Graph = { name: '', nodes: [], initializers: [], initializerNames: [], inputs: [], outputs: [], valueInfo: [], external: [] };
   while (!r.done) {
     const [f, w] = r.tag();
     if (w !== WIRE_LEN) {
@@ -128,9 +130,11 @@ export function decodeGraph(r: ProtoReader): Graph {
     else if (f === 2) g.name = r.string();
     else if (f === 5) {
       const t = decodeTensor(r.message('initializer'));
-      if (t.external) throw new WasmzooError('E_UNSUPPORTED', `onnx: initializer '${t.name}' keeps its data in the external file '${t.external.location}': pass the file's bytes in loadOnnx's externalData option`);
-      g.initializers.push(t.tensor);
-      g.initializerNames.push(t.name);
+      if (t.external) g.external.push({ name: t.name, tensor: t.tensor, ref: t.external });
+      else {
+        g.initializers.push(t.tensor);
+        g.initializerNames.push(t.name);
+      }
     } else if (f === 11) g.inputs.push(decodeValueInfo(r.message('input')));
     else if (f === 12) g.outputs.push(decodeValueInfo(r.message('output')));
     else if (f === 13) g.valueInfo.push(decodeValueInfo(r.message('value_info')));

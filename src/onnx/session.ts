@@ -1,0 +1,215 @@
+/**
+ * An ONNX model loaded and ready to run: `wasmzoo.loadOnnx(source, options)` -> OnnxModel.
+ *
+ * Load: decode the file (proto.ts), resolve external data from `options.externalData`, look every node up in
+ * the op table (ops/index.ts) and ask its `check`; every unsupported op, attribute or dtype is reported at once
+ * (E_UNSUPPORTED, node names). Then constant folding: every node whose inputs are all initializers or
+ * constants (the Shape/Gather/Unsqueeze/Concat chains exporters emit around Reshape) runs once, here, so a
+ * call runs only the nodes that depend on the inputs.
+ * Run: the remaining nodes in graph order (ONNX requires a topological order; checked at load), each value
+ * dropped after its last use. Shapes come from the inputs of each call, so batch size and other symbolic
+ * dims may change between calls.
+ *
+ * This is the reference executor: ops run one at a time, the heavy ones (Conv, Gemm, MatMul, pools) on the
+ * wasmzoo kernels, the rest in TypeScript. Lowering whole graphs onto the planner (fusions, one arena plan)
+ * is the next step of issue 11.
+ */
+import { WasmzooError } from '../errors.js';
+import { Tensor } from '../tensor.js';
+import { init, type Runtime } from '../runtime/runtime.js';
+import { loadWeights, type ByteSource, type LoadWeightsOptions } from '../io/fetch.js';
+import { decodeModel, fillFromRaw, type Graph, type Model, type ValueInfo } from './proto.js';
+import { allocData, numel, type OnnxDType, type OnnxTensor } from './value.js';
+import { ONNX_OPS } from './ops/index.js';
+import { Attrs, type OpNode } from './ops/types.js';
+
+export interface LoadOnnxOptions extends LoadWeightsOptions {
+  /** Bytes of external-data files by their `location` (models saved with save_as_external_data). */
+  externalData?: Record<string, Uint8Array>;
+}
+
+/** A graph input or output: name, dtype and dims (a number, a symbolic name, or null when unknown). */
+export interface OnnxValueInfo {
+  name: string;
+  dtype: OnnxDType | undefined;
+  shape: Array<number | string | null> | undefined;
+}
+
+interface Step { node: OpNode; free: string[]; }
+
+/** Opsets of the default domain the ops are written for (older files load; their ops may differ). */
+export const OPSET_MIN = 7, OPSET_MAX = 18;
+
+export class OnnxModel {
+  readonly inputs: OnnxValueInfo[];
+  readonly outputs: OnnxValueInfo[];
+  /** The default domain's opset the file imports. */
+  readonly opset: number;
+  /** Op types in the graph with their counts (after nothing is folded). */
+  readonly ops: Record<string, number>;
+  private readonly constants = new Map<string, OnnxTensor>();
+  private readonly steps: Step[] = [];
+  private readonly rt: Runtime;
+
+  /** Use wasmzoo.loadOnnx; this takes decoded bytes and a started runtime. */
+  constructor(model: Model, rt: Runtime, opts: LoadOnnxOptions = {}) {
+    this.rt = rt;
+    const g = model.graph;
+    const def = model.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx');
+    this.opset = def?.version ?? 1;
+    resolveExternal(g, opts.externalData);
+    g.initializerNames.forEach((n, i) => this.constants.set(n, g.initializers[i]));
+    const initialized = new Set(g.initializerNames);
+    this.inputs = g.inputs.filter((v) => !initialized.has(v.name)).map(info);
+    this.outputs = g.outputs.map(info);
+    this.ops = {};
+    const problems: string[] = [];
+    if (this.opset < OPSET_MIN) problems.push(`the model imports opset ${this.opset}; wasmzoo runs opsets ${OPSET_MIN} to ${OPSET_MAX}`);
+    const nodes: OpNode[] = g.nodes.map((n, i) => {
+      this.ops[n.opType] = (this.ops[n.opType] ?? 0) + 1;
+      const name = n.name || `${n.opType} #${i}`;
+      return { name, opType: n.opType, opset: this.opset, attrs: new Attrs(n.attributes, `${n.opType} '${name}'`), inputs: n.inputs, outputs: n.outputs };
+    });
+    g.nodes.forEach((n, i) => {
+      const node = nodes[i];
+      if (n.domain !== '' && n.domain !== 'ai.onnx') {
+        problems.push(`node '${node.name}' (${n.opType}): domain '${n.domain}' is not supported`);
+        return;
+      }
+      const spec = ONNX_OPS[n.opType];
+      if (!spec) {
+        problems.push(`node '${node.name}': op ${n.opType} is not supported`);
+        return;
+      }
+      const why = spec.check?.(node);
+      if (why) problems.push(`node '${node.name}' (${n.opType}): ${why}`);
+    });
+    if (problems.length) {
+      throw new WasmzooError('E_UNSUPPORTED', `onnx: this model uses what wasmzoo does not run (${problems.length}):\n  ${problems.join('\n  ')}`);
+    }
+    // topological order, and which values are known at load
+    const known = new Set<string>([...initialized, '']);
+    const available = new Set<string>([...known, ...this.inputs.map((v) => v.name)]);
+    const dynamic: OpNode[] = [];
+    for (const node of nodes) {
+      for (const x of node.inputs) {
+        if (!available.has(x)) throw new WasmzooError('E_ONNX', `onnx: node '${node.name}' (${node.opType}) reads '${x}', which no earlier node, input or initializer produces`);
+      }
+      for (const y of node.outputs) available.add(y);
+      if (node.inputs.every((x) => known.has(x)) && node.opType !== 'RandomNormal' && node.opType !== 'RandomUniform') {
+        const outs = this.exec(node, this.constants);
+        node.outputs.forEach((y, j) => {
+          if (y && outs[j]) {
+            this.constants.set(y, outs[j]);
+            known.add(y);
+          }
+        });
+      } else dynamic.push(node);
+    }
+    for (const o of this.outputs) {
+      if (!available.has(o.name)) throw new WasmzooError('E_ONNX', `onnx: graph output '${o.name}' is produced by no node`);
+    }
+    // drop each dynamic value after its last reader
+    const lastUse = new Map<string, number>();
+    dynamic.forEach((node, i) => node.inputs.forEach((x) => { if (x && !this.constants.has(x)) lastUse.set(x, i); }));
+    const outputNames = new Set(this.outputs.map((o) => o.name));
+    const frees: string[][] = dynamic.map(() => []);
+    for (const [x, i] of lastUse) if (!outputNames.has(x)) frees[i].push(x);
+    dynamic.forEach((node, i) => this.steps.push({ node, free: frees[i] }));
+  }
+
+  /** Number of nodes that run per call (after constant folding). */
+  get runtimeNodes(): number {
+    return this.steps.length;
+  }
+
+  /** Run with ONNX tensors of any dtype by input name; every graph output by name. */
+  runTensors(feeds: Record<string, OnnxTensor>): Record<string, OnnxTensor> {
+    const values = new Map<string, OnnxTensor>(this.constants);
+    for (const inp of this.inputs) {
+      const t = feeds[inp.name];
+      if (!t) throw new WasmzooError('E_ARGUMENT', `onnx: input '${inp.name}' is missing (the model's inputs: ${this.inputs.map((v) => `'${v.name}'`).join(', ')})`);
+      checkFeed(inp, t);
+      values.set(inp.name, t);
+    }
+    for (const k of Object.keys(feeds)) {
+      if (!this.inputs.some((v) => v.name === k)) throw new WasmzooError('E_ARGUMENT', `onnx: '${k}' is not an input of this model (its inputs: ${this.inputs.map((v) => `'${v.name}'`).join(', ')})`);
+    }
+    for (const { node, free } of this.steps) {
+      const outs = this.exec(node, values);
+      node.outputs.forEach((y, j) => { if (y && outs[j]) values.set(y, outs[j]); });
+      for (const x of free) values.delete(x);
+    }
+    const result: Record<string, OnnxTensor> = {};
+    for (const o of this.outputs) result[o.name] = values.get(o.name)!;
+    return result;
+  }
+
+  /** Run with wasmzoo Tensors (float32) or ONNX tensors by input name; outputs as Tensors (float32) or ONNX tensors (other dtypes). */
+  run(feeds: Record<string, Tensor | OnnxTensor>): Record<string, Tensor | OnnxTensor> {
+    const onnxFeeds: Record<string, OnnxTensor> = {};
+    for (const [k, v] of Object.entries(feeds)) onnxFeeds[k] = v instanceof Tensor ? { dtype: 'float32', dims: [...v.shape], data: v.data } : v;
+    const out = this.runTensors(onnxFeeds);
+    const result: Record<string, Tensor | OnnxTensor> = {};
+    for (const [k, v] of Object.entries(out)) result[k] = v.dtype === 'float32' ? new Tensor(v.data as Float32Array, v.dims) : v;
+    return result;
+  }
+
+  /** A model with one input and one float output: Tensor in, Tensor out. */
+  forward(x: Tensor): Tensor {
+    if (this.inputs.length !== 1 || this.outputs.length < 1) {
+      throw new WasmzooError('E_ARGUMENT', `onnx: forward() needs a model with one input (this one has ${this.inputs.length}: use run({ name: tensor }))`);
+    }
+    const y = this.run({ [this.inputs[0].name]: x })[this.outputs[0].name];
+    if (!(y instanceof Tensor)) throw new WasmzooError('E_DTYPE', `onnx: output '${this.outputs[0].name}' is ${y.dtype}, not float32: use run()`);
+    return y;
+  }
+
+  private exec(node: OpNode, values: Map<string, OnnxTensor>): OnnxTensor[] {
+    const inputs = node.inputs.map((x) => (x === '' ? undefined : values.get(x)));
+    return ONNX_OPS[node.opType].run(node, inputs, { rt: this.rt });
+  }
+}
+
+function info(v: ValueInfo): OnnxValueInfo {
+  return { name: v.name, dtype: v.dtype, shape: v.shape?.map((d) => d ?? null) };
+}
+
+function checkFeed(inp: OnnxValueInfo, t: OnnxTensor): void {
+  if (!t || !Array.isArray(t.dims) || !t.data) throw new WasmzooError('E_ARGUMENT', `onnx: input '${inp.name}' must be a Tensor or { dtype, dims, data }`);
+  if (inp.dtype && t.dtype !== inp.dtype) throw new WasmzooError('E_DTYPE', `onnx: input '${inp.name}' is ${inp.dtype}, got ${t.dtype}`);
+  if (t.data.length !== numel(t.dims)) throw new WasmzooError('E_SHAPE', `onnx: input '${inp.name}' has dims [${t.dims.join(', ')}] but ${t.data.length} elements`);
+  if (inp.shape) {
+    const ok = inp.shape.length === t.dims.length && inp.shape.every((d, i) => typeof d !== 'number' || d === t.dims[i]);
+    if (!ok) throw new WasmzooError('E_SHAPE', `onnx: input '${inp.name}' expects shape [${inp.shape.map((d) => d ?? '?').join(', ')}], got [${t.dims.join(', ')}]`);
+  }
+}
+
+function resolveExternal(g: Graph, files: Record<string, Uint8Array> | undefined): void {
+  for (const e of g.external) {
+    const bytes = files?.[e.ref.location];
+    if (!bytes) {
+      throw new WasmzooError('E_UNSUPPORTED', `onnx: initializer '${e.name}' keeps its data in the external file '${e.ref.location}': pass its bytes as loadOnnx(source, { externalData: { '${e.ref.location}': bytes } })`);
+    }
+    const len = e.ref.length ?? bytes.length - e.ref.offset;
+    if (e.ref.offset + len > bytes.length) throw new WasmzooError('E_ONNX', `onnx: initializer '${e.name}': external data [${e.ref.offset}, ${e.ref.offset + len}) runs past '${e.ref.location}' (${bytes.length} bytes)`);
+    const n = numel(e.tensor.dims);
+    const data = allocData(e.tensor.dtype, n);
+    if (Array.isArray(data)) throw new WasmzooError('E_UNSUPPORTED', `onnx: initializer '${e.name}': external string data`);
+    fillFromRaw(data, bytes.subarray(e.ref.offset, e.ref.offset + len), e.tensor.dtype, n, (have, field) =>
+      new WasmzooError('E_ONNX', `onnx: initializer '${e.name}' of shape [${e.tensor.dims.join(', ')}] has ${have} ${field}`));
+    e.tensor.data = data;
+    g.initializers.push(e.tensor);
+    g.initializerNames.push(e.name);
+  }
+}
+
+/**
+ * Load an ONNX model from bytes, a URL, a path, a Response or a Blob (as loadWeights, with its options:
+ * progress, signal, sha256, cache, maxBytes) and prepare it to run on wasmzoo.
+ */
+export async function loadOnnx(source: ByteSource, opts: LoadOnnxOptions = {}): Promise<OnnxModel> {
+  const bytes = source instanceof Uint8Array ? source : await loadWeights(source, opts);
+  const rt = await init();
+  return new OnnxModel(decodeModel(bytes), rt, opts);
+}
