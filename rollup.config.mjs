@@ -10,6 +10,8 @@
 //   dist/wasm/*.wasm       copied by build:wasm for callers that pass a precompiled Module
 //   dist/cli.mjs           the command line (bin/wasmzoo.mjs), importing ./wasmzoo.mjs
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inlineBinary } from './tools/inline-binary.mjs';
 import esbuild, { minify } from 'rollup-plugin-esbuild';
 import dts from 'rollup-plugin-dts';
@@ -70,13 +72,19 @@ const types = {
 // bundle users import, not a second copy); node:* builtins and the image decoders (pngjs, jpeg-js: dependencies
 // of the CLI only) are imported at run time.
 const LIB = 'wasmzoo:lib';
+const CORE_INDEX = resolve(fileURLToPath(new URL('./src/index.js', import.meta.url)));
+/** An import of the core's public index (src/index.ts) from the CLI or wasmzoo/onnx: kept external. */
+function isCoreIndex(source, importer) {
+  return !!importer && source.startsWith('.') && resolve(dirname(importer), source) === CORE_INDEX;
+}
+const libExternal = { name: 'wasmzoo-external-core', resolveId: (source, importer) => (isCoreIndex(source, importer) ? { id: LIB, external: true } : null) };
 const cli = {
   input: 'src/cli/main.ts',
   plugins: [
     {
       name: 'wasmzoo-cli-external-lib',
       resolveId(source, importer) {
-        if (importer && /[\\/]src[\\/]cli[\\/]/.test(importer) && source === '../index.js') return { id: LIB, external: true };
+        if (isCoreIndex(source, importer)) return { id: LIB, external: true };
         return null;
       },
     },
@@ -86,4 +94,32 @@ const cli = {
   output: { file: 'dist/cli.mjs', format: 'es', banner, paths: { [LIB]: './wasmzoo.mjs' } },
 };
 
-export default [js, types, cli];
+// wasmzoo/onnx (dist/onnx.mjs, dist/onnx.cjs): the ONNX importer, apart so that the core stays within its
+// size budget and code that never imports ONNX never loads it. It reaches the core only through its public
+// index, kept external as ./wasmzoo.mjs / ./wasmzoo.cjs: one runtime, one Tensor class.
+const onnx = {
+  input: 'src/onnx/index.ts',
+  plugins: [libExternal, esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' }), {
+    name: 'wasmzoo-onnx-imports-only-core',
+    generateBundle(_opts, bundle) {
+      for (const [name, chunk] of Object.entries(bundle)) {
+        if (chunk.type !== 'chunk') continue;
+        const bad = chunk.imports.filter((i) => !/^\.\/wasmzoo\.(mjs|cjs)$/.test(i));
+        if (bad.length || chunk.dynamicImports.length) this.error(`${name}: imports something besides the core (${bad})`);
+      }
+    },
+  }],
+  external: (id) => id === LIB,
+  output: [
+    { file: 'dist/onnx.mjs', format: 'es', banner, paths: { [LIB]: './wasmzoo.mjs' }, plugins: [minify({ target: 'es2020' })] },
+    { file: 'dist/onnx.cjs', format: 'cjs', banner, exports: 'named', paths: { [LIB]: './wasmzoo.cjs' }, plugins: [minify({ target: 'es2020' })] },
+  ],
+};
+const onnxTypes = {
+  input: 'src/onnx/index.ts',
+  plugins: [libExternal, dts({ tsconfig: 'tsconfig.json' })],
+  external: (id) => id === LIB,
+  output: { file: 'dist/onnx.d.ts', format: 'es', paths: { [LIB]: './wasmzoo.js' } },
+};
+
+export default [js, types, cli, onnx, onnxTypes];

@@ -3,6 +3,12 @@
  */
 import { init as initRuntime, type Backend, type InitOptions, type Runtime } from './runtime/runtime.js';
 export { backend, memoryStats, threads, release, threadsLimit, type Backend, type InitOptions, type MemoryStats } from './runtime/runtime.js';
+/**
+ * Extension API (used by `wasmzoo/onnx`): the current Runtime, with its kernels (`k`, typed in
+ * src/runtime/kernels.ts) and arena. Throws E_RUNTIME before init().
+ */
+export { runtime, type Runtime } from './runtime/runtime.js';
+export type { Kernels } from './runtime/kernels.js';
 
 /** What init() started. */
 export interface RuntimeInfo {
@@ -72,4 +78,3 @@ export { Autoencoder, autoencoder, type AutoencoderOptions, type AutoencoderBuil
 export { Unflatten, Upsample } from './nn/index.js';
 export { VAE, vae, type VAEOptions, type VAEBuildOptions } from './models/vae.js';
 export { loadWeights, sha256Hex, DEFAULT_MAX_BYTES, type LoadWeightsOptions, type WeightProgress, type WeightCache, type ByteSource } from './io/fetch.js';
-export { loadOnnx, OnnxModel, ONNX_OPS, type LoadOnnxOptions, type OnnxValueInfo, type OnnxTensor, type OnnxDType, type OnnxData } from './onnx/index.js';

@@ -14,6 +14,8 @@ export interface FuzzApi {
   WasmzooError: unknown;
   LeNet5: unknown;
   lenetBytes: Uint8Array;
+  inspectOnnx?: unknown;
+  onnxSeeds?: Uint8Array[];
 }
 export interface FuzzStats {
   inputs: number;
@@ -28,7 +30,8 @@ export interface FuzzStats {
 }
 export type FindingKind = 'crash' | 'hang' | 'changed' | 'invalid';
 export function rngFor(seed: number, index: number): () => number;
-export function makeReaders(api: FuzzApi): { safetensors: Reader; idx: Reader; gzip: Reader };
+export function makeReaders(api: FuzzApi): { safetensors: Reader; idx: Reader; gzip: Reader; onnx?: Reader };
+export function onnxSeeds(root?: string): Uint8Array[];
 export function inputFor(reader: Reader, seed: number, index: number): Uint8Array;
 export function fuzzRange(
   reader: Reader,

@@ -14,6 +14,8 @@
  * Nothing here is Node-only except node:zlib for making gzip seeds.
  */
 import { gzipSync } from 'node:zlib';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const HANG_MS = 2000;
 
@@ -244,11 +246,50 @@ function mutateGzip(seed, r) {
   return mutateBytes(seed, r, Math.max(0, lo), Math.max(0, hi), 1 + int(r, 2));
 }
 
+// ---- ONNX -----------------------------------------------------------------------------------------------
+
+/**
+ * Protobuf-aware edits: varints (lengths, tags, dims) set to interesting values, besides byte edits, so
+ * lengths that run past their message and huge dims are reached, not only garbage.
+ */
+function mutateOnnx(seed, r) {
+  if (r() < 0.5 || seed.length < 4) return mutateBytes(seed, r, 0, seed.length, 1 + int(r, 3));
+  const b = Array.from(seed);
+  for (let k = 1 + int(r, 2); k > 0; k--) {
+    const at = int(r, b.length);
+    let end = at;
+    while (end < b.length && b[end] & 0x80 && end - at < 9) end++;
+    const v = pick(r, [0, 1, 2, 7, 8, 0x7f, 0x80, 0x3fff, 0xffffffff, 2 ** 31, 2 ** 53, int(r, 1 << 20)]);
+    const enc = [];
+    let x = v;
+    do { let byte = x % 128; x = Math.floor(x / 128); if (x > 0) byte |= 0x80; enc.push(byte); } while (x > 0);
+    b.splice(at, end - at + 1, ...enc);
+  }
+  return Uint8Array.from(b);
+}
+
+/** An inspectOnnx report that contradicts itself, or undefined. */
+function checkOnnxReport(r) {
+  if (!r || typeof r.nodes !== 'number' || !Array.isArray(r.inputs) || !Array.isArray(r.unsupported)) return 'malformed report';
+  if (!Number.isFinite(r.parameters) || r.parameters < 0) return `parameters ${r.parameters}`;
+  const ops = Object.values(r.ops).reduce((a, b) => a + b, 0);
+  if (ops !== r.nodes) return `op counts ${ops} != nodes ${r.nodes}`;
+  return undefined;
+}
+
+/** Seed models for the ONNX reader: small real models of the conformance suite (not in the repository). */
+export function onnxSeeds(root = '/usr/share/libonnx-testdata/data') {
+  const pick = ['node/test_conv_with_strides_padding', 'node/test_lstm_defaults', 'node/test_reshape_reordered_all_dims', 'node/test_slice',
+    'node/test_gemm_default_no_bias', 'pytorch-converted/test_Conv2d', 'simple/test_single_relu_model', 'node/test_constant', 'node/test_resize_downsample_scales_linear'];
+  return pick.map((c) => join(root, c, 'model.onnx')).filter((f) => existsSync(f)).map((f) => new Uint8Array(readFileSync(f)));
+}
+
 // ---- the readers ----------------------------------------------------------------------------------------
 
 /**
  * The fuzzed readers over an API (src/ in tests, dist/ in the long run): { readSafetensors, writeSafetensors,
- * readIdx, readIdxGz, WasmzooError, LeNet5, lenetBytes }.
+ * readIdx, readIdxGz, WasmzooError, LeNet5, lenetBytes }, and, when given, { inspectOnnx, onnxSeeds } for the
+ * ONNX reader.
  */
 export function makeReaders(api) {
   /** The reader's result, or REFUSED for a WasmzooError (anything else propagates: a crash). */
@@ -287,6 +328,20 @@ export function makeReaders(api) {
     },
     idx: { seeds: idxSeeds(), mutate: mutateIdx, run: (input) => idxOutcome(() => api.readIdx(input)) },
     gzip: { seeds: gzipSeeds(), mutate: mutateGzip, run: (input) => idxOutcome(() => api.readIdxGz(input, { maxBytes: 1 << 24 })) },
+    // decode, check every node against the op table and fold the constant subgraphs (wasmzoo/onnx's
+    // inspectOnnx, the work loadOnnx does before running): seeds are real models (api.onnxSeeds)
+    ...(api.inspectOnnx && api.onnxSeeds?.length ? {
+      onnx: {
+        seeds: api.onnxSeeds,
+        mutate: mutateOnnx,
+        async run(input) {
+          const rep = await attempt(() => api.inspectOnnx(input));
+          if (rep === REFUSED) return 'refused';
+          const bad = checkOnnxReport(rep);
+          return bad ? `invalid: ${bad}` : 'accepted';
+        },
+      },
+    } : {}),
   };
 }
 

@@ -13,11 +13,11 @@
  * written to `out/` (rebuildable from seed and index too). Prints a summary and writes out/summary.json;
  * exits 1 if anything was found.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { HANG_MS, fuzzRange, inputFor, makeReaders } from './fuzz-lib.mjs';
+import { HANG_MS, fuzzRange, inputFor, makeReaders, onnxSeeds } from './fuzz-lib.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WATCHDOG_MS = 10_000;
@@ -25,8 +25,10 @@ const MAX_SAVED = 50; // findings saved per reader and kind
 
 async function readersFromDist() {
   const api = await import(join(ROOT, 'dist/wasmzoo.mjs'));
-  return makeReaders({ ...api, lenetBytes: new Uint8Array(readFileSync(join(ROOT, 'weights/lenet5-fashion.safetensors'))) });
+  const { inspectOnnx } = await import(join(ROOT, 'dist/onnx.mjs'));
+  return makeReaders({ ...api, inspectOnnx, onnxSeeds: onnxSeeds(), lenetBytes: new Uint8Array(readFileSync(join(ROOT, 'weights/lenet5-fashion.safetensors'))) });
 }
+
 
 if (!isMainThread) {
   // worker: run [from, to) of one reader, publishing the current index for the watchdog
@@ -52,11 +54,13 @@ if (!isMainThread) {
   const count = Number(opt('count', 1_000_000));
   const seed = Number(opt('seed', 1));
   const jobs = Math.max(1, Number(opt('jobs', 2)));
-  const names = opt('readers', 'safetensors,idx,gzip').split(',');
+  const names = opt('readers', 'safetensors,idx,gzip,onnx').split(',');
   const out = resolve(ROOT, opt('out', 'fuzz-out'));
   mkdirSync(out, { recursive: true });
   const readers = await readersFromDist();
-  for (const n of names) if (!readers[n]) throw new Error(`unknown reader ${n} (have ${Object.keys(readers).join(', ')})`);
+  for (const n of names) {
+    if (!readers[n]) throw new Error(n === 'onnx' ? 'the onnx reader needs seed models: apt-get install -y libonnx-testdata (or pass --readers safetensors,idx,gzip)' : `unknown reader ${n} (have ${Object.keys(readers).join(', ')})`);
+  }
 
   const summary = { seed, count, hangMs: HANG_MS, watchdogMs: WATCHDOG_MS, node: process.version, readers: {} };
   const log = (s) => console.log(`[fuzz] ${s}`);

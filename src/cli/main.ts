@@ -5,6 +5,7 @@
  *   demo                                   LeNet-5 on the 64 shipped Fashion-MNIST images
  *   predict <model> --input IMG [--weights FILE] [--top 5] [--json]
  *   inspect FILE.safetensors [--json]      names, dtypes, shapes, parameter count, metadata
+ *   inspect FILE.onnx [--json]             ops, inputs/outputs, parameter count, unsupported ops
  *   bench [model] [--runs N] [--batch N]   a quick single-model timing
  *
  * Bad arguments and bad files print one line `wasmzoo: <what is wrong>` on stderr and exit non-zero (2 for
@@ -14,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as wasmzoo from '../index.js';
+import * as onnx from '../onnx/index.js';
 import type { Module } from '../nn/module.js';
 import type { ZooName } from '../index.js';
 import { borderMean, CliError, decodeImage } from './image.js';
@@ -36,6 +38,7 @@ commands:
           model: lenet5 (28x28 grey, Fashion-MNIST; shipped weights by default) or a zoo model
           (${wasmzoo.zooNames.join(', ')}; ImageNet preprocessing; --weights required)
   inspect FILE.safetensors [--json]     tensor names, dtypes, shapes, parameter count, metadata
+  inspect FILE.onnx [--json]            ops, inputs/outputs, parameter count, what wasmzoo cannot run
   bench [model] [--runs N] [--batch N]  time one model's forward pass (default lenet5)
 
 options:
@@ -239,6 +242,7 @@ async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOp
 
 async function inspect(path: string, json: boolean): Promise<number> {
   const bytes = await readBytes(path, 'file');
+  if (/\.onnx$/i.test(path)) return inspectOnnx(path, bytes, json);
   let f: ReturnType<typeof wasmzoo.readSafetensors>;
   try {
     f = wasmzoo.readSafetensors(bytes);
@@ -266,6 +270,32 @@ async function inspect(path: string, json: boolean): Promise<number> {
   console.log(`  ${'name'.padEnd(nw)}  dtype  ${'shape'.padEnd(sw)}  values`);
   rows.forEach((r, i) => console.log(`  ${r.name.padEnd(nw)}  ${r.dtype.padEnd(5)}  ${shapes[i].padEnd(sw)}  ${r.numel.toLocaleString('en-US')}`));
   console.log(`parameters: ${params.toLocaleString('en-US')}${params !== total ? ` (+ ${(total - params).toLocaleString('en-US')} buffer values)` : ''}`);
+  return 0;
+}
+
+/** An ONNX file: producer, opset, inputs/outputs, op counts, parameters, and what wasmzoo does not run. */
+async function inspectOnnx(path: string, bytes: Uint8Array, json: boolean): Promise<number> {
+  let r: onnx.OnnxReport;
+  try {
+    r = await onnx.inspectOnnx(bytes);
+  } catch (e) {
+    if (e instanceof wasmzoo.WasmzooError) throw new CliError(`${path}: not a valid ONNX file: ${e.message}`);
+    throw e;
+  }
+  if (json) {
+    console.log(JSON.stringify({ file: path, bytes: bytes.byteLength, ...r }));
+    return 0;
+  }
+  const dims = (s: Array<number | string | null> | undefined) => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '[?]');
+  console.log(`${path}: ${formatBytes(bytes.byteLength)}, ONNX IR ${r.irVersion}, opset ${r.opset ?? '?'}${r.producer ? `, from ${r.producer}` : ''}`);
+  for (const v of r.inputs) console.log(`  input  ${v.name}: ${v.dtype ?? '?'} ${dims(v.shape)}`);
+  for (const v of r.outputs) console.log(`  output ${v.name}: ${v.dtype ?? '?'} ${dims(v.shape)}`);
+  console.log(`  ${r.nodes} nodes: ${Object.entries(r.ops).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(`parameters: ${r.parameters.toLocaleString('en-US')}`);
+  if (r.unsupported.length) {
+    console.log(`not runnable on wasmzoo (${r.unsupported.length}):`);
+    for (const u of r.unsupported) console.log(`  ${u}`);
+  } else console.log('runs on wasmzoo: every op is supported');
   return 0;
 }
 

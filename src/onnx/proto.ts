@@ -5,7 +5,7 @@
  * (src/onnx/protobuf.ts). Tensor payloads become typed arrays (src/onnx/value.ts), copied out of the file,
  * with every element count checked against the dims.
  */
-import { WasmzooError } from '../errors.js';
+import { WasmzooError } from '../index.js';
 import { ProtoReader, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './protobuf.js';
 import { DTYPE_BY_CODE, DTYPE_BYTES, allocData, numel, type OnnxDType, type OnnxTensor } from './value.js';
 

@@ -7,7 +7,7 @@
  * Every length is checked against the bytes left before anything is read or sliced; a nesting depth cap
  * stops hostile recursion; errors are WasmzooError E_ONNX naming the field being read and the offset.
  */
-import { WasmzooError } from '../errors.js';
+import { WasmzooError } from '../index.js';
 
 export const WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_I32 = 5;
 

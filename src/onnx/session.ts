@@ -14,10 +14,8 @@
  * wasmzoo kernels, the rest in TypeScript. Lowering whole graphs onto the planner (fusions, one arena plan)
  * is the next step of issue 11.
  */
-import { WasmzooError } from '../errors.js';
-import { Tensor } from '../tensor.js';
-import { init, type Runtime } from '../runtime/runtime.js';
-import { loadWeights, type ByteSource, type LoadWeightsOptions } from '../io/fetch.js';
+// the core only through its public index: dist/onnx.mjs imports it from ./wasmzoo.mjs, the same copy users load
+import { WasmzooError, Tensor, init, runtime, loadWeights, type Runtime, type ByteSource, type LoadWeightsOptions } from '../index.js';
 import { decodeModel, fillFromRaw, type Graph, type Model, type ValueInfo } from './proto.js';
 import { allocData, numel, type OnnxDType, type OnnxTensor } from './value.js';
 import { ONNX_OPS } from './ops/index.js';
@@ -210,6 +208,47 @@ function resolveExternal(g: Graph, files: Record<string, Uint8Array> | undefined
  */
 export async function loadOnnx(source: ByteSource, opts: LoadOnnxOptions = {}): Promise<OnnxModel> {
   const bytes = source instanceof Uint8Array ? source : await loadWeights(source, opts);
-  const rt = await init();
-  return new OnnxModel(decodeModel(bytes), rt, opts);
+  await init();
+  return new OnnxModel(decodeModel(bytes), runtime(), opts);
+}
+
+/** What `inspectOnnx` reports about a file. */
+export interface OnnxReport {
+  irVersion: number;
+  producer: string;
+  opset: number | null;
+  inputs: OnnxValueInfo[];
+  outputs: OnnxValueInfo[];
+  /** Op types by count. */
+  ops: Record<string, number>;
+  nodes: number;
+  /** Elements of all initializers. */
+  parameters: number;
+  /** Why wasmzoo cannot run it, one line per problem (empty when it can). */
+  unsupported: string[];
+}
+
+/** Decode an ONNX file and say what is in it and whether wasmzoo runs it (no error for unsupported ops). */
+export async function inspectOnnx(bytes: Uint8Array): Promise<OnnxReport> {
+  const m = decodeModel(bytes);
+  const g = m.graph;
+  const ops: Record<string, number> = {};
+  for (const n of g.nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
+  const parameters = [...g.initializers, ...g.external.map((e) => e.tensor)].reduce((a, t) => a + numel(t.dims), 0);
+  const initialized = new Set([...g.initializerNames, ...g.external.map((e) => e.name)]);
+  const report: OnnxReport = {
+    irVersion: m.irVersion, producer: m.producer,
+    opset: m.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? null,
+    inputs: g.inputs.filter((v) => !initialized.has(v.name)).map(info), outputs: g.outputs.map(info),
+    ops, nodes: g.nodes.length, parameters, unsupported: [],
+  };
+  try {
+    await init();
+    new OnnxModel(m, runtime());
+  } catch (e) {
+    if (!(e instanceof WasmzooError)) throw e;
+    const lines = e.message.split('\n').slice(1).map((x) => x.trim());
+    report.unsupported = lines.length ? lines : [e.message];
+  }
+  return report;
 }

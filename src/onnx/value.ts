@@ -3,7 +3,7 @@
  * row-major (C) order, NCHW as ONNX has it. int64 stays exact in a BigInt64Array (shape tensors, indices,
  * Slice's INT64_MAX ends); float16 and bfloat16 keep their bits in a Uint16Array.
  */
-import { WasmzooError } from '../errors.js';
+import { WasmzooError } from '../index.js';
 
 export type OnnxDType =
   | 'float32' | 'float64' | 'float16' | 'bfloat16'

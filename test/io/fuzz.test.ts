@@ -3,15 +3,17 @@
 // here a few thousand each, with a fresh seed per run unless FUZZ_SEED is set (printed on failure to replay).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fuzzRange, makeReaders, type FindingKind, type Reader } from '../../tools/fuzz-lib.mjs';
+import { fuzzRange, makeReaders, onnxSeeds, type FindingKind, type Reader } from '../../tools/fuzz-lib.mjs';
 import { WasmzooError } from '../../src/errors.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { readIdx, readIdxGz } from '../../src/io/idx.js';
 import { LeNet5 } from '../../src/models/lenet.js';
+import { inspectOnnx } from '../../src/onnx/session.js';
+
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const readers = makeReaders({
-  readSafetensors, writeSafetensors, readIdx, readIdxGz, WasmzooError, LeNet5,
+  readSafetensors, writeSafetensors, readIdx, readIdxGz, WasmzooError, LeNet5, inspectOnnx, onnxSeeds: onnxSeeds(),
   lenetBytes: new Uint8Array(readFileSync(new URL('../../weights/lenet5-fashion.safetensors', import.meta.url))),
 });
 
@@ -40,4 +42,9 @@ describe(`mutation fuzz (seed ${SEED})`, () => {
   it('gzip (readIdxGz): clean refusal or a consistent IDX', async () => {
     await fuzz(readers.gzip, 3000);
   }, 60_000);
+
+  // seeds are conformance-suite models (CI installs libonnx-testdata; never committed)
+  it.skipIf(!readers.onnx)('ONNX (inspectOnnx: decode, check every node, fold constants): clean refusal or a consistent report', async () => {
+    await fuzz(readers.onnx!, 3000);
+  }, 120_000);
 });

@@ -22,7 +22,7 @@ export const TARGETS = { gzipBytes: 160 * 1000, startupMs: 30 };
 export function sizes() {
   const gz = (f) => gzipSync(readFileSync(join(DIST, f)), { level: 9 }).length;
   const raw = (f) => readFileSync(join(DIST, f)).length;
-  const files = ['wasmzoo.mjs', 'wasmzoo.cjs', 'wasmzoo.min.js', 'wasm/wasmzoo.scalar.wasm', 'wasm/wasmzoo.simd.wasm', 'wasm/wasmzoo.relaxed.wasm'];
+  const files = ['wasmzoo.mjs', 'wasmzoo.cjs', 'wasmzoo.min.js', 'onnx.mjs', 'wasm/wasmzoo.scalar.wasm', 'wasm/wasmzoo.simd.wasm', 'wasm/wasmzoo.relaxed.wasm'];
   return Object.fromEntries(files.map((f) => [f, { raw: raw(f), gzip: gz(f) }]));
 }
 
@@ -61,6 +61,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.log(`whole library (dist/wasmzoo.mjs: JS + all three wasm variants inlined): ${kb(s['wasmzoo.mjs'].raw)} raw, ${kb(lib)} gzip ` +
       `(target <= ${kb(TARGETS.gzipBytes)}: ${lib <= TARGETS.gzipBytes ? 'ok' : 'OVER'}); min.js ${kb(s['wasmzoo.min.js'].gzip)} gzip`);
     console.log(`wasm files alone, gzip: ${wasmGz}`);
+    console.log(`wasmzoo/onnx (dist/onnx.mjs, the ONNX importer, loaded only by code that imports it): ${kb(s['onnx.mjs'].gzip)} gzip; core + onnx ${kb(lib + s['onnx.mjs'].gzip)}`);
     for (const [name, r] of [['node ' + process.version, plain], ['node --experimental-wasm-relaxed-simd', relaxed]]) {
       console.log(`import + init({ threads: 1 }) in ${name}: median ${r.medianMs.toFixed(1)} ms, best ${r.bestMs.toFixed(1)} ms over ${r.runs} fresh processes ` +
         `(${r.backend}; target <= ${TARGETS.startupMs} ms: ${r.medianMs <= TARGETS.startupMs ? 'ok' : 'OVER'})`);

@@ -5,8 +5,7 @@
  * Tensors are OnnxTensor (src/onnx/value.ts): row-major, NCHW as in ONNX; missing optional inputs (empty
  * names) arrive as undefined.
  */
-import { WasmzooError } from '../../errors.js';
-import type { Runtime } from '../../runtime/runtime.js';
+import { WasmzooError, type Runtime } from '../../index.js';
 import type { Attribute } from '../proto.js';
 import type { OnnxTensor } from '../value.js';
 
