@@ -14,32 +14,11 @@
  * before any work runs.
  */
 import { WasmzooError } from '../errors.js';
+import { leb, readLeb } from './wasm-patch.js';
 
 const SECTION_TYPE = 1, SECTION_IMPORT = 2, SECTION_MEMORY = 5;
 /** The largest 32-bit memory: a module declaring it accepts any shared memory up to 4 GiB. */
 export const MAX_PAGES = 65536;
-
-function readLeb(b: Uint8Array, i: number): [number, number] {
-  let r = 0, shift = 0, x: number;
-  do {
-    if (i >= b.length) throw new WasmzooError('E_RUNTIME', 'shared-memory module: truncated LEB128');
-    x = b[i++];
-    r += (x & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (x & 0x80);
-  return [r, i];
-}
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let x = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) x |= 0x80;
-    out.push(x);
-  } while (n > 0);
-  return out;
-}
 
 function name(s: string): number[] {
   return [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];

@@ -9,9 +9,11 @@
  * checks that patching the SIMD build reproduces the relaxed build byte for byte.
  */
 
-function readLeb(b: Uint8Array, i: number): [number, number] {
+/** An unsigned LEB128 at b[i]: [value, index after it]. Throws past the end (trusted module bytes, checked). */
+export function readLeb(b: Uint8Array, i: number): [number, number] {
   let r = 0, shift = 0, x: number;
   do {
+    if (i >= b.length) throw new RangeError('truncated LEB128');
     x = b[i++];
     r += (x & 0x7f) * 2 ** shift;
     shift += 7;
@@ -19,7 +21,8 @@ function readLeb(b: Uint8Array, i: number): [number, number] {
   return [r, i];
 }
 
-function leb(n: number): number[] {
+/** Unsigned LEB128 bytes of n. */
+export function leb(n: number): number[] {
   const out: number[] = [];
   do {
     let x = n % 128;
