@@ -19,6 +19,8 @@ import { dirname, join } from 'node:path';
 import os from 'node:os';
 import { bundleWasmzoo } from './bundle.mjs';
 import { buildTfjs } from './tfjs-models.mjs';
+// threads of wasmzoo (THREADS=2 npm run bench:...): 1 unless set, as the peers' tables here are single-thread
+const THREADS = Number(process.env.THREADS ?? 1);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SEED = 1; // as tools/export_onnx.py
@@ -75,7 +77,7 @@ function nchwToNhwc(x, [n, c, h, w]) {
 
 async function wasmzooRunner(name, backend, input, shape) {
   if (typeof wz[name] !== 'function') return { missing: `wasmzoo.${name} builder not there yet` };
-  await wz.init({ backend });
+  await wz.init({ backend, threads: THREADS });
   if (wz.backend() !== backend) return { missing: `backend ${backend} unavailable` };
   const model = wz.hashWeights(await wz[name](), SEED);
   const x = wz.tensor(input, shape);

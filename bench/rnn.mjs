@@ -16,6 +16,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmaPeak, gemvPeak } from './probes.mjs';
+// threads of wasmzoo (THREADS=2 npm run bench:...): 1 unless set, as the peers' tables here are single-thread
+const THREADS = Number(process.env.THREADS ?? 1);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(root, '.cache', 'rnn');
@@ -40,7 +42,7 @@ const tf = await import('@tensorflow/tfjs');
 const tfwasm = await import('@tensorflow/tfjs-backend-wasm');
 
 // ---- set-up ----
-const backend = await wasmzoo.init();
+const backend = await wasmzoo.init({ threads: THREADS });
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
 const require = createRequire(import.meta.url);

@@ -95,6 +95,8 @@ m = G(); x = torch.randn(${B}, 28, 28); y = torch.arange(${B}) % 10; lossf = F.c
 function torchStep(setup) {
   const py = `
 import sys, time, torch, torch.nn as nn, torch.nn.functional as F
+// threads of wasmzoo (THREADS=2 npm run bench:...): 1 unless set, as the peers' tables here are single-thread
+const THREADS = Number(process.env.THREADS ?? 1);
 sys.path.insert(0, 'tools')
 from lenet import LeNet5
 torch.set_num_threads(1)
@@ -113,7 +115,7 @@ print((time.perf_counter() - t) / ${STEPS} * 1000)
 }
 
 await tf.setBackend('cpu');
-console.log(`backend ${await wasmzoo.init()}, ${STEPS} timed steps of batch ${B}; seconds per ${EPOCH}-sample epoch`);
+console.log(`backend ${await wasmzoo.init({ threads: THREADS })}, threads ${THREADS}, ${STEPS} timed steps of batch ${B}; seconds per ${EPOCH}-sample epoch`);
 const rows = [];
 for (const [name, net] of Object.entries(nets)) {
   const model = await net.wasmzoo();

@@ -127,6 +127,11 @@ async function compile(backend: Backend): Promise<WebAssembly.Module> {
   return WebAssembly.compile(bytes);
 }
 
+/** What identifies an init request: a later init with the same key is served by the same runtime. */
+function requestKey(o: InitOptions): string {
+  return JSON.stringify([o.backend ?? null, o.threads ?? 'auto', o.maxMemory ?? null]);
+}
+
 /** The thread count an init request resolves to before trying (and whether it was asked for explicitly). */
 function requestedThreads(threads: InitOptions['threads']): { n: number; explicit: boolean } {
   if (threads === undefined || threads === 'auto') return { n: threadsUnavailable() ? 1 : Math.min(cores(), AUTO_THREADS_MAX), explicit: false };
@@ -186,7 +191,7 @@ export async function instantiate(opts: InitOptions = {}): Promise<Runtime> {
   } else if (!(module instanceof WebAssembly.Module)) {
     throw new WasmzooError('E_ARGUMENT', `init: options.module must be a WebAssembly.Module, got ${typeof module}`);
   }
-  const request = JSON.stringify([opts.backend ?? null, opts.threads ?? 'auto', opts.maxMemory ?? null]);
+  const request = requestKey(opts);
   const { n, explicit } = requestedThreads(opts.threads);
   let note: string | undefined;
   if (n > 1) {
@@ -238,7 +243,7 @@ export function init(opts?: InitOptions): Promise<Runtime> {
   const bad = checkThreadOptions(o);
   if (bad) return Promise.reject(bad);
   // the same request as the current runtime's (a module is always new) is served by it
-  const request = JSON.stringify([o.backend ?? null, o.threads ?? 'auto', o.maxMemory ?? null]);
+  const request = requestKey(o);
   const forced = asked && (o.module !== undefined || current?.request !== request);
   if (!forced && current && !pending) return Promise.resolve(current);
   const request_ = queue.then(async () => {

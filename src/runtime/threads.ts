@@ -32,6 +32,7 @@ export const POOL_KERNELS = [
   'conv2d_backward_data', 'conv2d_backward_weight_rows', 'maxpool2d_backward_nhwc', 'avgpool2d_backward_nhwc',
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
+const KERNEL_INDEX = new Map<string, number>(POOL_KERNELS.map((k, i) => [k, i]));
 
 /** One sub-call: a kernel and its arguments. */
 export interface SubCall { fn: PoolKernel; args: number[]; }
@@ -227,7 +228,7 @@ export class ThreadPool {
       let p = 1;
       for (const c of list) {
         if (p + 2 + c.args.length > SLOT) throw new WasmzooError('E_RUNTIME', `thread pool: too many sub-calls for one thread (${list.length})`);
-        slot[p] = POOL_KERNELS.indexOf(c.fn);
+        slot[p] = KERNEL_INDEX.get(c.fn)!;
         slot[p + 1] = c.args.length;
         slot.set(c.args, p + 2);
         p += 2 + c.args.length;
