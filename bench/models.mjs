@@ -19,8 +19,15 @@ import { dirname, join } from 'node:path';
 import os from 'node:os';
 import { bundleWasmzoo } from './bundle.mjs';
 import { buildTfjs } from './tfjs-models.mjs';
-// threads of wasmzoo (THREADS=2 npm run bench:...): 1 unless set, as the peers' tables here are single-thread
-const THREADS = Number(process.env.THREADS ?? 1);
+import { threadArgs, perThreadCount } from './threads.mjs';
+// threads of every runtime: --threads=N (or env THREADS); --threads=1,2 runs each count in a child and puts
+// them side by side in bench/RESULTS-threads.md (bench/threads.mjs)
+const { counts: THREAD_COUNTS, json: JSON_OUT } = threadArgs();
+if (THREAD_COUNTS.length > 1) {
+  await threadsReport(perThreadCount(fileURLToPath(import.meta.url), THREAD_COUNTS));
+  process.exit(0);
+}
+const THREADS = THREAD_COUNTS[0];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SEED = 1; // as tools/export_onnx.py
@@ -47,14 +54,14 @@ for (const s of skipped) log(`note: wasmzoo bundle leaves out ${s}`);
 const wz = await import(bundlePath);
 
 const ort = await import('onnxruntime-web');
-ort.env.wasm.numThreads = 1;
+ort.env.wasm.numThreads = THREADS;
 ort.env.wasm.simd = true; // the only CPU build 1.2x ships is SIMD anyway
 ort.env.logLevel = 'error';
 
 const tf = await import('@tensorflow/tfjs');
 const tfwasm = await import('@tensorflow/tfjs-backend-wasm');
 tfwasm.setWasmPaths(join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist/'));
-tfwasm.setThreadsCount(1);
+tfwasm.setThreadsCount(THREADS); // Node: TF.js runs its wasm backend on one thread whatever is asked (left out above 1)
 await tf.setBackend('wasm');
 await tf.ready();
 tf.enableProdMode();
@@ -140,7 +147,7 @@ for (const { name, reps: defaultReps, inner = 1 } of MODELS) {
     'wasmzoo simd': await wasmzooRunner(name, 'simd', input, shape),
     'wasmzoo relaxed': await wasmzooRunner(name, 'relaxed', input, shape),
     'onnxruntime-web': await ortRunner(name, input, shape),
-    'tfjs-wasm': tfjsRunner(built, input),
+    'tfjs-wasm': THREADS === 1 ? tfjsRunner(built, input) : { missing: 'TF.js wasm runs one thread in Node' },
   };
   const active = Object.entries(runners).filter(([label, r]) => {
     if (r.missing) log(`  ${label}: skipped (${r.missing})`);
@@ -167,6 +174,7 @@ for (const { name, reps: defaultReps, inner = 1 } of MODELS) {
 }
 
 // ---- report ---------------------------------------------------------------------------------------------
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(rows));
 const mb = (b) => (b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 2 : 0);
 const fmt = (v, g) => (v === undefined ? '-' : `${v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(1) : v.toFixed(0)}${g ? ` (${(g / v * 1e3).toFixed(0)})` : ''}`);
 const lines = [
@@ -223,4 +231,46 @@ ${checks}
 `;
   writeFileSync(join(root, 'bench', 'RESULTS-models.md'), md);
   log('\nwrote bench/RESULTS-models.md');
+}
+
+/**
+ * The thread table: per model, each runtime at every count, wasmzoo's speedup over its own 1-thread run and
+ * its time over onnxruntime-web's at the same count (issue 10's targets: 2 threads >= 1.85x faster than 1,
+ * <= 0.6x of onnxruntime-web with 2 threads). Counts ran in separate processes one after the other, so a
+ * neighbour's load between them shows in the speedups; the ratios to onnxruntime-web come from one process.
+ */
+async function threadsReport(byCount) {
+  const counts = Object.keys(byCount).map(Number);
+  const [lo, hi] = [Math.min(...counts), Math.max(...counts)];
+  const names = byCount[lo].map((r) => r.name);
+  const f = (v) => (v === undefined ? '-' : v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(1) : v.toFixed(0));
+  const x = (a, b) => (a === undefined || b === undefined ? '-' : `${(a / b).toFixed(2)}x`);
+  const head = ['model', 'GFLOP'];
+  for (const l of ['wasmzoo simd', 'wasmzoo relaxed', 'onnxruntime-web']) for (const n of counts) head.push(`${l} ${n}t ms`);
+  head.push(`simd ${lo}t/${hi}t`, `relaxed ${lo}t/${hi}t`, `onnxruntime-web ${lo}t/${hi}t`, `simd / ort at ${hi}t`, `relaxed / ort at ${hi}t`);
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const name of names) {
+    const row = (n) => byCount[n].find((r) => r.name === name)?.ms ?? {};
+    const cells = [name, byCount[lo].find((r) => r.name === name).gflop.toFixed(2)];
+    for (const l of ['wasmzoo simd', 'wasmzoo relaxed', 'onnxruntime-web']) for (const n of counts) cells.push(f(row(n)[l]));
+    for (const l of ['wasmzoo simd', 'wasmzoo relaxed', 'onnxruntime-web']) cells.push(x(row(lo)[l], row(hi)[l]));
+    cells.push(x(row(hi)['wasmzoo simd'], row(hi)['onnxruntime-web']), x(row(hi)['wasmzoo relaxed'], row(hi)['onnxruntime-web']));
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  const table = lines.join('\n');
+  console.log(table);
+  if (!process.argv.includes('--no-write')) {
+    writeFileSync(join(root, 'bench', 'RESULTS-threads.md'), `# Threads: models at ${counts.join(' and ')} threads (npm run bench:models -- --threads=${counts.join(',')})
+
+Batch 1, Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} vCPU (load average at the end:
+${os.loadavg().map((v) => v.toFixed(1)).join(', ')}), ${new Date().toISOString().slice(0, 10)}. Median ms over alternating rounds; each thread count
+in its own process (wasmzoo \`init({ threads: n })\`, onnxruntime-web \`env.wasm.numThreads = n\`; TF.js's wasm
+backend runs one thread in Node, so it is left out here: see bench/RESULTS-models.md). Speedups compare two processes run
+one after the other; the ratios to onnxruntime-web compare runtimes within one process.
+Targets (issue 10): ${lo}t/${hi}t >= 1.85x for the convnets; wasmzoo <= 0.6x of onnxruntime-web at ${hi} threads.
+
+${table}
+`);
+    console.error('\nwrote bench/RESULTS-threads.md');
+  }
 }
