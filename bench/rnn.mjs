@@ -16,12 +16,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmaPeak, gemvPeak } from './probes.mjs';
-// threads of wasmzoo (THREADS=2 npm run bench:...): 1 unless set, as the peers' tables here are single-thread
-const THREADS = Number(process.env.THREADS ?? 1);
+import { threadArgs } from './threads.mjs';
+// threads of wasmzoo and onnxruntime-web: --threads=N (or env THREADS), 1 unless set; TF.js's wasm backend
+// runs one thread in Node, so above 1 it is left out
+const THREADS = threadArgs().counts[0];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(root, '.cache', 'rnn');
-const ROUNDS = Number(process.argv[2] ?? 30);
+const ROUNDS = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 30);
 const STEP_ROUNDS = ROUNDS * 10;
 const I = 128, H = 256, L = 2, T = 64;
 
@@ -43,7 +45,7 @@ const tfwasm = await import('@tensorflow/tfjs-backend-wasm');
 
 // ---- set-up ----
 const backend = await wasmzoo.init({ threads: THREADS });
-ort.env.wasm.numThreads = 1;
+ort.env.wasm.numThreads = THREADS;
 ort.env.logLevel = 'error';
 const require = createRequire(import.meta.url);
 tfwasm.setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
