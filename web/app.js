@@ -122,8 +122,8 @@ function run() {
     li.append(name, bar, p);
     return li;
   }));
-  $('t-infer').textContent = ms(dt);
-  $('t-median').textContent = ms([...times].sort((a, b) => a - b)[times.length >> 1]);
+  // one figure: the median of the last runs (each the mean of REPS calls), steadier than any single run
+  $('t-infer').textContent = ms([...times].sort((a, b) => a - b)[times.length >> 1]);
   if (ae) runAutoencoder(px);
   if (vae) app.extras.vaeMu = encodeForVae(px);
 }
@@ -142,19 +142,36 @@ function showSample(i) {
   run();
 }
 
+// thumbnail captions: the class names cut to fit 40 px
+const SHORT = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot'];
+
+/** LeNet-5's class for each shipped sample, in one batch. */
+function predictSamples(images, n) {
+  const x = wasmzoo.tensor(Float32Array.from(images.subarray(0, n * 784), (v) => (v / 255 - MEAN) / STD), [n, 1, 28, 28]);
+  return wasmzoo.topK(lenet.forward(x), 1).map((row) => row[0].index);
+}
+
 function buildSampleButtons() {
   const images = samples.get('images').bytes;
+  const predicted = predictSamples(images, labels.length);
+  app.sampleAccuracy = predicted.filter((p, i) => p === labels[i]).length / labels.length;
   $('samples').replaceChildren(...labels.map((label, i) => {
     const b = document.createElement('button');
     b.type = 'button';
     b.dataset.index = String(i);
+    const guess = predicted[i], right = guess === label;
     b.dataset.label = CLASSES[label];
-    b.title = `test image ${i}: ${CLASSES[label]}`;
+    b.dataset.predicted = CLASSES[guess];
+    b.className = right ? 'right' : 'wrong';
+    b.title = `test image ${i}: ${CLASSES[label]}${right ? ' (LeNet-5: right)' : ` (LeNet-5 says ${CLASSES[guess]})`}`;
     b.setAttribute('role', 'listitem');
     const c = document.createElement('canvas');
     c.width = c.height = 28;
     paint(c, Float32Array.from(images.subarray(i * 784, (i + 1) * 784), (v) => v / 255));
-    b.append(c);
+    const cap = document.createElement('span');
+    cap.className = 'cap';
+    cap.textContent = SHORT[label];
+    b.append(c, cap);
     b.addEventListener('click', () => showSample(i));
     return b;
   }));

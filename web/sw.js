@@ -1,13 +1,17 @@
 // Service worker of the demo app: precaches the page, the library bundle, the weights and the sample images on
 // install, then answers every same-origin GET from the cache first (network as fallback, whose answers are cached
 // too), so the app works offline after the first visit. Bump VERSION to replace the cache on a new release.
-const VERSION = 'wasmzoo-web-v1';
+const VERSION = 'wasmzoo-web-v2';
 const CORE = [
   './',
   './index.html',
   './app.js',
   './style.css',
   './manifest.webmanifest',
+  './icons/icon-32.png',
+  './icons/icon-192.png',
+  './icons/icon-512.png',
+  './icons/icon-maskable-512.png',
   '../dist/wasmzoo.mjs',
   '../weights/lenet5-fashion.safetensors',
   '../assets/fashion-samples.safetensors',

@@ -5,7 +5,8 @@
  * control, an offline reload still works without a single request reaching the server. Screenshots go to
  * .cache/web-*.png.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -80,6 +81,64 @@ describe.skipIf(p.skip)(`${p.title}: demo web app`, () => {
     const boot = await pick(0);
     expect(boot.top3[0]).toBe('Ankle boot');
     await expect(page.locator('#t-infer').textContent()).resolves.toMatch(/^\d+(\.\d+)? (µs|ms)$/);
+    expect(await page.locator('.timings dd').count(), 'one timing figure beside backend and load time').toBe(3);
+  });
+
+  it('thumbnails show their true label and mark the ones LeNet-5 gets wrong', async () => {
+    const marks = await page.locator('#samples button').evaluateAll((bs) => bs.map((b) => ({
+      label: (b as HTMLElement).dataset.label, predicted: (b as HTMLElement).dataset.predicted,
+      cap: b.querySelector('.cap')?.textContent, wrong: b.classList.contains('wrong'), right: b.classList.contains('right'),
+    })));
+    expect(marks).toHaveLength(64);
+    for (const m of marks) {
+      expect(m.cap && m.label!.toLowerCase().startsWith(m.cap.toLowerCase().slice(0, 4)) || (m.label === 'Ankle boot' && m.cap === 'Boot')).toBe(true);
+      expect(m.wrong).toBe(m.label !== m.predicted);
+      expect(m.right).toBe(!m.wrong);
+    }
+    // the mark agrees with what a click shows: the top class of a wrong one is its predicted label
+    const wrong = marks.findIndex((m) => m.wrong);
+    const right = marks.findIndex((m) => m.right);
+    for (const i of [wrong, right].filter((i) => i >= 0)) expect((await pick(i)).top3[0]).toBe(marks[i].predicted);
+    const acc = marks.filter((m) => m.right).length / 64;
+    expect(acc).toBeGreaterThan(0.75); // LeNet-5 scores ~0.9 on Fashion-MNIST's test set
+    console.info(`[web] shipped samples: ${Math.round(acc * 64)}/64 right`);
+  });
+
+  it('is installable: manifest icons (any + maskable), a favicon, / and /web lead to the app', async () => {
+    // Chromium's own verdict; Playwright's contexts are incognito (never installable), so a profile of its own
+    const profile = mkdtempSync(join(tmpdir(), 'wasmzoo-pwa-'));
+    const installable = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 60_000 });
+    try {
+      const p2 = installable.pages()[0] ?? (await installable.newPage());
+      await p2.goto(`${server.url}/web/`);
+      await p2.waitForFunction(() => (globalThis as any).__app?.ready, undefined, { timeout: 30_000 });
+      await p2.evaluate(() => navigator.serviceWorker.ready);
+      const cdp = await installable.newCDPSession(p2);
+      const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+      expect(installabilityErrors, JSON.stringify(installabilityErrors)).toEqual([]);
+      const { url, data } = await cdp.send('Page.getAppManifest');
+      expect(url).toBe(`${server.url}/web/manifest.webmanifest`);
+      expect(JSON.parse(data).name).toBe('wasmzoo Fashion-MNIST demo');
+    } finally {
+      await installable.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+    const manifest = await (await fetch(`${server.url}/web/manifest.webmanifest`)).json();
+    expect(manifest.icons.map((i: { purpose: string }) => i.purpose)).toEqual(expect.arrayContaining(['any', 'maskable']));
+    for (const icon of manifest.icons) {
+      const res = await fetch(`${server.url}/web/${icon.src}`);
+      expect(res.status, icon.src).toBe(200);
+      const png = new Uint8Array(await res.arrayBuffer());
+      const view = new DataView(png.buffer);
+      expect(`${view.getUint32(16)}x${view.getUint32(20)}`, icon.src).toBe(icon.sizes); // the IHDR width x height
+    }
+    for (const path of ['/', '/web']) {
+      const res = await fetch(`${server.url}${path}`, { redirect: 'manual' });
+      expect(res.status, path).toBe(302);
+      expect(res.headers.get('location')).toBe('/web/');
+    }
+    expect((await fetch(`${server.url}/favicon.ico`)).headers.get('content-type')).toBe('image/png');
+    expect(server.log.filter((l) => l.startsWith('404')), 'no request of the app was a 404').toEqual([]);
   });
 
   it('the VAE sampler and the autoencoder meter are shown (their weights ship) and react', async () => {
@@ -122,8 +181,8 @@ describe.skipIf(p.skip)(`${p.title}: demo web app`, () => {
       await page.reload(); // first visit not yet controlled: clients.claim() normally handles it
       await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 15_000 });
     });
-    const cached = await page.evaluate(async () => (await (await caches.open('wasmzoo-web-v1')).keys()).map((r) => new URL(r.url).pathname));
-    expect(cached).toEqual(expect.arrayContaining(['/web/index.html', '/web/app.js', '/dist/wasmzoo.mjs', '/weights/lenet5-fashion.safetensors', '/assets/fashion-samples.safetensors', '/weights/vae-fashion.safetensors']));
+    const cached = await page.evaluate(async () => (await (await caches.open('wasmzoo-web-v2')).keys()).map((r) => new URL(r.url).pathname));
+    expect(cached).toEqual(expect.arrayContaining(['/web/index.html', '/web/app.js', '/dist/wasmzoo.mjs', '/weights/lenet5-fashion.safetensors', '/assets/fashion-samples.safetensors', '/weights/vae-fashion.safetensors', '/web/icons/icon-192.png']));
     await context.setOffline(true);
     const before = server.log.length;
     try {

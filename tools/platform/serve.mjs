@@ -2,7 +2,8 @@
 //   /dist/...      -> <repo>/dist
 //   /fixtures/...  -> <repo>/test/platform/fixtures
 //   /test/...      -> <repo>/test (golden files, images, weights)
-//   /weights/, /assets/, /web/ -> the shipped weights, sample images and the demo web app (npm run web)
+//   /weights/, /assets/, /web/ -> the shipped weights, sample images and the demo web app (npm run web);
+//   / and /web redirect to /web/, /favicon.ico is the app's icon
 // Binds 127.0.0.1 on a random port unless one is given. `coi: true` adds COOP/COEP headers
 // (cross-origin isolation, needed for SharedArrayBuffer / threads).
 //
@@ -47,6 +48,20 @@ export function serve({ port = 0, host = '127.0.0.1', mounts = DEFAULT_MOUNTS, c
       return;
     }
     if (coi) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+    // `/` and `/web` lead to the demo app; browsers ask for /favicon.ico whatever the page links
+    if (mounts['/web/'] && (path === '/' || path === '/web')) {
+      res.writeHead(302, { ...headers, location: '/web/' });
+      res.end();
+      log.push(`302 ${req.method} ${path}`);
+      return;
+    }
+    if (mounts['/web/'] && path === '/favicon.ico') {
+      const body = await readFile(join(mounts['/web/'], 'icons', 'icon-32.png'));
+      res.writeHead(200, { ...headers, 'content-type': 'image/png', 'content-length': body.byteLength });
+      res.end(body);
+      log.push(`200 ${req.method} ${path}`);
+      return;
+    }
     // A directory path serves its index.html (the demo app at /web/).
     const prefix = Object.keys(mounts).find((p) => path.startsWith(p));
     let status = 404;
