@@ -41,6 +41,30 @@ export class Tensor {
     return rec(0, 0);
   }
 
+  /**
+   * `tensor([[0.1000, 0.2000], ...], shape=[2, 2])`, as PyTorch prints: 4 decimals (scientific for very
+   * large or small values), at most 3 values at each end of a dimension longer than 6 when the tensor holds
+   * more than 1000 values.
+   */
+  toString(): string {
+    const sh = this.shape, d = this.data;
+    const summarise = d.length > 1000;
+    const fmt = (v: number) => (v === 0 || (Math.abs(v) >= 1e-4 && Math.abs(v) < 1e6) || !Number.isFinite(v) ? (Number.isFinite(v) ? v.toFixed(4) : String(v)) : v.toExponential(4));
+    const rec = (dim: number, off: number, pad: string): string => {
+      if (dim === sh.length) return fmt(d[off]);
+      const n = sh[dim], stride = numel(sh.slice(dim + 1));
+      const idx = summarise && n > 6 ? [0, 1, 2, -1, n - 3, n - 2, n - 1] : Array.from({ length: n }, (_, i) => i);
+      const parts = idx.map((i) => (i < 0 ? '...' : rec(dim + 1, off + i * stride, pad + ' ')));
+      return `[${parts.join(dim === sh.length - 1 ? ', ' : `,\n${pad} `)}]`;
+    };
+    return `tensor(${sh.length ? rec(0, 0, '       ') : fmt(d[0])}, shape=${shapeStr(sh)})`;
+  }
+
+  /** console.log / util.inspect in Node and Deno print toString(). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
   /** Index of the largest value in each row of the last dimension. */
   argmax(): number[] {
     const cols = this.shape[this.shape.length - 1] ?? 1;

@@ -24,6 +24,7 @@ import { Parameter, isBufferKey } from '../graph/parameter.js';
 import { releaseTraining, training, type EvaluateOptions, type FitOptions, type History, type TrainOptions } from '../graph/training.js';
 import { readWeights, type WeightSource } from '../io/weights.js';
 import { writeSafetensors } from '../io/safetensors.js';
+import { describe, summaryTable } from './describe.js';
 
 export { Parameter };
 
@@ -274,6 +275,25 @@ export abstract class Module implements PlanOwner {
   /** Throws E_DISPOSED after dispose(). */
   assertAlive(): void {
     if (this.disposed) throw new WasmzooError('E_DISPOSED', `${this.name}: used after dispose()`);
+  }
+
+  /**
+   * A table of every layer with its output shape for `inputShape` and its parameter count, as Keras'
+   * summary() or torchinfo: `console.log(model.summary([1, 3, 224, 224]))`. Plans nothing that stays.
+   */
+  summary(inputShape: Shape): string {
+    this.assertAlive();
+    return summaryTable(this, inputShape);
+  }
+
+  /** PyTorch's repr: the layer tree with each layer's settings. */
+  toString(): string {
+    return describe(this);
+  }
+
+  /** console.log / util.inspect in Node and Deno print toString(). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   /** PlanOwner: a plan cache of this module, cleared on dispose. */

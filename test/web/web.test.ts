@@ -118,7 +118,7 @@ describe.skipIf(p.skip)(`${p.title}: demo web app`, () => {
       expect(installabilityErrors, JSON.stringify(installabilityErrors)).toEqual([]);
       const { url, data } = await cdp.send('Page.getAppManifest');
       expect(url).toBe(`${server.url}/web/manifest.webmanifest`);
-      expect(JSON.parse(data).name).toBe('wasmzoo Fashion-MNIST demo');
+      expect(JSON.parse(data ?? "{}").name).toBe('wasmzoo Fashion-MNIST demo');
     } finally {
       await installable.close();
       rmSync(profile, { recursive: true, force: true });
