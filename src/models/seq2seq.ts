@@ -42,7 +42,7 @@ import { IOPlan } from '../graph/ioplan.js';
 import { LSTM, RecurrentState, reshapeValue } from '../nn/layers/rnn.js';
 import { isTraining, type TrainGraph } from '../graph/tape.js';
 import type { FitOptions, History, LossName, TrainOptions } from '../graph/training.js';
-import { BOS, EOS, PAD } from './tokenizer.js';
+import { BOS, CharTokenizer, EOS, PAD } from './tokenizer.js';
 
 export interface Seq2SeqOptions {
   srcVocab: number;
@@ -351,6 +351,32 @@ export class Seq2Seq extends Module {
       }
     }
     return outs;
+  }
+
+  /**
+   * Text in, text out, with the tokenisation the loaded weights name (meta.preprocessing, from their metadata:
+   * `(await wasmzoo.seq2seq({ weights: 'dates' })).translate('march fifth nineteen ninety')` is '1990-03-05').
+   * Greedy decoding, or beam search with `{ beamWidth }` (the best hypothesis). Characters outside the source
+   * alphabet become UNK; a text longer than the trained source length is an E_ARGUMENT.
+   */
+  translate(text: string, opts?: BeamOptions): string;
+  translate(texts: readonly string[], opts?: BeamOptions): string[];
+  translate(input: string | readonly string[], opts: BeamOptions = {}): string | string[] {
+    const t = this.text;
+    if (!t) throw new WasmzooError('E_ARGUMENT', `${this.name}.translate: these weights name no tokenisation (metadata src_alphabet, tgt_alphabet); encode with a CharTokenizer and call greedy() or beamSearch()`);
+    const texts = typeof input === 'string' ? [input] : input;
+    if (!Array.isArray(texts) || texts.some((x) => typeof x !== 'string')) throw new WasmzooError('E_ARGUMENT', `${this.name}.translate: expected a string or an array of strings`);
+    const src = new CharTokenizer(t.alphabet), tgt = new CharTokenizer(t.targetAlphabet);
+    const rows = texts.map((x) => src.encode(x));
+    const length = t.length ?? Math.max(1, ...rows.map((r) => r.length));
+    const padded = rows.map((r, i) => {
+      if (r.length > length) throw new WasmzooError('E_ARGUMENT', `${this.name}.translate: text ${i} has ${r.length} characters; these weights take at most ${length}`);
+      const fill = new Array<number>(length - r.length).fill(this.pad);
+      return t.padding === 'left' ? fill.concat(r) : r.concat(fill);
+    });
+    const ids = opts.beamWidth !== undefined ? padded.map((r) => this.beamSearch(r, opts)[0]?.ids ?? []) : padded.length ? this.greedy(padded, opts) : [];
+    const out = ids.map((r) => tgt.decode(r));
+    return typeof input === 'string' ? out[0] : out;
   }
 
   /** Beam search for one source sequence (algorithm in the file header): hypotheses, best first. */

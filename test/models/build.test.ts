@@ -186,6 +186,25 @@ describe('shipped weights: one table, names, errors', () => {
     m.dispose();
   });
 
+  it('seq2seq dates: translate() is the one-liner (text in, ISO date out), greedy and beam', async () => {
+    const m = await seq2seq({ weights: 'dates' });
+    expect(m.translate('march fifth nineteen ninety')).toBe('1990-03-05');
+    // held-out sentences of the generator the weights were trained on (a different seed: unseen pairs)
+    // @ts-expect-error: a JavaScript example module
+    const { splits } = await import('../../examples/dates.mjs');
+    const { test } = splits({ train: 0, test: 40, seed: 7 }) as { test: { text: string; iso: string }[] };
+    const got = m.translate(test.map((p) => p.text));
+    const exact = got.filter((g, i) => g === test[i].iso).length;
+    expect(exact).toBeGreaterThanOrEqual(38);
+    expect(m.translate(test.slice(0, 3).map((p) => p.text), { beamWidth: 3 })).toEqual(got.slice(0, 3));
+    expect(() => m.translate('x'.repeat(80))).toThrow(/at most 56/);
+    expect(() => m.translate(42 as unknown as string)).toThrow(/expected a string/);
+    m.dispose();
+    const bare = await seq2seq({ srcVocab: 8, tgtVocab: 8, embeddingDim: 4, hiddenSize: 4, numLayers: 1 });
+    expect(() => bare.translate('ab')).toThrow(/no tokenisation/);
+    bare.dispose();
+  });
+
   it('every shipped name of every model loads', async () => {
     const builders: Record<string, (o: BuildOptions & { weights: string }) => Promise<Module>> = {
       lenet5: (o) => lenet5(o), autoencoder: (o) => autoencoder(o), vae: (o) => vae(o), seq2seq: (o) => seq2seq(o as { weights: 'dates' }),
