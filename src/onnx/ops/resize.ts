@@ -15,7 +15,7 @@ import { checkDims, elementOf, fromFloat64, gatherAxes, intValues, need, normAxe
 
 type Inputs = ReadonlyArray<OnnxTensor | undefined>;
 
-const COORD_MODES = ['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_crop_and_resize'];
+const COORD_MODES = ['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_crop_and_resize', 'tf_half_pixel_for_nn'];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 const ASPECT_POLICIES = ['stretch', 'not_larger', 'not_smaller'];
 
@@ -35,6 +35,7 @@ function sourceCoord(o: ResizeOptions, y: number, scale: number, inW: number, ou
   switch (o.coord) {
     case 'align_corners': return outW === 1 ? 0 : (y * (inW - 1)) / (outW - 1);
     case 'asymmetric': return y / scale;
+    case 'tf_half_pixel_for_nn': return (y + 0.5) / scale; // opsets 11 and 13 only
     case 'pytorch_half_pixel': return outW === 1 ? -0.5 : (y + 0.5) / scale - 0.5;
     case 'half_pixel_symmetric': {
       const offset = (inW / 2) * (1 - outInt / outW);
