@@ -131,7 +131,7 @@ function expand(node: OpNode, inputs: Inputs): OnnxTensor {
   const x = need(node, inputs, 0, 'input');
   const shape = intValues(node, need(node, inputs, 1, 'shape'), 'shape');
   checkDims(node, shape, 'shape');
-  const dims = broadcast(node, x.dims, shape);
+  const dims = checkDims(node, broadcast(node, x.dims, shape));
   const st = strides(x.dims), lead = dims.length - x.dims.length;
   const maps = dims.map((d, k) => (k < lead || x.dims[k - lead] === 1 ? new Int32Array(d) : rangeMap(d, st[k - lead])));
   const out = output(node, x.dtype, dims);
@@ -186,6 +186,7 @@ function pad(node: OpNode, inputs: Inputs): OnnxTensor {
     if (!(dims[k] >= 0)) throw opError(node, `pads [${pads.join(', ')}] crop axis ${k} of [${x.dims.join(', ')}] below zero`);
     if (x.dims[k] === 0 && dims[k] > 0 && mode !== 'constant') throw opError(node, `${mode} padding of the empty axis ${k}`);
   }
+  checkDims(node, dims); // before the per-axis maps, which are as long as the output dims
   const st = strides(x.dims);
   const maps = dims.map((n, k) => {
     const d = x.dims[k], m = new Int32Array(n);
