@@ -201,6 +201,7 @@ describe('goldens from PyTorch and numpy (fixtures/tensor-ops.py)', () => {
       expect(mismatch(run('ScatterElements', 18, [x, rows, upd], { reduction: red })[0], golden(G.scatternd[red])), red).toBeUndefined();
     }
     expect(TENSOR_OPS.ScatterND.check!(node('ScatterND', 16, { reduction: 'max' }))).toMatch(/needs opset 18/);
+    expect(TENSOR_OPS.ScatterElements.check!(node('ScatterElements', 13, { reduction: 'add' }))).toMatch(/needs opset 16/);
   });
 
   it('GatherND with batch_dims=1 and CumSum reverse+exclusive (int32) match numpy', () => {

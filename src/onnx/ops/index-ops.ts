@@ -352,6 +352,7 @@ function unique(node: OpNode, inputs: Inputs): OnnxTensor[] {
 function checkReduction(node: OpNode): string | undefined {
   const r = node.attrs.string('reduction', 'none');
   if (!REDUCTIONS.includes(r)) return `reduction '${r}' is not one of ${REDUCTIONS.join(', ')}`;
+  if (r !== 'none' && node.opset < 16) return `reduction '${r}' needs opset 16 (the model imports ${node.opset})`;
   if ((r === 'max' || r === 'min') && node.opset < 18) return `reduction '${r}' needs opset 18 (the model imports ${node.opset})`;
   return undefined;
 }
