@@ -1,4 +1,6 @@
 /** Every ONNX op wasmzoo runs, by op_type (the tables live beside their implementations). */
 import type { OpTable } from './types.js';
+import { MATH_OPS } from './math.js';
+import { REDUCE_OPS } from './reduce.js';
 
-export const ONNX_OPS: OpTable = {};
+export const ONNX_OPS: OpTable = { ...MATH_OPS, ...REDUCE_OPS };
