@@ -73,26 +73,35 @@ function roundEven(x: number): number {
   return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
 }
 
-/**
- * erf to double precision: its Maclaurin series below |x| = 3 (terms peak near 1e3 there, so ~1e-13 of
- * cancellation), the continued fraction of erfc above, and +-1 past 6 (erfc(6) = 2e-17).
- */
+/** erf(a) for 0 <= a < 2 by its Maclaurin series (terms peak near e^4, so ~1e-15 of cancellation). */
+function erfSeries(a: number): number {
+  let term = a, sum = a;
+  for (let n = 1; n < 100 && Math.abs(term) > 1e-17 * sum; n++) {
+    term *= (-a * a) / n;
+    sum += term / (2 * n + 1);
+  }
+  return sum * (2 / Math.sqrt(Math.PI));
+}
+
+/** erfc(a) for a >= 2 by its continued fraction (80 terms converge to double precision there), bottom-up. */
+function erfcFraction(a: number): number {
+  let frac = a; // a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))
+  for (let k = 80; k >= 1; k--) frac = a + k / 2 / frac;
+  return Math.exp(-a * a) / Math.sqrt(Math.PI) / frac;
+}
+
+/** erf to double precision (JavaScript's Math has none). */
 export function erf(x: number): number {
   const a = Math.abs(x);
-  if (Number.isNaN(x)) return x;
-  if (a >= 6) return Math.sign(x);
-  if (a < 3) {
-    let term = a, sum = a;
-    for (let n = 1; n < 100 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
-      term *= (-a * a) / n;
-      sum += term / (2 * n + 1);
-    }
-    return Math.sign(x) * sum * (2 / Math.sqrt(Math.PI));
-  }
-  // erfc(a) = exp(-a^2)/sqrt(pi) / (a + (1/2)/(a + 1/(a + (3/2)/(a + 2/(a + ...))))), evaluated bottom-up
-  let frac = a;
-  for (let k = 60; k >= 1; k--) frac = a + k / 2 / frac;
-  return Math.sign(x) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / frac);
+  if (!(a >= 2)) return Number.isNaN(x) ? x : Math.sign(x) * erfSeries(a);
+  return Math.sign(x) * (1 - erfcFraction(a));
+}
+
+/** erfc without the cancellation of 1 - erf for large x (Gelu's left tail). */
+function erfc(x: number): number {
+  const a = Math.abs(x);
+  const r = a >= 2 ? erfcFraction(a) : 1 - erfSeries(a);
+  return x >= 0 || Number.isNaN(x) ? r : 2 - r;
 }
 
 const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
@@ -172,7 +181,7 @@ const UNARY: OpTable = {
   Mish: unary(fl((x) => x * Math.tanh(softplus(x)))),
   Gelu: unary((n) => n.attrs.string('approximate', 'none') === 'tanh'
     ? { f: (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))) }
-    : { f: (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2)) }, {
+    : { f: (x: number) => 0.5 * x * erfc(-x / Math.SQRT2) }, {
     check: (n) => (['none', 'tanh'].includes(n.attrs.string('approximate', 'none')) ? undefined : `approximate '${n.attrs.string('approximate')}' is not 'none' or 'tanh'`),
   }),
   Shrink: unary((n) => {

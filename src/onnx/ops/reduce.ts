@@ -83,6 +83,7 @@ function reduceSpec(r: Reducer, logSumExp = false): OpSpec {
     check(node) {
       const fromInput = node.opset >= (node.opType === 'ReduceSum' ? 13 : 18);
       if (fromInput && node.attrs.has('axes')) return `opset ${node.opset} takes axes as an input, not an attribute`;
+      if (!fromInput && node.inputs.length > 1) return `opset ${node.opset} takes axes as an attribute, not an input`;
       return undefined;
     },
     run(node, inputs) {
