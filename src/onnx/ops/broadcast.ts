@@ -134,8 +134,11 @@ export function broadcastIndex(inDims: readonly number[], outDims: readonly numb
   return map;
 }
 
-/** Elementwise function over the compute values of 1, 2 or 3 inputs. */
-export type ElemFn = (...v: any[]) => number | bigint | string | boolean; // eslint-disable-line @typescript-eslint/no-explicit-any
+/**
+ * Elementwise function over the compute values of 1, 2 or 3 inputs. `any`: one expression often serves
+ * numbers and BigInts alike (a + b, a < b), and the kind is chosen per tensor, not per element.
+ */
+export type ElemFn = (...v: any[]) => number | bigint | string | boolean;
 
 /**
  * out[i] = fn(src0[i0], src1[i1], ...) over the broadcast of the inputs' dims: the one loop every

@@ -335,7 +335,7 @@ function converter(node: OpNode, from: OnnxDType, to: OnnxDType): ElemFn {
   }
   if (kt === 'bool') return kf === 'big' ? (x: bigint) => +(x !== 0n) : (x: number) => +(x !== 0); // NaN is true, as numpy
   if (kt === 'big') return kf === 'big' ? (x: bigint) => x : kf === 'float' ? (x: number) => toBig(x) : (x: number) => BigInt(x);
-  // int targets: the typed array's store truncates toward zero and wraps, as C casts do on x86 in range
+  // int targets: the typed array's store truncates toward zero and wraps what is out of range (undefined in ONNX)
   if (kt === 'int') return kf === 'big' ? (x: bigint) => Number(BigInt.asIntN(32, x)) : (x: number) => x;
   return kf === 'big' ? (x: bigint) => Number(x) : (x: number) => x; // float targets; half encodes in finish
 }

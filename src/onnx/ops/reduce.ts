@@ -42,7 +42,7 @@ const one = (d: OnnxDType): Acc => (kindOf(d) === 'big' ? 1n : 1);
 const abs = (x: Acc) => (x < 0 ? -x : x);
 const div = (a: Acc, n: number): Acc => (typeof a === 'bigint' ? (n ? a / BigInt(n) : 0n) : a / n);
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- the steps are the same expression for number and bigint */
+// `any`: each step is the same expression for number and bigint accumulators
 const REDUCERS: Record<string, Reducer> = {
   ReduceSum: { init: zero, step: (a: any, x: any) => a + x },
   ReduceSumSquare: { init: zero, step: (a: any, x: any) => a + x * x },
@@ -54,7 +54,6 @@ const REDUCERS: Record<string, Reducer> = {
   ReduceMin: { init: (d) => limits(d)[1], step: (a, x) => (x < a || nan(x) ? x : a) },
   ReduceLogSum: { init: zero, step: (a: any, x: any) => a + x, done: (a) => Math.log(a as number), numberOnly: true },
 };
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** The reduced axes (sorted, normalised), or 'noop', from the attribute or the input as the opset has it. */
 function reducedAxes(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, rank: number): number[] | 'noop' {
@@ -96,27 +95,33 @@ function reduceSpec(r: Reducer, logSumExp = false): OpSpec {
       const nOut = numel(keep), n = x.data.length, count = nOut ? n / nOut : 0;
       const big = kind === 'big' && !r.numberOnly && !logSumExp;
       const src = values(x), map = broadcastIndex(keep, x.dims);
-      const acc: Acc[] = new Array(nOut);
-      let shift: Acc[] | undefined;
+      // accumulators: BigInts for exact 64-bit integer sums, doubles otherwise
+      const init = logSumExp ? 0 : r.init(x.dtype);
+      const acc: { [o: number]: Acc } = big ? new Array<Acc>(nOut).fill(init) : new Float64Array(nOut).fill(Number(init));
+      let shift: Float64Array | undefined;
       if (logSumExp) {
         // log(sum(exp(x - max))) + max: exp of large inputs cannot overflow
-        shift = new Array(nOut).fill(-Infinity);
+        shift = new Float64Array(nOut).fill(-Infinity);
         for (let i = 0; i < n; i++) {
           const o = map ? map[i] : i, v = Number(src[i]);
-          shift[o] = REDUCERS.ReduceMax.step(shift[o], v);
+          if (v > shift[o] || v !== v) shift[o] = v;
         }
-      }
-      const init = logSumExp ? 0 : r.init(x.dtype);
-      acc.fill(big || typeof init === 'number' ? init : Number(init));
-      for (let i = 0; i < n; i++) {
-        const o = map ? map[i] : i, v = big ? (src[i] as Acc) : Number(src[i]);
-        acc[o] = logSumExp ? (acc[o] as number) + Math.exp(v as number - (shift![o] as number)) : r.step(acc[o], v);
+        for (let i = 0; i < n; i++) {
+          const o = map ? map[i] : i;
+          acc[o] = (acc[o] as number) + Math.exp(Number(src[i]) - shift[o]);
+        }
+      } else {
+        const step = r.step;
+        for (let i = 0; i < n; i++) {
+          const o = map ? map[i] : i;
+          acc[o] = step(acc[o], big ? (src[i] as Acc) : Number(src[i]));
+        }
       }
       const out = outValues(node, x.dtype, nOut);
       for (let o = 0; o < nOut; o++) {
         let v = acc[o];
         if (logSumExp) {
-          const m = shift![o] as number;
+          const m = shift![o];
           v = Number.isFinite(m) ? Math.log(v as number) + m : m;
         } else if (r.done) v = r.done(v, count);
         out[o] = kind === 'big' ? (typeof v === 'bigint' ? v : (Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n)) : kind === 'float' ? v : Math.trunc(Number(v));
@@ -164,10 +169,10 @@ const softmaxRow = (log: boolean): RowFn => (src, out, base, len, stride) => {
   for (let j = 0; j < len; j++) m = Math.max(m, src[base + j * stride]);
   let s = 0;
   for (let j = 0; j < len; j++) s += Math.exp(src[base + j * stride] - m);
-  const ls = Math.log(s);
+  const ls = Math.log(s), inv = 1 / s;
   for (let j = 0; j < len; j++) {
     const p = base + j * stride, d = src[p] - m;
-    out[p] = log ? d - ls : Math.exp(d) / s;
+    out[p] = log ? d - ls : Math.exp(d) * inv;
   }
 };
 
