@@ -215,17 +215,19 @@ describe('ONNX math ops: refusals name the node', () => {
         { op: 'BitShift', inputs: ['x', 'x'], outputs: ['c'], name: 'sideways', attrs: { direction: 'UP' } },
         { op: 'ReduceSum', inputs: ['x'], outputs: ['d'], name: 'old_axes', attrs: { axes: [0] } },
         { op: 'ReduceMax', inputs: ['x', 'x'], outputs: ['e'], name: 'new_axes' },
+        { op: 'LeakyRelu', inputs: ['x'], outputs: ['f'], name: 'int_alpha', attrs: { alpha: 2 } },
       ],
-      inputs: [{ name: 'x', shape: [2] }], outputs: [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }, { name: 'e' }],
+      inputs: [{ name: 'x', shape: [2] }], outputs: ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => ({ name })),
     });
     const err = await loadOnnx(bytes).catch((e) => e);
     expect(err.code).toBe('E_UNSUPPORTED');
-    expect(err.message).toMatch(/\(5\):/);
+    expect(err.message).toMatch(/\(6\):/);
     expect(err.message).toMatch(/'to_complex' \(Cast\): 'to' = 14/);
     expect(err.message).toMatch(/'bad_mod' \(Mod\): fmod 2/);
     expect(err.message).toMatch(/'sideways' \(BitShift\): direction 'UP'/);
     expect(err.message).toMatch(/'old_axes' \(ReduceSum\): opset 13 takes axes as an input/);
     expect(err.message).toMatch(/'new_axes' \(ReduceMax\): opset 13 takes axes as an attribute/);
+    expect(err.message).toMatch(/'int_alpha' \(LeakyRelu\): .*attribute 'alpha' is int, expected float/);
   });
 
   it('run-time errors name the node: shapes that do not broadcast, mixed dtypes, bad axes', async () => {

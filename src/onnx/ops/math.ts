@@ -44,7 +44,14 @@ const toBool = () => 'bool' as const;
 
 function elementwise(op: ElementwiseOp, arity: number): OpSpec {
   return {
-    check: op.check,
+    check(node) {
+      try {
+        op.fns(node); // reads the attributes: a wrong attribute type is reported at load, with the rest
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return op.check?.(node);
+    },
     run(node, inputs) {
       const xs = sameDtype(node, op.variadic ? inputs : inputs.slice(0, arity));
       const dtype = xs[0].dtype, outType = op.out?.(dtype) ?? dtype;
@@ -209,9 +216,10 @@ const BINARY: OpTable = {
     check: (n) => ([0, 1].includes(n.attrs.int('fmod', 0)) ? undefined : `fmod ${n.attrs.int('fmod')} is not 0 or 1`),
   }),
   PRelu: binary(any((x: number, s: number) => (x < 0 ? x * s : x))),
+  // counts outside [0, width) give 0; a negative BigInt count would shift the other way, by up to 2^63 bits
   BitShift: binary((n) => n.attrs.string('direction', '') === 'LEFT'
-    ? { f: (a: number, b: number) => (b >= 32 ? 0 : a << b), big: (a: bigint, b: bigint) => (b >= 64n ? 0n : BigInt.asUintN(64, a << b)) }
-    : { f: (a: number, b: number) => (b >= 32 ? 0 : a >>> b), big: (a: bigint, b: bigint) => (b >= 64n ? 0n : a >> b) }, {
+    ? { f: (a: number, b: number) => (b >= 32 ? 0 : a << b), big: (a: bigint, b: bigint) => (b >= 64n || b < 0n ? 0n : BigInt.asUintN(64, a << b)) }
+    : { f: (a: number, b: number) => (b >= 32 ? 0 : a >>> b), big: (a: bigint, b: bigint) => (b >= 64n || b < 0n ? 0n : a >> b) }, {
     check: (n) => (['LEFT', 'RIGHT'].includes(n.attrs.string('direction', '')) ? undefined : `direction '${n.attrs.string('direction', '')}' is not LEFT or RIGHT`),
   }),
   Equal: binary(any((a: number, b: number) => a === b), { out: toBool }),

@@ -138,7 +138,9 @@ function argSpec(max: boolean): OpSpec {
     run(node, inputs) {
       const x = need(node, inputs, 0);
       if (kindOf(x.dtype) === 'string') throw opError(node, 'does not take string tensors');
-      const rank = x.dims.length, axis = normAxis(node, node.attrs.int('axis', 0), rank);
+      const rank = x.dims.length;
+      if (rank === 0) throw opError(node, 'needs an input of rank 1 or more, got a scalar');
+      const axis = normAxis(node, node.attrs.int('axis', 0), rank);
       const last = node.attrs.int('select_last_index', 0) !== 0;
       const len = x.dims[axis], inner = numel(x.dims.slice(axis + 1)), outer = numel(x.dims.slice(0, axis));
       if (len === 0) throw opError(node, `axis ${axis} has length 0: there is no ${max ? 'largest' : 'smallest'} element`);
