@@ -17,6 +17,7 @@ import { MATH_OPS, erf } from '../../src/onnx/ops/math.js';
 import { REDUCE_OPS } from '../../src/onnx/ops/reduce.js';
 import { floatToHalf, floatToBfloat16 } from '../../src/onnx/ops/broadcast.js';
 import { halfToFloat, type OnnxDType, type OnnxTensor } from '../../src/onnx/value.js';
+import { WasmzooError } from '../../src/index.js';
 import { onnxModel, type NodeSpec } from './build.js';
 
 const OPS = { ...MATH_OPS, ...REDUCE_OPS };
@@ -287,5 +288,35 @@ describe.skipIf(!existsSync(ROOT))('ONNX math ops: the suite\'s opset-1/6 cases'
     }
     expect(failed).toEqual([]);
     expect(ran.length).toBeGreaterThanOrEqual(40); // Elu, Selu, HardSigmoid, Softplus, Softsign, Not, Softmax-6 (flattening), Clip-6 ...
+  });
+});
+
+describe('ONNX math ops: strangers\' inputs', () => {
+  it('every op on every dtype and arity gives a tensor or a WasmzooError, never a TypeError/RangeError', () => {
+    const dtypes: OnnxDType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string'];
+    const make = (dtype: OnnxDType, dims: number[]): OnnxTensor => {
+      const n = dims.reduce((a, b) => a * b, 1), vals = Array.from({ length: n }, (_, i) => [-3, 0, 2, 7, -1, 100][i % 6]);
+      if (dtype === 'string') return { dtype, dims, data: vals.map(String) };
+      if (dtype === 'float16' || dtype === 'bfloat16') return { dtype, dims, data: Uint16Array.from(vals, (v) => floatToHalf(v)) };
+      if (dtype === 'uint64') return { dtype, dims, data: BigUint64Array.from(vals, (v) => BigInt(Math.abs(v))) };
+      return t(dtype, dims, dtype === 'bool' ? vals.map((v) => +(v > 0)) : vals);
+    };
+    let results = 0;
+    for (const [op, spec] of Object.entries(OPS)) {
+      for (const dtype of dtypes) {
+        for (const [opset, shapes] of [7, 13, 18].flatMap((v) => [[[2, 3]], [[2, 3], [3]], [[2, 3], [1, 3], [2, 1]], [[0, 3], [3]], [[]]].map((s) => [v, s] as const))) {
+          const node: OpNode = { name: 'n', opType: op, opset, attrs: new Attrs([], op), inputs: shapes.map((_, i) => `x${i}`), outputs: ['y'] };
+          if (spec.check?.(node)) continue;
+          try {
+            const outs = spec.run(node, shapes.map((d) => make(dtype, d)), undefined as never);
+            for (const y of outs) expect(y.data.length).toBe(y.dims.reduce((a, b) => a * b, 1));
+            results++;
+          } catch (e) {
+            if (!(e instanceof WasmzooError)) throw new Error(`${op}-${opset} on ${dtype} ${JSON.stringify(shapes)}: ${(e as Error).stack}`);
+          }
+        }
+      }
+    }
+    expect(results).toBeGreaterThan(3000);
   });
 });

@@ -38,6 +38,8 @@ interface ElementwiseOp {
   variadic?: boolean;
   /** Applied to the folded result, given the input count (Mean divides by it). */
   post?: (count: number) => Fns;
+  /** The only input dtype the op takes (the logic ops: bool). */
+  only?: OnnxDType;
 }
 
 const toBool = () => 'bool' as const;
@@ -53,8 +55,9 @@ function elementwise(op: ElementwiseOp, arity: number): OpSpec {
       return op.check?.(node);
     },
     run(node, inputs) {
-      const xs = sameDtype(node, op.variadic ? inputs : inputs.slice(0, arity));
+      const xs = sameDtype(node, op.variadic ? inputs : Array.from({ length: arity }, (_, i) => inputs[i]));
       const dtype = xs[0].dtype, outType = op.out?.(dtype) ?? dtype;
+      if (op.only && dtype !== op.only) throw opError(node, `takes ${op.only} tensors, got ${dtype}`);
       const kind = kindOf(dtype), fn = pick(node, op.fns(node), kind);
       const alloc = (n: number) => outValues(node, outType, n);
       const first = xs.length < arity ? [xs[0]] : xs.slice(0, arity); // a variadic op of one input is a copy
@@ -165,7 +168,7 @@ const UNARY: OpTable = {
     const neg = node.attrs.int('detect_negative', 1) !== 0, pos = node.attrs.int('detect_positive', 1) !== 0;
     return { f: (x: number) => +((pos && x === Infinity) || (neg && x === -Infinity)), int: () => 0, big: () => 0 };
   }, { out: toBool }),
-  Not: unary(() => ({ f: (x: number) => +!x })),
+  Not: unary(() => ({ f: (x: number) => +!x }), { only: 'bool' }),
   // activations
   Relu: unary(() => ({ f: (x: number) => (x < 0 ? 0 : x), big: (x: bigint) => (x < 0n ? 0n : x) })),
   LeakyRelu: unary((n) => { const a = f(n, 'alpha', 0.01); return { f: (x: number) => (x < 0 ? a * x : x) }; }),
@@ -227,9 +230,9 @@ const BINARY: OpTable = {
   Greater: binary(any((a: number, b: number) => a > b), { out: toBool }),
   LessOrEqual: binary(any((a: number, b: number) => a <= b), { out: toBool }),
   GreaterOrEqual: binary(any((a: number, b: number) => a >= b), { out: toBool }),
-  And: binary(any((a: number, b: number) => a & b), { out: toBool }),
-  Or: binary(any((a: number, b: number) => a | b), { out: toBool }),
-  Xor: binary(any((a: number, b: number) => a ^ b), { out: toBool }),
+  And: binary(() => ({ f: (a: number, b: number) => a & b }), { only: 'bool' }),
+  Or: binary(() => ({ f: (a: number, b: number) => a | b }), { only: 'bool' }),
+  Xor: binary(() => ({ f: (a: number, b: number) => a ^ b }), { only: 'bool' }),
   Sum: elementwise({ fns: any(add), variadic: true }, 2),
   Max: elementwise({ fns: any(max), variadic: true }, 2),
   Min: elementwise({ fns: any(min), variadic: true }, 2),
@@ -294,7 +297,7 @@ const Clip: OpSpec = {
 const Where: OpSpec = {
   run(node, inputs) {
     const c = need(node, inputs, 0);
-    const [x, y] = sameDtype(node, inputs.slice(1, 3));
+    const [x, y] = sameDtype(node, [inputs[1], inputs[2]]);
     if (c.dtype !== 'bool') throw opError(node, `condition is ${c.dtype}, expected bool`);
     const raw = (n: number) => {
       if (!(n <= MAX_ELEMENTS)) throw opError(node, `the output would have ${n} elements (more than ${MAX_ELEMENTS})`);
