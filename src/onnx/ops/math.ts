@@ -52,6 +52,8 @@ function elementwise(op: ElementwiseOp, arity: number): OpSpec {
       } catch (e) {
         return (e as Error).message;
       }
+      // opsets before 7 broadcast by an explicit `broadcast`/`axis` (and PRelu by channel): other semantics
+      if (node.opset < 7 && (node.attrs.has('broadcast') || node.opType === 'PRelu')) return `opset ${node.opset}'s legacy broadcasting is not supported`;
       return op.check?.(node);
     },
     run(node, inputs) {
