@@ -551,13 +551,18 @@ describe.skipIf(!process.env.RNN_BENCH)('timing', () => {
     };
     const ours = onnxRun(), core = lstm.forward(x);
     expect(maxDiff(ours, { dims: [T, 1, H], data: core.data })).toBeLessThan(1e-5);
-    const time = (f: () => unknown) => {
-      for (let i = 0; i < 5; i++) f();
-      const n = 30, t0 = performance.now();
-      for (let i = 0; i < n; i++) f();
-      return (performance.now() - t0) / n;
-    };
-    const a = time(onnxRun), b = time(() => lstm.forward(x));
+    // interleaved rounds, best round each: the machine is shared, the minimum is the least disturbed
+    const best = [Infinity, Infinity];
+    const fs = [onnxRun, () => lstm.forward(x)];
+    for (const f of fs) for (let i = 0; i < 5; i++) f();
+    for (let round = 0; round < 20; round++) {
+      fs.forEach((f, i) => {
+        const t0 = performance.now();
+        for (let k = 0; k < 5; k++) f();
+        best[i] = Math.min(best[i], (performance.now() - t0) / 5);
+      });
+    }
+    const [a, b] = best;
     console.info(`[rnn] LSTM 2x256 T=64 B=1: ONNX op ${a.toFixed(3)} ms, nn.LSTM ${b.toFixed(3)} ms (ratio ${(a / b).toFixed(2)})`);
   }, 120_000);
 });

@@ -572,32 +572,37 @@ function emit(pr: Problem, res: Result): OnnxTensor[] {
   const { cfg, T, B, H, dtype } = pr;
   const { D, layout } = cfg;
   const DH = D * H;
-  const y = new Float64Array(T * D * B * H);
-  for (let t = 0; t < T; t++) {
-    for (let d = 0; d < D; d++) {
-      for (let b = 0; b < B; b++) {
-        const src = (t * B + b) * DH + d * H;
-        const dst = layout ? ((b * T + t) * D + d) * H : ((t * D + d) * B + b) * H;
-        for (let j = 0; j < H; j++) y[dst + j] = res.y[src + j];
+  // float32 / float64 written directly; the half types through float64 values
+  const make = (n: number): Float32Array | Float64Array => (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
+  const finish = (v: Float32Array | Float64Array) => (v instanceof Float64Array && dtype !== 'float64' ? encode(dtype, v) : v);
+  let y: Float32Array | Float64Array;
+  if (layout === 0 && (D === 1 || B === 1) && res.y instanceof (dtype === 'float32' ? Float32Array : Float64Array)) {
+    y = res.y as Float32Array | Float64Array; // [T, B, D*H] is [T, D, B, H] already
+  } else {
+    y = make(T * D * B * H);
+    for (let t = 0; t < T; t++) {
+      for (let d = 0; d < D; d++) {
+        for (let b = 0; b < B; b++) {
+          const src = (t * B + b) * DH + d * H;
+          const dst = layout ? ((b * T + t) * D + d) * H : ((t * D + d) * B + b) * H;
+          for (let j = 0; j < H; j++) y[dst + j] = res.y[src + j];
+        }
       }
     }
   }
   const state = (s: ArrayLike<number>) => {
-    const o = new Float64Array(D * B * H);
+    const o = make(D * B * H);
     for (let d = 0; d < D; d++) {
       for (let b = 0; b < B; b++) {
         const dst = layout ? (b * D + d) * H : (d * B + b) * H;
         for (let j = 0; j < H; j++) o[dst + j] = s[(d * B + b) * H + j];
       }
     }
-    return o;
+    return finish(o);
   };
   const stateDims = layout ? [B, D, H] : [D, B, H];
-  const outs = [
-    tensorOf(dtype, layout ? [B, T, D, H] : [T, D, B, H], encode(dtype, y)),
-    tensorOf(dtype, stateDims, encode(dtype, state(res.h))),
-  ];
-  if (res.c) outs.push(tensorOf(dtype, [...stateDims], encode(dtype, state(res.c))));
+  const outs = [tensorOf(dtype, layout ? [B, T, D, H] : [T, D, B, H], finish(y)), tensorOf(dtype, stateDims, state(res.h))];
+  if (res.c) outs.push(tensorOf(dtype, [...stateDims], state(res.c)));
   return outs;
 }
 
