@@ -76,10 +76,12 @@ interface Case {
   T: number; B: number; F: number; H: number;
   direction?: string; layout?: 0 | 1;
   bias?: boolean; h0?: boolean; c0?: boolean;
+  /** LSTM peepholes, and sequence_lens. */
+  peep?: boolean; lens?: number[];
   attrs?: Record<string, AttrValue>;
 }
 
-/** Random inputs of a case (X, W, R, B, sequence_lens slot, initial_h, initial_c) in `dtype`. */
+/** Random inputs of a case (X, W, R, B, sequence_lens, initial_h, initial_c, P) in `dtype`. */
 function inputsOf(c: Case, dtype: OnnxDType, seed: number): Array<OnnxTensor | undefined> {
   const r = rng(seed);
   const D = c.direction === 'bidirectional' ? 2 : 1, G = GATES[c.op];
@@ -91,9 +93,10 @@ function inputsOf(c: Case, dtype: OnnxDType, seed: number): Array<OnnxTensor | u
     t(dtype, [D, G * c.H, c.F], r(D * G * c.H * c.F, s * 2)),
     t(dtype, [D, G * c.H, c.H], r(D * G * c.H * c.H, s * 2)),
     c.bias ? t(dtype, [D, 2 * G * c.H], r(D * 2 * G * c.H, s)) : undefined,
-    undefined,
+    c.lens ? tensorOf('int32', [c.B], Int32Array.from(c.lens)) : undefined,
     c.h0 ? t(dtype, sDims, r(D * c.B * c.H)) : undefined,
     c.c0 ? t(dtype, sDims, r(D * c.B * c.H)) : undefined,
+    c.peep ? t(dtype, [D, 3 * c.H], r(D * 3 * c.H)) : undefined,
   ];
 }
 
@@ -108,7 +111,7 @@ function caseNode(c: Case): OpNode {
   if (c.direction) attrs.direction = c.direction;
   if (c.layout) attrs.layout = c.layout;
   const outs = c.op === 'LSTM' ? ['Y', 'Y_h', 'Y_c'] : ['Y', 'Y_h'];
-  return node(c.op, attrs, ['X', 'W', 'R', 'B', '', 'initial_h', 'initial_c'].slice(0, c.op === 'LSTM' ? 7 : 6), outs);
+  return node(c.op, attrs, ['X', 'W', 'R', 'B', 'sequence_lens', 'initial_h', 'initial_c', 'P'].slice(0, c.op === 'LSTM' ? 8 : 6), outs);
 }
 
 // ---- PyTorch goldens ----
@@ -229,7 +232,7 @@ describe('ONNX recurrent ops vs PyTorch (torch.onnx.export, opset 14)', () => {
 
 // ---- kernel path vs reference path ----
 
-describe('kernel path (float32) vs reference path (float64)', () => {
+describe('float32 (cell kernels, or the stepwise path on the GEMM) vs float64 (stepwise in TS)', () => {
   const cases: Case[] = [];
   for (const op of ['LSTM', 'GRU', 'RNN'] as const) {
     for (const direction of ['forward', 'reverse', 'bidirectional']) {
@@ -243,8 +246,26 @@ describe('kernel path (float32) vs reference path (float64)', () => {
   for (const act of ['Relu', 'Sigmoid', 'LeakyRelu']) {
     cases.push({ op: 'RNN', T: 4, B: 2, F: 3, H: 6, bias: true, h0: true, direction: 'bidirectional', attrs: { activations: [act, act], ...(act === 'LeakyRelu' ? { activation_alpha: { floats: [0.3, 0.3] } } : {}) } });
   }
+  // the stepwise path: what the cell kernels do not do
+  const lens = [4, 1, 0, 3];
+  for (const direction of ['forward', 'reverse', 'bidirectional']) {
+    for (const layout of [0, 1] as const) {
+      cases.push({ op: 'LSTM', T: 4, B: 4, F: 3, H: 17, direction, layout, bias: true, h0: true, c0: true, peep: true, lens });
+      cases.push({ op: 'GRU', T: 4, B: 4, F: 3, H: 17, direction, layout, bias: true, h0: true, lens });
+      cases.push({ op: 'RNN', T: 4, B: 4, F: 3, H: 17, direction, layout, bias: true, h0: true, lens });
+    }
+  }
+  for (const lbr of [0, 1]) {
+    cases.push({ op: 'GRU', T: 5, B: 2, F: 6, H: 9, direction: 'bidirectional', bias: true, h0: true, attrs: { linear_before_reset: lbr, clip: { float: 0.8 } } });
+    cases.push({ op: 'GRU', T: 3, B: 3, F: 4, H: 33, attrs: { linear_before_reset: lbr, activations: ['HardSigmoid', 'Softsign'] } });
+  }
+  cases.push({ op: 'LSTM', T: 5, B: 2, F: 4, H: 6, bias: true, attrs: { input_forget: 1 } });
+  cases.push({ op: 'LSTM', T: 5, B: 2, F: 4, H: 6, direction: 'bidirectional', bias: true, attrs: { activations: ['Sigmoid', 'Relu', 'Elu', 'HardSigmoid', 'Tanh', 'Softplus'], clip: { float: 1.5 } } });
+  cases.push({ op: 'RNN', T: 5, B: 2, F: 4, H: 6, bias: true, h0: true, attrs: { activations: ['ThresholdedRelu'], activation_alpha: { floats: [0.1] } } });
   cases.forEach((c, i) => {
-    const label = `${c.op} ${c.direction ?? 'forward'} layout ${c.layout ?? 0} H ${c.H} B ${c.B}${c.bias ? ' bias' : ''}${c.h0 ? ' state' : ''}${c.attrs?.activations ? ` ${(c.attrs.activations as string[])[0]}` : ''}`;
+    const extras = [c.bias && 'bias', c.h0 && 'state', c.peep && 'peepholes', c.lens && 'ragged lens', c.attrs?.linear_before_reset === 0 && 'lbr 0',
+      c.attrs?.clip && 'clip', c.attrs?.input_forget && 'input_forget', c.attrs?.activations && (c.attrs.activations as string[]).join('/')].filter(Boolean);
+    const label = `${c.op} ${c.direction ?? 'forward'} layout ${c.layout ?? 0} H ${c.H} B ${c.B} ${extras.join(', ')}`;
     it(label, () => {
       const n = caseNode(c);
       const fast = runOp(n, inputsOf(c, 'float32', 1000 + i));

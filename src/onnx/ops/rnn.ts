@@ -10,15 +10,18 @@
  * Gate blocks in W, R, B: LSTM i, o, f, c; GRU z, r, h; RNN one. (PyTorch's orders differ: LSTM i, f, g, o;
  * GRU r, z, n, which is what the core's kernels take.)
  *
- * Two paths, same results within the kernels' rounding:
- * - Kernels (float32 with the default activations, no clip, no peepholes, no input_forget, every sequence
- *   full length; GRU only with linear_before_reset = 1, which is PyTorch's GRU and what torch.onnx.export
- *   writes): the core's recurrent kernels as src/nn/layers/rnn.ts runs torch.nn.LSTM/GRU/RNN. The weights
- *   are re-ordered into PyTorch's gate order and packed once per node (cached while W, R and B are the same
- *   tensors, as initializers are); each call is one input GEMM over all T*B rows, then one lstm_step /
- *   gru_step (or, RNN, a GEMM with the activation fused) per timestep and direction.
- * - Reference (everything else: float64, float16, other activations, clip, peepholes, input_forget, ragged
- *   sequence_lens, GRU with linear_before_reset = 0): plain TypeScript in float64, one batch row at a time.
+ * Three paths, the same results within float32 rounding:
+ * - Cell kernels (float32 with the default activations, no clip, no peepholes, no input_forget, every
+ *   sequence full length; GRU only with linear_before_reset = 1, which is PyTorch's GRU and what
+ *   torch.onnx.export writes): the core's recurrent kernels as src/nn/layers/rnn.ts runs torch.nn.LSTM / GRU
+ *   / RNN. The weights are re-ordered into PyTorch's gate order and packed once per node (cached while W, R
+ *   and B are the same tensors, as initializers are); each call is one input GEMM over all T*B rows, then one
+ *   lstm_step / gru_step (RNN: a GEMM with the activation fused) per timestep and direction.
+ * - Stepwise on the GEMM (float32, everything else: other activations, clip, peepholes, input_forget, ragged
+ *   sequence_lens, GRU with linear_before_reset = 0): the same input GEMM, one recurrent GEMM per step
+ *   (two for the GRU that resets first), the gate math in TypeScript (stepRun).
+ * - Stepwise in TypeScript (float64, float16, bfloat16): stepRun with its products in float64 loops; also the
+ *   reference the tests hold the other two against.
  *
  * sequence_lens: row b runs its first len_b steps (the reverse direction from step len_b - 1 down to 0);
  * Y is zero past len_b, Y_h / Y_c hold the state after the row's last step. NOTE: a row of length 0 gets
@@ -238,104 +241,169 @@ interface Result {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Reference path: float64, any activation, clip, peepholes, sequence_lens
+// Stepwise path: any activation, clip, peepholes, input_forget, sequence_lens, both GRU variants
 
-function referenceRun(pr: Problem): Result {
-  const { cfg, T, B, F, H, x, w, r, bias, lens, h0, c0, p } = pr;
-  const { kind, D, layout, clip } = cfg;
+/**
+ * The matrix products of the stepwise path, and the buffers they read and write: on the wasm GEMM
+ * (float32: wasmProducts) or in plain TS (float64 and the half types: tsProducts). Arrays are views with
+ * an element offset (`*0`): the arena's float view, or plain Float64Arrays.
+ */
+interface Products {
+  /** [T*B, D*G*H] time-major: x W^T + Wb + Rb, all gates (GRU: Rb_h left out, see `rbh`). */
+  gx: Float32Array | Float64Array; gx0: number;
+  /** The running direction's h state [B, H] (what `recur` reads). */
+  h: Float32Array | Float64Array; h0: number;
+  /** [B, nA]: h R_d[0:nA]^T (nA = G*H; GRU with linear_before_reset = 0: the z, r gates, 2H). */
+  gh: Float32Array | Float64Array; gh0: number;
+  /** GRU, linear_before_reset = 0: rh [B, H] = r (.) h, and ghh [B, H] = rh R_h^T + ... (recurReset). */
+  rh: Float32Array | Float64Array; rh0: number;
+  ghh: Float32Array | Float64Array; ghh0: number;
+  recur(d: number): void;
+  recurReset(d: number): void;
+  /** Free what the products hold (arena scratch). */
+  release(): void;
+}
+
+/** True for the GRU whose R_h multiplies r (.) h (linear_before_reset = 0, the ONNX default). */
+const resetFirst = (cfg: Config) => cfg.kind === 'GRU' && !cfg.linearBeforeReset;
+
+function stepRun(pr: Problem, P: Products): Result {
+  const { cfg, T, B, H, lens, h0, c0, p, bias } = pr;
+  const { kind, D, clip } = cfg;
   const G = GATES[kind];
-  const GH = G * H, DH = D * H;
-  const y = new Float64Array(T * B * DH);
+  const GH = G * H, DH = D * H, NX = D * GH;
+  const nA = resetFirst(cfg) ? 2 * H : GH;
+  const y = pr.dtype === 'float32' ? new Float32Array(T * B * DH) : new Float64Array(T * B * DH);
   const hN = new Float64Array(D * B * H);
   const cN = kind === 'LSTM' ? new Float64Array(D * B * H) : undefined;
   const cl = clip === undefined ? (v: number) => v : (v: number) => (v > clip ? clip : v < -clip ? -clip : v);
-  // per step, ONNX gate order: px = x W^T + Wb, ph = h R^T + Rb
-  const px = new Float64Array(GH), ph = new Float64Array(GH);
-  const rh = new Float64Array(H); // GRU, linear_before_reset = 0: r (.) h, which R_h multiplies
-  const h = new Float64Array(H), c = new Float64Array(H), hNew = new Float64Array(H);
-  // GRU's default (linear_before_reset = 0) applies R_h to r (.) h: its h-gate recurrent term waits for r
-  const gruDefault = kind === 'GRU' && !cfg.linearBeforeReset;
+  const c = new Float64Array(B * H), rg = new Float64Array(B * H), hNew = new Float64Array(H);
+  const len = (b: number) => (lens ? lens[b] : T);
+  let steps = lens ? 0 : T;
+  if (lens) for (const L of lens) steps = Math.max(steps, L);
+  const { gx, h, gh, rh, ghh } = P;
   for (let d = 0; d < D; d++) {
     const rev = cfg.reverse || d === 1;
     const [f, g, hAct] = cfg.acts[d];
-    const wd = d * GH, bd = d * 2 * GH, pd = d * 3 * H;
-    for (let b = 0; b < B; b++) {
-      const len = lens ? lens[b] : T;
-      const s0 = (d * B + b) * H;
-      for (let j = 0; j < H; j++) {
-        h[j] = h0 ? h0[s0 + j] : 0;
-        c[j] = c0 ? c0[s0 + j] : 0;
-      }
-      for (let s = 0; s < len; s++) {
-        const t = rev ? len - 1 - s : s;
-        const xr = layout ? (b * T + t) * F : (t * B + b) * F;
-        for (let i = 0; i < GH; i++) {
-          px[i] = bias ? bias[bd + i] : 0;
-          ph[i] = bias ? bias[bd + GH + i] : 0;
+    const rbh = bias ? d * 2 * GH + GH + 2 * H : -1; // GRU: Rb_h of unit j at bias[rbh + j]
+    const pd = d * 3 * H;
+    for (let i = 0; i < B * H; i++) {
+      h[P.h0 + i] = h0 ? h0[d * B * H + i] : 0;
+      c[i] = c0 ? c0[d * B * H + i] : 0;
+    }
+    for (let s = 0; s < steps; s++) {
+      P.recur(d);
+      // gate rows of row b at step s: (t, b), t counted from the row's own end when reversed
+      const gxRow = (b: number) => P.gx0 + ((rev ? len(b) - 1 - s : s) * B + b) * NX + d * GH;
+      if (kind === 'GRU') {
+        for (let b = 0; b < B; b++) {
+          if (s >= len(b)) continue;
+          const gxo = gxRow(b), gho = P.gh0 + b * nA;
+          for (let j = 0; j < H; j++) rg[b * H + j] = f.f(cl(gx[gxo + H + j] + gh[gho + H + j]));
         }
-        matvecAdd(px, 0, w, wd, GH, F, x, xr);
-        matvecAdd(ph, 0, r, wd, gruDefault ? 2 * H : GH, H, h, 0);
+        if (resetFirst(cfg)) {
+          for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) rh[P.rh0 + b * H + j] = s < len(b) ? rg[b * H + j] * h[P.h0 + b * H + j] : 0;
+          P.recurReset(d);
+        }
+      }
+      for (let b = 0; b < B; b++) {
+        const L = len(b);
+        if (s >= L) continue;
+        const t = rev ? L - 1 - s : s;
+        const gxo = gxRow(b), gho = P.gh0 + b * nA, ho = P.h0 + b * H;
         if (kind === 'RNN') {
-          for (let j = 0; j < H; j++) hNew[j] = f.f(cl(px[j] + ph[j]));
+          for (let j = 0; j < H; j++) hNew[j] = f.f(cl(gx[gxo + j] + gh[gho + j]));
         } else if (kind === 'LSTM') {
           // gates i, o, f, c at 0, H, 2H, 3H; peepholes i, o, f
           for (let j = 0; j < H; j++) {
+            const cj = c[b * H + j];
             const pi = p ? p[pd + j] : 0, po = p ? p[pd + H + j] : 0, pf = p ? p[pd + 2 * H + j] : 0;
-            const ig = f.f(cl(px[j] + ph[j] + pi * c[j]));
-            const fg = cfg.inputForget ? 1 - ig : f.f(cl(px[2 * H + j] + ph[2 * H + j] + pf * c[j]));
-            const cc = g.f(cl(px[3 * H + j] + ph[3 * H + j]));
-            const cNew = fg * c[j] + ig * cc;
-            const og = f.f(cl(px[H + j] + ph[H + j] + po * cNew));
-            c[j] = cNew;
+            const ig = f.f(cl(gx[gxo + j] + gh[gho + j] + pi * cj));
+            const fg = cfg.inputForget ? 1 - ig : f.f(cl(gx[gxo + 2 * H + j] + gh[gho + 2 * H + j] + pf * cj));
+            const cc = g.f(cl(gx[gxo + 3 * H + j] + gh[gho + 3 * H + j]));
+            const cNew = fg * cj + ig * cc;
+            const og = f.f(cl(gx[gxo + H + j] + gh[gho + H + j] + po * cNew));
+            c[b * H + j] = cNew;
             hNew[j] = og * hAct.f(cNew);
           }
         } else {
-          // gates z, r, h at 0, H, 2H
-          for (let j = 0; j < H; j++) rh[j] = f.f(cl(px[H + j] + ph[H + j]));
-          if (gruDefault) {
-            for (let j = 0; j < H; j++) rh[j] *= h[j];
-            matvecAdd(ph, 2 * H, r, wd + 2 * H, H, H, rh, 0);
-            for (let j = 0; j < H; j++) hNew[j] = g.f(cl(px[2 * H + j] + ph[2 * H + j]));
-          } else {
-            for (let j = 0; j < H; j++) hNew[j] = g.f(cl(px[2 * H + j] + rh[j] * ph[2 * H + j]));
-          }
+          // gates z, r, h at 0, H, 2H: h~ = g(x W_h + Wb_h + r (.) (h R_h + Rb_h)), or, resetting first,
+          // g(x W_h + Wb_h + (r (.) h) R_h + Rb_h)
           for (let j = 0; j < H; j++) {
-            const z = f.f(cl(px[j] + ph[j]));
-            hNew[j] = (1 - z) * hNew[j] + z * h[j];
+            const z = f.f(cl(gx[gxo + j] + gh[gho + j]));
+            const rb = rbh >= 0 ? bias![rbh + j] : 0;
+            const rec = resetFirst(cfg) ? ghh[P.ghh0 + b * H + j] + rb : rg[b * H + j] * (gh[gho + 2 * H + j] + rb);
+            hNew[j] = (1 - z) * g.f(cl(gx[gxo + 2 * H + j] + rec)) + z * h[ho + j];
           }
         }
-        h.set(hNew);
-        y.set(h, (t * B + b) * DH + d * H);
+        for (let j = 0; j < H; j++) {
+          h[ho + j] = hNew[j];
+          y[(t * B + b) * DH + d * H + j] = hNew[j];
+        }
       }
-      // a row of length 0 leaves its final state 0 (see the header)
-      if (len > 0) {
-        hN.set(h, s0);
-        cN?.set(c, s0);
+    }
+    // final states; a row of length 0 leaves them 0 (see the header)
+    for (let b = 0; b < B; b++) {
+      if (len(b) === 0) continue;
+      for (let j = 0; j < H; j++) {
+        hN[(d * B + b) * H + j] = h[P.h0 + b * H + j];
+        if (cN) cN[(d * B + b) * H + j] = c[b * H + j];
       }
     }
   }
   return { y, h: hN, c: cN };
 }
 
-/** out[o0 + j] += sum_k v[v0 + k] * m[(row0 + j) * K + k] for j < n. */
-function matvecAdd(out: Float64Array, o0: number, m: ArrayLike<number>, row0: number, n: number, K: number, v: ArrayLike<number>, v0: number): void {
-  for (let j = 0; j < n; j++) {
-    let s = 0;
-    const m0 = (row0 + j) * K;
-    for (let k = 0; k < K; k++) s += v[v0 + k] * m[m0 + k];
-    out[o0 + j] += s;
+/** The products in plain TS, float64 (the reference for every dtype; what float64 and the half types run). */
+function tsProducts(pr: Problem): Products {
+  const { cfg, T, B, F, H, x, w, r, bias } = pr;
+  const { kind, D, layout } = cfg;
+  const GH = GATES[kind] * H, NX = D * GH;
+  const nA = resetFirst(cfg) ? 2 * H : GH;
+  const gx = new Float64Array(T * B * NX);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const xr = layout ? (b * T + t) * F : (t * B + b) * F, o = (t * B + b) * NX;
+      for (let d = 0; d < D; d++) {
+        for (let i = 0; i < GH; i++) {
+          const row = d * GH + i;
+          let s = 0;
+          for (let k = 0; k < F; k++) s += x[xr + k] * w[row * F + k];
+          const bi = d * 2 * GH + i;
+          gx[o + row] = s + (bias ? bias[bi] + (kind === 'GRU' && i >= 2 * H ? 0 : bias[bi + GH]) : 0);
+        }
+      }
+    }
   }
+  const h = new Float64Array(B * H), gh = new Float64Array(B * nA), rh = new Float64Array(B * H), ghh = new Float64Array(B * H);
+  /** out[b, i] = sum_k v[b, k] R[row0 + i, k] for i < n. */
+  const mul = (out: Float64Array, v: Float64Array, row0: number, n: number) => {
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        const m0 = (row0 + i) * H;
+        for (let k = 0; k < H; k++) s += v[b * H + k] * r[m0 + k];
+        out[b * n + i] = s;
+      }
+    }
+  };
+  return {
+    gx, gx0: 0, h, h0: 0, gh, gh0: 0, rh, rh0: 0, ghh, ghh0: 0,
+    recur: (d) => mul(gh, h, d * GH, nA),
+    recurReset: (d) => mul(ghh, rh, d * GH + 2 * H, H),
+    release: () => {},
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Kernel path: float32 on the core's recurrent kernels (see the header)
+// Kernels: the cell kernels (kernelRun), and the GEMMs of the stepwise path (wasmProducts)
 
 /** Kernel epilogue flags (src/runtime/kernels.ts): bit 0 accumulate, bits 1..4 the activation code. */
 const FLAG_ACCUMULATE = 1;
 /** Activation codes of the fused GEMM epilogue, for the RNN step (assembly/activation.ts). */
 const EPILOGUE_CODE: Record<string, number> = { relu: 1, tanh: 2, sigmoid: 3, leakyrelu: 4 };
 
-/** Why this problem cannot run on the kernels (undefined: it can). */
+/** Why this problem cannot run on the cell kernels (undefined: it can). */
 function kernelMismatch(pr: Problem): string | undefined {
   const { cfg } = pr;
   if (pr.dtype !== 'float32') return pr.dtype;
@@ -356,37 +424,43 @@ interface Packed {
   /** The tensors (and their data) it was packed from. */
   from: unknown[];
   ptr: number;
-  /** W of every direction as one packed-B operand [F, N] (N = D*G*Hp; RNN: D*H), and its bias [N]. */
+  /** W of every direction as one packed-B operand [F, N], and its bias [N] (see pack / packGemm). */
   ih: number;
   ihBias: number;
-  /** Per direction: R packed (gate blocks; RNN: packed-B Rᵀ), and GRU's Rb_h (Hp floats). */
+  /** Per direction: R packed (cells: gate blocks; RNN and stepwise: packed-B Rᵀ). */
   hh: number[];
-  bhn: number[];
-  /** Columns of a gx row (the input projection of one (t, b)); RNN: D*H. */
+  /** Per direction: cells, GRU's Rb_h (Hp floats, 0 = none); stepwise GRU resetting first, R_hᵀ packed. */
+  aux: number[];
+  /** Columns of a gx row (the input projection of one (t, b)). */
   N: number;
-  /** Hidden units padded to the kernels' block (16); RNN: H. */
+  /** Hidden units padded to the kernels' block (16); RNN and stepwise: H. */
   Hp: number;
 }
 
-const packedByNode = new WeakMap<OpNode, Packed>();
-/** A node's packed block goes back to the arena when the node (its model) is collected. */
+/** How a node's weights are packed: for the cell kernels (kernelRun) or for the stepwise GEMMs (wasmProducts). */
+type Variant = 'cells' | 'gemm';
+
+const packedByNode = new WeakMap<OpNode, Partial<Record<Variant, Packed>>>();
+/** A node's packed blocks go back to the arena when the node (its model) is collected. */
 const packedRelease = new FinalizationRegistry<{ rt: Runtime; ptr: number }>(({ rt, ptr }) => rt.arena.release(ptr));
 
 /**
  * The node's weights packed, reused while W, R and B are the same tensors (initializers are); a node whose
  * weights change between calls (graph inputs) repacks, releasing its previous block first.
  */
-function packedFor(node: OpNode, rt: Runtime, W: OnnxTensor, R: OnnxTensor, Bt: OnnxTensor | undefined, pr: Problem): Packed {
+function packedFor(node: OpNode, rt: Runtime, variant: Variant, pr: Problem, W: OnnxTensor, R: OnnxTensor, Bt: OnnxTensor | undefined): Packed {
   const from = [W, W.data, R, R.data, Bt, Bt?.data];
-  const old = packedByNode.get(node);
+  let byVariant = packedByNode.get(node);
+  if (!byVariant) packedByNode.set(node, (byVariant = {}));
+  const old = byVariant[variant];
   if (old && old.rt === rt && old.from.every((v, i) => v === from[i])) return old;
   if (old) {
     packedRelease.unregister(old);
     old.rt.arena.release(old.ptr);
-    packedByNode.delete(node);
+    delete byVariant[variant];
   }
-  const p = pack(rt, pr, from);
-  packedByNode.set(node, p);
+  const p = variant === 'cells' ? pack(rt, pr, from) : packGemm(rt, pr, from);
+  byVariant[variant] = p;
   packedRelease.register(node, { rt, ptr: p.ptr }, p);
   return p;
 }
@@ -449,11 +523,94 @@ function pack(rt: Runtime, pr: Problem, from: unknown[]): Packed {
       rt.arena.write(bp, bn);
       bhn.push(kind === 'GRU' && bias ? bp : 0);
     }
-    return { rt, from, ptr, ih: ptr, ihBias: ptr + offBias * 4, hh, bhn, N: rnn ? D * H : N, Hp };
+    return { rt, from, ptr, ih: ptr, ihBias: ptr + offBias * 4, hh, aux: bhn, N: rnn ? D * H : N, Hp };
   } catch (e) {
     rt.arena.release(ptr);
     throw e;
   }
+}
+
+/**
+ * Weights for the stepwise GEMMs, ONNX's gate order kept: W of every direction as one packed-B operand
+ * [F, D*G*H] (column d*G*H + i is row i of W_d) with bias Wb + Rb (GRU: Rb_h left out, the cell adds it);
+ * per direction, R_d[0:nA]ᵀ packed-B [H, nA], and for the GRU resetting first R_hᵀ [H, H] apart.
+ */
+function packGemm(rt: Runtime, pr: Problem, from: unknown[]): Packed {
+  const k = rt.k;
+  const { cfg, F, H } = pr;
+  const { kind, D } = cfg;
+  const GH = GATES[kind] * H, NX = D * GH;
+  const nA = resetFirst(cfg) ? 2 * H : GH;
+  const align = (n: number) => Math.ceil(n / 16) * 16;
+  const ihFloats = align(k.gemm_packed_b_size(F, NX)), hhFloats = align(k.gemm_packed_b_size(H, nA));
+  const auxFloats = resetFirst(cfg) ? align(k.gemm_packed_b_size(H, H)) : 0;
+  const offBias = ihFloats, offHh = offBias + align(NX), offAux = offHh + D * hhFloats;
+  const ptr = rt.arena.alloc((offAux + D * auxFloats) * 4);
+  try {
+    const bias = pr.bias as Float32Array | undefined;
+    // W [D*G*H, F] rows are the operand's columns as they are: element (k, n) at W[n*F + k]
+    staged(rt, pr.w as Float32Array, (raw) => k.gemm_pack_b(ptr, raw, F, NX, 1, F));
+    const bcol = new Float32Array(NX);
+    if (bias) {
+      for (let d = 0; d < D; d++) {
+        for (let i = 0; i < GH; i++) bcol[d * GH + i] = bias[d * 2 * GH + i] + (kind === 'GRU' && i >= 2 * H ? 0 : bias[d * 2 * GH + GH + i]);
+      }
+    }
+    rt.arena.write(ptr + offBias * 4, bcol);
+    const hh: number[] = [], aux: number[] = [];
+    staged(rt, pr.r as Float32Array, (raw) => {
+      for (let d = 0; d < D; d++) {
+        const rd = raw + d * GH * H * 4;
+        const dst = ptr + (offHh + d * hhFloats) * 4;
+        k.gemm_pack_b(dst, rd, H, nA, 1, H);
+        hh.push(dst);
+        if (resetFirst(cfg)) {
+          const da = ptr + (offAux + d * auxFloats) * 4;
+          k.gemm_pack_b(da, rd + 2 * H * H * 4, H, H, 1, H);
+          aux.push(da);
+        } else aux.push(0);
+      }
+    });
+    return { rt, from, ptr, ih: ptr, ihBias: ptr + offBias * 4, hh, aux, N: NX, Hp: H };
+  } catch (e) {
+    rt.arena.release(ptr);
+    throw e;
+  }
+}
+
+/** The stepwise products on the wasm GEMM (float32): gx, states and recurrent products in arena scratch. */
+function wasmProducts(node: OpNode, rt: Runtime, pr: Problem, W: OnnxTensor, R: OnnxTensor, Bt: OnnxTensor | undefined): Products {
+  const k = rt.k;
+  const { cfg, T, B, F, H } = pr;
+  const pk = packedFor(node, rt, 'gemm', pr, W, R, Bt);
+  const NX = pk.N, M = T * B;
+  const nA = resetFirst(cfg) ? 2 * H : GATES[cfg.kind] * H;
+  // scratch: x [M, F], gx [M, NX], h [B, H], gh [B, nA], rh [B, H], ghh [B, H]
+  const offGx = M * F, offH = offGx + M * NX, offGh = offH + B * H, offRh = offGh + B * nA, offGhh = offRh + B * H;
+  const base = rt.arena.alloc((offGhh + B * H) * 4);
+  try {
+    writeTimeMajor(rt, base, pr);
+    k.gemm_packed(base + offGx * 4, base, pk.ih, pk.ihBias, M, NX, F, F, 1, NX, 0, 0);
+  } catch (e) {
+    rt.arena.release(base);
+    throw e;
+  }
+  // NOTE: no allocation happens while these run, so the arena's float view stays the memory's
+  const f = rt.arena.f32, w0 = base / 4;
+  return {
+    gx: f, gx0: w0 + offGx, h: f, h0: w0 + offH, gh: f, gh0: w0 + offGh, rh: f, rh0: w0 + offRh, ghh: f, ghh0: w0 + offGhh,
+    recur: (d) => k.gemm_packed(base + offGh * 4, base + offH * 4, pk.hh[d], 0, B, nA, H, H, 1, nA, 0, 0),
+    recurReset: (d) => k.gemm_packed(base + offGhh * 4, base + offRh * 4, pk.aux[d], 0, B, H, H, H, 1, H, 0, 0),
+    release: () => rt.arena.release(base),
+  };
+}
+
+/** X into the arena at `ptr` as time-major rows [T*B, F]. */
+function writeTimeMajor(rt: Runtime, ptr: number, pr: Problem): void {
+  const { T, B, F } = pr;
+  const x = pr.x as Float32Array;
+  if (pr.cfg.layout === 0) rt.arena.write(ptr, x);
+  else for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) rt.arena.write(ptr + (t * B + b) * F * 4, x.subarray((b * T + t) * F, (b * T + t + 1) * F));
 }
 
 /** Copy `data` into a temporary arena block for the duration of `use(ptr)`. */
@@ -472,7 +629,7 @@ function kernelRun(node: OpNode, rt: Runtime, pr: Problem, W: OnnxTensor, R: Onn
   const { cfg, T, B, F, H } = pr;
   const { kind, D } = cfg;
   const G = GATES[kind];
-  const pk = packedFor(node, rt, W, R, Bt, pr);
+  const pk = packedFor(node, rt, 'cells', pr, W, R, Bt);
   const { N, Hp } = pk;
   const M = T * B, DH = D * H;
   const rnn = kind === 'RNN';
@@ -482,9 +639,7 @@ function kernelRun(node: OpNode, rt: Runtime, pr: Problem, W: OnnxTensor, R: Onn
   const base = rt.arena.alloc(total * 4);
   try {
     const xp = base, gxp = base + offGx * 4, yp = base + offY * 4, h0p = base + offH0 * 4, cp = base + offC * 4;
-    const x = pr.x as Float32Array;
-    if (cfg.layout === 0) rt.arena.write(xp, x);
-    else for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) rt.arena.write(xp + (t * B + b) * F * 4, x.subarray((b * T + t) * F, (b * T + t + 1) * F));
+    writeTimeMajor(rt, xp, pr);
     if (pr.h0) rt.arena.write(h0p, pr.h0);
     else rt.arena.fill(h0p, D * B * H);
     if (kind === 'LSTM') {
@@ -505,7 +660,7 @@ function kernelRun(node: OpNode, rt: Runtime, pr: Problem, W: OnnxTensor, R: Onn
         const ho = yp + (t * B * DH + d * H) * 4;
         const gx = gxp + (t * B * N + d * G * Hp) * 4;
         if (kind === 'LSTM') k.lstm_step(ho, DH, cd, hp, ldhp, gx, N, pk.hh[d], B, H);
-        else if (kind === 'GRU') k.gru_step(ho, DH, hp, ldhp, gx, N, pk.hh[d], pk.bhn[d], B, H);
+        else if (kind === 'GRU') k.gru_step(ho, DH, hp, ldhp, gx, N, pk.hh[d], pk.aux[d], B, H);
         else k.gemm_packed(ho, hp, pk.hh[d], 0, B, H, H, ldhp, 1, DH, flags, act.alpha);
         hp = ho;
         ldhp = DH;
@@ -620,8 +775,14 @@ function recurrentOp(kind: Kind): OpSpec {
       if (typeof cfg === 'string') throw opError(node, cfg);
       if (cfg.kind !== kind) throw opError(node, `internal: configured as ${cfg.kind}`);
       const pr = readInputs(node, cfg, inputs);
-      const res = kernelMismatch(pr) === undefined ? kernelRun(node, ctx.rt, pr, inputs[1]!, inputs[2]!, inputs[3]) : referenceRun(pr);
-      return emit(pr, res);
+      const [, W, R, Bt] = inputs as OnnxTensor[];
+      if (kernelMismatch(pr) === undefined) return emit(pr, kernelRun(node, ctx.rt, pr, W, R, Bt));
+      const P = pr.dtype === 'float32' && pr.T * pr.B * pr.F * pr.H > 0 ? wasmProducts(node, ctx.rt, pr, W, R, Bt) : tsProducts(pr);
+      try {
+        return emit(pr, stepRun(pr, P));
+      } finally {
+        P.release();
+      }
     },
   };
 }
