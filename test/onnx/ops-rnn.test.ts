@@ -502,17 +502,19 @@ describe('dtypes, opsets and memory', () => {
     }
   });
 
-  it('arena memory stays level over repeated runs (constant and per-call weights alike)', () => {
-    const c: Case = { op: 'LSTM', T: 6, B: 2, F: 8, H: 20, direction: 'bidirectional', bias: true, h0: true, c0: true };
-    const n = caseNode(c);
-    const ins = inputsOf(c, 'float32', 3);
-    runOp(n, ins);
-    const used = memoryStats()!.arenaUsed;
-    for (let i = 0; i < 5; i++) runOp(n, ins);
-    expect(memoryStats()!.arenaUsed).toBe(used);
-    // new weight tensors every call (graph inputs): the node repacks in place of its old block
-    for (let i = 0; i < 5; i++) runOp(n, inputsOf(c, 'float32', 10 + i));
-    expect(memoryStats()!.arenaUsed).toBe(used);
+  it('arena memory stays level over repeated runs (both float32 paths; constant and per-call weights alike)', () => {
+    const full: Case = { op: 'LSTM', T: 6, B: 2, F: 8, H: 20, direction: 'bidirectional', bias: true, h0: true, c0: true };
+    const n = caseNode(full);
+    for (const c of [full, { ...full, lens: [6, 3] }]) {
+      const ins = inputsOf(c, 'float32', 3);
+      runOp(n, ins);
+      const used = memoryStats()!.arenaUsed;
+      for (let i = 0; i < 5; i++) runOp(n, ins);
+      expect(memoryStats()!.arenaUsed).toBe(used);
+      // new weight tensors every call (graph inputs): the node repacks in place of its old block
+      for (let i = 0; i < 5; i++) runOp(n, inputsOf(c, 'float32', 10 + i));
+      expect(memoryStats()!.arenaUsed).toBe(used);
+    }
   });
 });
 
@@ -562,19 +564,30 @@ describe.skipIf(!process.env.RNN_BENCH)('timing', () => {
     });
     const xs = Float32Array.from(rng(1)(T * F));
     const x = tensor(xs, [T, 1, F]);
-    const onnxRun = () => {
-      let inp: OnnxTensor = tensorOf('float32', [T, 1, F], xs);
-      for (const l of layers) {
-        const [Y] = RNN_OPS.LSTM.run(l.node, [inp, l.W, l.R, l.B], { rt });
-        inp = { dtype: 'float32', dims: [T, 1, H], data: Y.data };
+    // the same layers with a clip no value reaches: the stepwise path on the GEMM
+    const clipped = layers.map((l, i) => ({ ...l, node: node('LSTM', { hidden_size: H, clip: { float: 1e30 } }, ['X', 'W', 'R', 'B'], ['Y'], 14, `c${i}`) }));
+    const run = (ls: typeof layers, dtype: 'float32' | 'float64') => {
+      const cast = (v: Float32Array) => (dtype === 'float32' ? v : Float64Array.from(v));
+      let inp: OnnxTensor = { dtype, dims: [T, 1, F], data: cast(xs) };
+      for (const l of ls) {
+        const ws = [l.W, l.R, l.B].map((w) => ({ ...w, dtype, data: cast(w.data as Float32Array) }));
+        const [Y] = RNN_OPS.LSTM.run(l.node, [inp, ...ws], { rt });
+        inp = { dtype, dims: [T, 1, H], data: Y.data };
       }
       return inp;
     };
+    const onnxRun = () => run(layers, 'float32');
+    const stepwise = () => run(clipped, 'float32');
+    expect(maxDiff(stepwise(), onnxRun())).toBeLessThan(1e-5);
+    const t0 = performance.now();
+    const ref = run(layers, 'float64');
+    const tsMs = performance.now() - t0;
+    expect(maxDiff(ref, onnxRun())).toBeLessThan(1e-5);
     const ours = onnxRun(), core = lstm.forward(x);
     expect(maxDiff(ours, { dims: [T, 1, H], data: core.data })).toBeLessThan(1e-5);
     // interleaved rounds, best round each: the machine is shared, the minimum is the least disturbed
-    const best = [Infinity, Infinity];
-    const fs = [onnxRun, () => lstm.forward(x)];
+    const best = [Infinity, Infinity, Infinity];
+    const fs = [onnxRun, () => lstm.forward(x), stepwise];
     for (const f of fs) for (let i = 0; i < 5; i++) f();
     for (let round = 0; round < 20; round++) {
       fs.forEach((f, i) => {
@@ -583,7 +596,8 @@ describe.skipIf(!process.env.RNN_BENCH)('timing', () => {
         best[i] = Math.min(best[i], (performance.now() - t0) / 5);
       });
     }
-    const [a, b] = best;
-    console.info(`[rnn] LSTM 2x256 T=64 B=1: ONNX op ${a.toFixed(3)} ms, nn.LSTM ${b.toFixed(3)} ms (ratio ${(a / b).toFixed(2)})`);
+    const [a, b, c] = best;
+    console.info(`[rnn] LSTM 2x256 T=64 B=1: ONNX op (cell kernels) ${a.toFixed(3)} ms, nn.LSTM ${b.toFixed(3)} ms (ratio ${(a / b).toFixed(2)}); ` +
+      `stepwise on the GEMM ${c.toFixed(3)} ms; float64 TS ${tsMs.toFixed(1)} ms (one run)`);
   }, 120_000);
 });
