@@ -433,6 +433,8 @@ describe('refusals and errors', () => {
   it('check refuses unknown activations and wrong activation counts', () => {
     expect(RNN_OPS.LSTM.check!(node('LSTM', { hidden_size: 2, activations: ['Sigmoid', 'Gelu', 'Tanh'] }, ['X', 'W', 'R'], ['Y'])))
       .toMatch(/activation\(s\) 'gelu' not supported/);
+    // names are looked up as own keys (no prototype members)
+    expect(RNN_OPS.RNN.check!(node('RNN', { hidden_size: 2, activations: ['constructor'] }, ['X', 'W', 'R'], ['Y']))).toMatch(/'constructor' not supported/);
     expect(RNN_OPS.GRU.check!(node('GRU', { hidden_size: 2, direction: 'bidirectional', activations: ['Sigmoid', 'Tanh', 'Tanh'] }, ['X', 'W', 'R'], ['Y'])))
       .toMatch(/activations lists 3 function\(s\); GRU bidirectional takes 4/);
     expect(RNN_OPS.RNN.check!(node('RNN', { hidden_size: 0 }, ['X', 'W', 'R'], ['Y']))).toMatch(/hidden_size 0/);

@@ -24,8 +24,8 @@
  *   reference the tests hold the other two against.
  *
  * sequence_lens: row b runs its first len_b steps (the reverse direction from step len_b - 1 down to 0);
- * Y is zero past len_b, Y_h / Y_c hold the state after the row's last step. NOTE: a row of length 0 gets
- * Y_h = Y_c = 0 (not the initial state), as onnxruntime does.
+ * Y is zero past len_b, Y_h / Y_c hold the state after the row's last step. NOTE: a row of length 0 (the
+ * spec is silent; onnxruntime refuses it for RNN) gets Y_h = Y_c = 0, not its initial state.
  * clip bounds every activation's input to [-clip, clip] (the spec: "applied to the input of activations").
  */
 import { type Runtime } from '../../index.js';
@@ -67,7 +67,7 @@ const ACTIVATIONS: Record<string, ActivationDef> = {
   sigmoid: { make: () => (x) => 1 / (1 + Math.exp(-x)) },
   affine: { alpha: 1, beta: 0, make: (a, b) => (x) => a * x + b },
   leakyrelu: { alpha: 0.01, make: (a) => (x) => (x < 0 ? a * x : x) },
-  thresholdedrelu: { alpha: 1, make: (a) => (x) => (x > a ? x : 0) },
+  thresholdedrelu: { alpha: 1, make: (a) => (x) => (x >= a ? x : 0) },
   scaledtanh: { alpha: 1, beta: 1, make: (a, b) => (x) => a * Math.tanh(b * x) },
   hardsigmoid: { alpha: 0.2, beta: 0.5, make: (a, b) => (x) => Math.min(1, Math.max(0, a * x + b)) },
   elu: { alpha: 1, make: (a) => (x) => (x < 0 ? a * (Math.exp(x) - 1) : x) },
@@ -142,7 +142,7 @@ function parseConfig(node: OpNode): Config | string {
   if (names.length !== n && names.length !== n * D) {
     return `activations lists ${names.length} function(s); ${kind} ${direction} takes ${n * D}`;
   }
-  const unknown = names.filter((s) => !(s in ACTIVATIONS));
+  const unknown = names.filter((s) => !Object.hasOwn(ACTIVATIONS, s));
   if (unknown.length) return `activation(s) ${unknown.map((s) => `'${s}'`).join(', ')} not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')})`;
   // alpha / beta go, in order, to the functions that take them (as onnxruntime reads them)
   const alphas = a.floats('activation_alpha') ?? [], betas = a.floats('activation_beta') ?? [];
@@ -412,7 +412,7 @@ function kernelMismatch(pr: Problem): string | undefined {
   if (pr.p && Array.prototype.some.call(pr.p, (v: number) => v !== 0)) return 'peepholes';
   for (const acts of cfg.acts) {
     const names = acts.map((a) => a.name).join(',');
-    if (cfg.kind === 'RNN' ? !(acts[0].name in EPILOGUE_CODE) : names !== DEFAULT_ACTS[cfg.kind].join(',')) return `activations ${names}`;
+    if (cfg.kind === 'RNN' ? !Object.hasOwn(EPILOGUE_CODE, acts[0].name) : names !== DEFAULT_ACTS[cfg.kind].join(',')) return `activations ${names}`;
   }
   if (cfg.kind === 'GRU' && !cfg.linearBeforeReset) return 'linear_before_reset = 0';
   return undefined;
