@@ -461,6 +461,36 @@ describe('refusals and errors', () => {
     err = e(bad(0, tensorOf('int32', [2, 3, 4], new Int32Array(24))));
     expect(err.message).toMatch(/X is int32; LSTM takes float32, float64, float16 or bfloat16/);
   });
+  it('hostile shapes and values: a result or a WasmzooError, never another exception', () => {
+    const r = rng(4242);
+    const pick = <T>(xs: T[]) => xs[Math.floor(((r(1)[0] + 1) / 2) * xs.length) % xs.length];
+    const dims = () => Array.from({ length: pick([0, 1, 2, 3, 3, 3, 4]) }, () => pick([0, 1, 2, 3, 5]));
+    let refused = 0;
+    for (let i = 0; i < 400; i++) {
+      const op = pick(['RNN', 'LSTM', 'GRU']);
+      const dtype = pick<OnnxDType>(['float32', 'float32', 'float64', 'int32']);
+      const mk = () => {
+        const d = dims();
+        const n = d.reduce((a, b) => a * b, 1);
+        return dtype === 'int32' ? tensorOf('int32', d, new Int32Array(n)) : t(dtype, d, r(n));
+      };
+      const lensOf = (b: number) => tensorOf('int32', [b], Int32Array.from(r(b, 6).map(Math.round)));
+      const attrs: Record<string, AttrValue> = {};
+      if (r(1)[0] > 0) attrs.hidden_size = pick([1, 2, 3, 5]);
+      if (r(1)[0] > 0) attrs.direction = pick(['forward', 'reverse', 'bidirectional']);
+      if (r(1)[0] > 0.5) attrs.layout = 1;
+      const n = node(op, attrs, ['X', 'W', 'R', 'B', 'L', 'h', 'c', 'P'].slice(0, op === 'LSTM' ? 8 : 6), ['Y', 'Y_h']);
+      const ins = Array.from({ length: op === 'LSTM' ? 8 : 6 }, (_, j) => (j < 3 || r(1)[0] > 0.3 ? (j === 4 ? lensOf(pick([1, 2, 3])) : mk()) : undefined));
+      try {
+        expect(RNN_OPS[op].check!(n)).toBeUndefined();
+        RNN_OPS[op].run(n, ins, { rt });
+      } catch (e) {
+        if (!(e instanceof WasmzooError)) throw e;
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+  });
 });
 
 // ---- dtypes, opsets, memory ----
