@@ -437,8 +437,17 @@ interface Packed {
   Hp: number;
 }
 
-/** How a node's weights are packed: for the cell kernels (kernelRun) or for the stepwise GEMMs (wasmProducts). */
-type Variant = 'cells' | 'gemm';
+/**
+ * How a node's weights are packed: for the cell kernels (kernelRun), W in gate blocks for rnn_project (the
+ * cell kernels' input projection of a few rows), or for the stepwise GEMMs (wasmProducts).
+ */
+type Variant = 'cells' | 'project' | 'gemm';
+
+/**
+ * Up to this many rows (T*B), the cells' input projection is a GEMV over gate blocks (rnn_project) rather
+ * than one GEMM: single-step models. src/nn/layers/rnn.ts measured the crossover (its PROJECT_MAX_ROWS).
+ */
+const PROJECT_MAX_ROWS = 4;
 
 const packedByNode = new WeakMap<OpNode, Partial<Record<Variant, Packed>>>();
 /** A node's packed blocks go back to the arena when the node (its model) is collected. */
@@ -459,7 +468,7 @@ function packedFor(node: OpNode, rt: Runtime, variant: Variant, pr: Problem, W: 
     old.rt.arena.release(old.ptr);
     delete byVariant[variant];
   }
-  const p = variant === 'cells' ? pack(rt, pr, from) : packGemm(rt, pr, from);
+  const p = variant === 'cells' ? pack(rt, pr, from) : variant === 'project' ? packProject(rt, pr, from) : packGemm(rt, pr, from);
   byVariant[variant] = p;
   packedRelease.register(node, { rt, ptr: p.ptr }, p);
   return p;
@@ -524,6 +533,32 @@ function pack(rt: Runtime, pr: Problem, from: unknown[]): Packed {
       bhn.push(kind === 'GRU' && bias ? bp : 0);
     }
     return { rt, from, ptr, ih: ptr, ihBias: ptr + offBias * 4, hh, aux: bhn, N: rnn ? D * H : N, Hp };
+  } catch (e) {
+    rt.arena.release(ptr);
+    throw e;
+  }
+}
+
+/** W of each direction in PyTorch's gate order, packed in gate blocks (rnn_pack_gates) for rnn_project. */
+function packProject(rt: Runtime, pr: Problem, from: unknown[]): Packed {
+  const k = rt.k;
+  const { cfg, F, H } = pr;
+  const { kind, D } = cfg;
+  const G = GATES[kind], GH = G * H;
+  const floats = Math.ceil(k.rnn_packed_gates_size(G, H, F) / 16) * 16;
+  const ptr = rt.arena.alloc(D * floats * 4);
+  try {
+    const w = pr.w as Float32Array, wd = new Float32Array(GH * F), hh: number[] = [];
+    for (let d = 0; d < D; d++) {
+      for (let gp = 0; gp < G; gp++) {
+        const go = ONNX_GATE_OF[kind][gp];
+        wd.set(w.subarray((d * GH + go * H) * F, (d * GH + (go + 1) * H) * F), gp * H * F);
+      }
+      const dst = ptr + d * floats * 4;
+      staged(rt, wd, (raw) => k.rnn_pack_gates(dst, raw, G, H, F));
+      hh.push(dst);
+    }
+    return { rt, from, ptr, ih: 0, ihBias: 0, hh, aux: [], N: 0, Hp: 0 };
   } catch (e) {
     rt.arena.release(ptr);
     throw e;
@@ -646,9 +681,15 @@ function kernelRun(node: OpNode, rt: Runtime, pr: Problem, W: OnnxTensor, R: Onn
       if (pr.c0) rt.arena.write(cp, pr.c0);
       else rt.arena.fill(cp, D * B * H);
     }
-    // input projection of every (t, b) and direction at once (RNN: straight into y, the steps accumulate)
+    // input projection of every (t, b) and direction at once (RNN: straight into y, the steps accumulate);
+    // a few rows: the bias, then a GEMV per direction over W in gate blocks
     if (rnn) k.gemm_packed(yp, xp, pk.ih, pk.ihBias, M, DH, F, F, 1, DH, 0, 0);
-    else k.gemm_packed(gxp, xp, pk.ih, pk.ihBias, M, N, F, F, 1, N, 0, 0);
+    else if (M > PROJECT_MAX_ROWS) k.gemm_packed(gxp, xp, pk.ih, pk.ihBias, M, N, F, F, 1, N, 0, 0);
+    else {
+      const pj = packedFor(node, rt, 'project', pr, W, R, Bt);
+      k.copy_channels(gxp, pk.ihBias, M, N, N, 0);
+      for (let d = 0; d < D; d++) k.rnn_project(gxp + d * G * Hp * 4, N, xp, F, pj.hh[d], M, G, H, F);
+    }
     for (let d = 0; d < D; d++) {
       const rev = cfg.reverse || d === 1;
       const act = cfg.acts[d][0];
