@@ -27,6 +27,11 @@
  * Y is zero past len_b, Y_h / Y_c hold the state after the row's last step. NOTE: a row of length 0 (the
  * spec is silent; onnxruntime refuses it for RNN) gets Y_h = Y_c = 0, not its initial state.
  * clip bounds every activation's input to [-clip, clip] (the spec: "applied to the input of activations").
+ *
+ * NOTE (packed weights): the cache is keyed by the identity of the W, R and B tensors and their data, which
+ * is right for initializers (never mutated). A model that takes its weights as graph inputs gets them
+ * repacked whenever a new tensor arrives, but a caller that mutates one buffer in place and feeds it again
+ * would run on the old packing: the session does not yet tell ops which inputs are constants.
  */
 import { type Runtime } from '../../index.js';
 import { tensorOf, toNumbers, type OnnxDType, type OnnxTensor } from '../value.js';
