@@ -165,7 +165,8 @@ export class OnnxModel {
 
   private exec(node: OpNode, values: Map<string, OnnxTensor>): OnnxTensor[] {
     const inputs = node.inputs.map((x) => (x === '' ? undefined : values.get(x)));
-    return ONNX_OPS[node.opType].run(node, inputs, { rt: this.rt });
+    const constant = node.inputs.map((x) => x !== '' && this.constants.has(x));
+    return ONNX_OPS[node.opType].run(node, inputs, { rt: this.rt, constant });
   }
 }
 

@@ -103,7 +103,7 @@ function inputsOf(c: Case, dtype: OnnxDType, seed: number): Array<OnnxTensor | u
 function runOp(n: OpNode, inputs: Array<OnnxTensor | undefined>): OnnxTensor[] {
   const spec = RNN_OPS[n.opType];
   expect(spec.check?.(n)).toBeUndefined();
-  return spec.run(n, inputs, { rt });
+  return spec.run(n, inputs, { rt, constant: [] });
 }
 
 function caseNode(c: Case): OpNode {
@@ -447,7 +447,7 @@ describe('refusals and errors', () => {
     const c: Case = { op: 'LSTM', T: 2, B: 3, F: 4, H: 5, bias: true, h0: true, c0: true };
     const n = caseNode(c);
     const ins = inputsOf(c, 'float32', 5);
-    const bad = (i: number, v: OnnxTensor | undefined) => () => RNN_OPS.LSTM.run(n, ins.map((x, j) => (j === i ? v : x)), { rt });
+    const bad = (i: number, v: OnnxTensor | undefined) => () => RNN_OPS.LSTM.run(n, ins.map((x, j) => (j === i ? v : x)), { rt, constant: [] });
     const e = (f: () => unknown) => { try { f(); } catch (err) { return err as WasmzooError; } throw new Error('no error'); };
     let err = e(bad(1, t('float32', [1, 20, 3], new Array(60).fill(0))));
     expect(err.code).toBe('E_ONNX');
@@ -483,7 +483,7 @@ describe('refusals and errors', () => {
       const ins = Array.from({ length: op === 'LSTM' ? 8 : 6 }, (_, j) => (j < 3 || r(1)[0] > 0.3 ? (j === 4 ? lensOf(pick([1, 2, 3])) : mk()) : undefined));
       try {
         expect(RNN_OPS[op].check!(n)).toBeUndefined();
-        RNN_OPS[op].run(n, ins, { rt });
+        RNN_OPS[op].run(n, ins, { rt, constant: [] });
       } catch (e) {
         if (!(e instanceof WasmzooError)) throw e;
         refused++;
@@ -604,7 +604,7 @@ describe.skipIf(!process.env.RNN_BENCH)('timing', () => {
       for (const l of ls) {
         // float32: the same weight tensors every call, as initializers are (packed once)
         const ws = [l.W, l.R, l.B].map((w) => (dtype === 'float32' ? w : { ...w, dtype, data: cast(w.data as Float32Array) }));
-        const [Y] = RNN_OPS.LSTM.run(l.node, [inp, ...ws], { rt });
+        const [Y] = RNN_OPS.LSTM.run(l.node, [inp, ...ws], { rt, constant: [] });
         inp = { dtype, dims: [T, 1, H], data: Y.data };
       }
       return inp;

@@ -45,7 +45,7 @@ function run(op: string, opset: number, inputs: Array<OnnxTensor | undefined>, a
   const n = node(op, opset, attrs, outputs);
   const why = TENSOR_OPS[op].check?.(n);
   if (why) throw new Error(`check refused: ${why}`);
-  return TENSOR_OPS[op].run(n, inputs, { rt: undefined as never });
+  return TENSOR_OPS[op].run(n, inputs, { rt: undefined as never, constant: [] });
 }
 
 const f32 = (dims: number[], data: number[]): OnnxTensor => ({ dtype: 'float32', dims, data: new Float32Array(data) });

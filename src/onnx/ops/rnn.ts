@@ -28,10 +28,9 @@
  * spec is silent; onnxruntime refuses it for RNN) gets Y_h = Y_c = 0, not its initial state.
  * clip bounds every activation's input to [-clip, clip] (the spec: "applied to the input of activations").
  *
- * NOTE (packed weights): the cache is keyed by the identity of the W, R and B tensors and their data, which
- * is right for initializers (never mutated). A model that takes its weights as graph inputs gets them
- * repacked whenever a new tensor arrives, but a caller that mutates one buffer in place and feeds it again
- * would run on the old packing: the session does not yet tell ops which inputs are constants.
+ * NOTE (packed weights): the cache is keyed by the identity of the W, R and B tensors and their data, and
+ * kept only while they are load-time constants (initializers, folded values: OpContext.constant); weights
+ * fed as graph inputs are packed afresh on every call, as a caller may mutate one buffer in place.
  */
 import { type Runtime } from '../../index.js';
 import { tensorOf, toNumbers, type OnnxDType, type OnnxTensor } from '../value.js';
@@ -462,6 +461,18 @@ const packedRelease = new FinalizationRegistry<{ rt: Runtime; ptr: number }>(({ 
  * The node's weights packed, reused while W, R and B are the same tensors (initializers are); a node whose
  * weights change between calls (graph inputs) repacks, releasing its previous block first.
  */
+/** Forget (and free) a node's packed weights. */
+function dropPacked(node: OpNode): void {
+  const byVariant = packedByNode.get(node);
+  if (!byVariant) return;
+  for (const p of Object.values(byVariant)) {
+    if (!p) continue;
+    packedRelease.unregister(p);
+    p.rt.arena.release(p.ptr);
+  }
+  packedByNode.delete(node);
+}
+
 function packedFor(node: OpNode, rt: Runtime, variant: Variant, pr: Problem, W: OnnxTensor, R: OnnxTensor, Bt: OnnxTensor | undefined): Packed {
   const from = [W, W.data, R, R.data, Bt, Bt?.data];
   let byVariant = packedByNode.get(node);
@@ -822,6 +833,8 @@ function recurrentOp(kind: Kind): OpSpec {
       if (cfg.kind !== kind) throw opError(node, `internal: configured as ${cfg.kind}`);
       const pr = readInputs(node, cfg, inputs);
       const [, W, R, Bt] = inputs as OnnxTensor[];
+      // weights fed as graph inputs may be the same buffers mutated in place: pack them afresh every call
+      if (![1, 2, 3].every((i) => !node.inputs[i] || ctx.constant[i])) dropPacked(node);
       if (kernelMismatch(pr) === undefined) return emit(pr, kernelRun(node, ctx.rt, pr, W, R, Bt));
       const P = pr.dtype === 'float32' && pr.T * pr.B * pr.F * pr.H > 0 ? wasmProducts(node, ctx.rt, pr, W, R, Bt) : tsProducts(pr);
       try {

@@ -73,6 +73,11 @@ export interface OpNode {
 export interface OpContext {
   /** The wasmzoo runtime, for ops that run on the kernels (its arena, `rt.k`). */
   rt: Runtime;
+  /**
+   * Per input: whether it is a load-time constant (an initializer or a folded value), which ops may cache
+   * derived forms of (packed weights). Graph inputs may change, even in place, between calls.
+   */
+  constant: readonly boolean[];
 }
 
 export interface OpSpec {
