@@ -3,5 +3,6 @@ import type { OpTable } from './types.js';
 import { TENSOR_OPS } from './tensor.js';
 import { MATH_OPS } from './math.js';
 import { REDUCE_OPS } from './reduce.js';
+import { NN_OPS } from './nn.js';
 
-export const ONNX_OPS: OpTable = { ...TENSOR_OPS, ...MATH_OPS, ...REDUCE_OPS };
+export const ONNX_OPS: OpTable = { ...TENSOR_OPS, ...MATH_OPS, ...REDUCE_OPS, ...NN_OPS };
