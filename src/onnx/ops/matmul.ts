@@ -30,7 +30,7 @@ const Gemm: OpSpec = {
       const v = node.attrs.int(name, 0);
       if (v !== 0 && v !== 1) return `${name} must be 0 or 1, got ${v}`;
     }
-    if (node.attrs.has('broadcast')) return 'the attribute broadcast (Gemm before opset 7) is not supported';
+    // broadcast (Gemm before opset 7) is not read: C broadcasts whenever its shape allows, a superset of both settings
     if (node.inputs.length < 2 || node.inputs.length > 3) return `needs inputs A, B and an optional C, got ${node.inputs.length}`;
     return undefined;
   },

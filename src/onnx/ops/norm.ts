@@ -38,7 +38,8 @@ const BatchNormalization: OpSpec = {
     if (why) return why;
     if (node.attrs.int('training_mode', 0) !== 0) return 'training_mode=1 (batch statistics) is not supported: wasmzoo runs BatchNormalization at inference';
     if (node.opset < 14 && node.outputs.slice(1).some((o) => o)) return 'the running mean/var and saved statistics outputs (training) are not supported';
-    if (node.attrs.has('is_test') || node.attrs.has('consumed_inputs')) return 'the attributes is_test / consumed_inputs (BatchNormalization before opset 7) are not supported';
+    // opset 6 and older (for a session that takes them): is_test=0 is training; consumed_inputs is legacy bookkeeping
+    if (node.attrs.int('is_test', 1) !== 1) return 'is_test=0 (training) is not supported: wasmzoo runs BatchNormalization at inference';
     const spatial = node.attrs.int('spatial', 1);
     if (spatial !== 0 && spatial !== 1) return `spatial must be 0 or 1, got ${spatial}`;
     if (node.opset >= 9 && node.attrs.has('spatial')) return `the attribute spatial is not part of BatchNormalization at opset ${node.opset}`;
