@@ -123,6 +123,37 @@ describe('Conv: the kernel path matches the reference loop', () => {
   });
 });
 
+describe('ConvTranspose: the kernel path (conv2d_backward_data) matches the reference loop', () => {
+  const cases: Array<[string, number[], number[], Record<string, AttrValue>]> = [
+    // label, X dims, W dims [C, M/group, k...], attributes
+    ['3x3 stride 2, pads, output_padding', [2, 5, 4, 3], [5, 6, 3, 3], { strides: [2, 2], pads: [1, 0, 1, 1], output_padding: [1, 0] }],
+    ['groups 2, dilations', [1, 4, 3, 5], [4, 3, 2, 3], { group: 2, dilations: [2, 1], strides: [1, 2] }],
+    ['depthwise', [1, 6, 5, 4], [6, 1, 3, 3], { group: 6, strides: [2, 2], pads: [1, 1, 1, 1] }],
+    ['SAME_UPPER stride 2', [1, 3, 4, 4], [3, 2, 3, 3], { auto_pad: 'SAME_UPPER', strides: [2, 2] }],
+    ['output_shape', [1, 3, 3, 3], [3, 4, 3, 3], { strides: [3, 2], output_shape: [10, 8] }],
+    ['1x1 stride 1', [2, 7, 4, 5], [7, 3, 1, 1], {}],
+    ['1x1 stride 2', [1, 4, 3, 3], [4, 5, 1, 1], { strides: [2, 2] }],
+    ['1-D', [2, 3, 7], [3, 4, 4], { strides: [3], pads: [1, 2], output_padding: [2] }],
+  ];
+  for (const [label, xd, wd, attrs] of cases) {
+    it(label, () => {
+      const calls = kernelVsReference(node('ConvTranspose', attrs, { inputs: 3 }), [f32(xd), f32(wd), f32([wd[1] * ((attrs.group as number) ?? 1)])]);
+      expect(calls).toContain('conv2d_backward_data');
+    });
+  }
+  it('an output_shape past the full size: zeros (plus bias) beyond, on the kernels or (negative begin pad) the loop', () => {
+    const x = f32([1, 1, 1, 2], [1, 2]), w = f32([1, 1, 1, 2], [10, 100]), b = f32([1], [0.5]);
+    // full output [10, 120, 200]; total pad -1 splits as floor (ONNX's Python reference): begin 0, end -1
+    let { ctx, calls } = counting();
+    expect(Array.from(run(node('ConvTranspose', { output_shape: [1, 4] }, { inputs: 3 }), [x, w, b], ctx)[0].data)).toEqual([10.5, 120.5, 200.5, 0.5]);
+    expect(calls).toContain('conv2d_backward_data');
+    ({ ctx, calls } = counting());
+    // total -2: begin -1, end -1
+    expect(Array.from(run(node('ConvTranspose', { output_shape: [1, 5] }, { inputs: 3 }), [x, w, b], ctx)[0].data)).toEqual([0.5, 10.5, 120.5, 200.5, 0.5]);
+    expect(calls).not.toContain('conv2d_backward_data');
+  });
+});
+
 describe('pools: the kernel path matches the reference loop', () => {
   const cases: Array<[string, string, number[], Record<string, AttrValue>]> = [
     ['max 3x3 s2 pad 1', 'MaxPool', [2, 5, 9, 8], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],

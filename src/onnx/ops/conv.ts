@@ -7,7 +7,9 @@
  * and grouped paths) or conv2d_winograd (3x3, stride 1, as nn.Conv2d picks it), transposed back. Calling the
  * kernels rather than building an nn.Conv2d per node keeps the ONNX pads (asymmetric, SAME_LOWER) and needs no
  * graph plan per input shape; the weights are packed once per node (wasm.ts). A 1-D conv is a 2-D one of height 1.
- * Reference path (float64, 3-D, the one shape the kernels' 1x1 shortcut would get wrong): a plain loop in f64.
+ * ConvTranspose (float32, 1-D and 2-D) is the kernels' conv2d_backward_data: the data gradient of a conv is
+ * its transpose, and ONNX's W [C, M/group, k...] is that conv's forward weight as the kernel reads it.
+ * Reference path (float64, 3-D, the shapes the kernels' 1x1 shortcuts would get wrong): a plain loop in f64.
  */
 import { opError, type OpNode, type OpSpec, type OpTable, type OpContext } from './types.js';
 import type { OnnxTensor } from '../value.js';
@@ -211,16 +213,64 @@ function transposeWindow(node: OpNode, attrs: WindowAttrs, inSize: number[], ker
 
 const ConvTranspose: OpSpec = {
   check: (node) => checkConvLike(node, true),
-  run(node, inputs) {
+  run(node, inputs, ctx) {
     const s = convInputs(node, inputs, true);
     const attrs = windowAttrs(node, { dilations: true }) as WindowAttrs;
     const win = transposeWindow(node, attrs, s.x.dims.slice(2), s.kernel);
     const m = s.w.dims[1] * s.group;
     const dims = [s.x.dims[0], m, ...win.outSize];
     capElements(node, dims);
+    if (s.x.dtype === 'float32' && s.r <= 2 && transposeFits(s, win)) return [convTransposeKernel(node, s, win, dims, ctx)];
     return [convTransposeReference(s, win, dims)];
   },
 };
+
+/**
+ * conv2d_backward_data is a transposed conv (dy = X, dx = Y, the forward weights = W as ONNX lays it out);
+ * its 1x1 stride-1 unpadded shortcut assumes the sizes match (no output_padding), and negative pads (an
+ * output_shape past the full size) stay on the loop.
+ */
+function transposeFits(s: ConvShapes, win: Window): boolean {
+  if (win.padBegin.some((p) => p < 0)) return false;
+  const shortcut = win.kernel.every((k) => k === 1) && win.strides.every((v) => v === 1) && win.padBegin.every((p) => p === 0);
+  return !shortcut || win.outSize.every((o, i) => o === win.inSize[i]);
+}
+
+function convTransposeKernel(node: OpNode, s: ConvShapes, win: Window, dims: number[], ctx: OpContext): FloatTensor {
+  const { rt } = ctx, k = rt.k;
+  const [n, c] = s.x.dims, groups = s.group, m = s.w.dims[1] * groups;
+  const [ih, iw] = as2d(win.inSize, 1), [kh, kw] = as2d(win.kernel, 1), [sh, sw] = as2d(win.strides, 1);
+  const [dh, dw] = as2d(win.dilations, 1), [ph, pw] = as2d(win.padBegin, 0), [oh, ow] = as2d(win.outSize, 1);
+  const wt = s.w;
+  // the kernel reads W raw (OIHW of the forward conv): kept in the arena per node like packed weights
+  const wPtr = packedBlock(node, rt, 'conv-transpose', [wt, wt.data], wt.data.length * 4, (ptr) => rt.arena.write(ptr, wt.data as Float32Array));
+  const out = floatOutput(s.x, dims), y = out.data as Float32Array;
+  withArena(rt, (a) => {
+    const xin = a.put(s.x.data as Float32Array);
+    let xh = xin;
+    if (c > 1 && ih * iw > 1) {
+      xh = a.alloc(n * c * ih * iw);
+      k.nchw_to_nhwc(xh, xin, n, c, ih, iw);
+    }
+    const yh = a.alloc(n * oh * ow * m);
+    const scratch = a.scratch(k.conv2d_backward_scratch_size(n, oh, ow, m, ih, iw, c, kh, kw, sh, sw, ph, pw, dh, dw, groups));
+    k.conv2d_backward_data(yh, xh, wPtr, n, oh, ow, m, ih, iw, c, kh, kw, sh, sw, ph, pw, dh, dw, groups, scratch);
+    let yp = yh;
+    if (m > 1 && oh * ow > 1) {
+      yp = a.alloc(n * m * oh * ow);
+      k.nhwc_to_nchw(yp, yh, n, m, oh, ow);
+    }
+    rt.arena.read(yp, y.length, y);
+  });
+  if (s.b) {
+    const b = s.b.data, plane = oh * ow;
+    for (let i = 0; i < n * m; i++) {
+      const v = b[i % m];
+      for (let j = i * plane; j < (i + 1) * plane; j++) y[j] += v;
+    }
+  }
+  return out;
+}
 
 /** Scatter form: every input cell adds x * w into out[i*stride + k*dilation - padBegin] where that lands inside. */
 function convTransposeReference(s: ConvShapes, win: Window, dims: number[]): FloatTensor {
