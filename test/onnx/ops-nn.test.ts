@@ -145,11 +145,11 @@ describe('ConvTranspose: the kernel path (conv2d_backward_data) matches the refe
     const x = f32([1, 1, 1, 2], [1, 2]), w = f32([1, 1, 1, 2], [10, 100]), b = f32([1], [0.5]);
     // full output [10, 120, 200]; total pad -1 splits as floor (ONNX's Python reference): begin 0, end -1
     let { ctx, calls } = counting();
-    expect(Array.from(run(node('ConvTranspose', { output_shape: [1, 4] }, { inputs: 3 }), [x, w, b], ctx)[0].data)).toEqual([10.5, 120.5, 200.5, 0.5]);
+    expect(Array.from(run(node('ConvTranspose', { output_shape: [1, 4] }, { inputs: 3 }), [x, w, b], ctx)[0].data as Float32Array)).toEqual([10.5, 120.5, 200.5, 0.5]);
     expect(calls).toContain('conv2d_backward_data');
     ({ ctx, calls } = counting());
     // total -2: begin -1, end -1
-    expect(Array.from(run(node('ConvTranspose', { output_shape: [1, 5] }, { inputs: 3 }), [x, w, b], ctx)[0].data)).toEqual([0.5, 10.5, 120.5, 200.5, 0.5]);
+    expect(Array.from(run(node('ConvTranspose', { output_shape: [1, 5] }, { inputs: 3 }), [x, w, b], ctx)[0].data as Float32Array)).toEqual([0.5, 10.5, 120.5, 200.5, 0.5]);
     expect(calls).not.toContain('conv2d_backward_data');
   });
 });
