@@ -16,6 +16,8 @@ import { Attrs, type OpNode } from '../../src/onnx/ops/types.js';
 import type { Attribute } from '../../src/onnx/proto.js';
 import type { OnnxTensor } from '../../src/onnx/value.js';
 import { releasePacked } from '../../src/onnx/ops/wasm.js';
+import { instantiate } from '../../src/runtime/runtime.js';
+import { splitLimits } from '../../src/runtime/parallel.js';
 import { onnxModel } from './build.js';
 
 type AttrValue = number | number[] | string | { float: number };
@@ -78,6 +80,9 @@ function close(got: OnnxTensor, want: { dims: number[]; data: ArrayLike<number> 
   expect(at, at >= 0 ? `element ${at}: ${a[at]} vs ${want.data[at]}` : '').toBe(-1);
 }
 
+/** Every kernel-path case, replayed on a threaded runtime at the end. */
+const replay: Array<{ n: OpNode; inputs: Array<OnnxTensor | undefined>; y: OnnxTensor }> = [];
+
 /** Run in float32 (the kernel path, counted) and float64 (the reference loop), compare, return the kernels called. */
 function kernelVsReference(n: OpNode, inputs: Array<OnnxTensor | undefined>): string[] {
   const { ctx, calls } = counting();
@@ -87,6 +92,7 @@ function kernelVsReference(n: OpNode, inputs: Array<OnnxTensor | undefined>): st
   expect(ref.dtype).toBe('float64');
   close(fast, { dims: ref.dims, data: ref.data as Float64Array });
   releasePacked(n);
+  replay.push({ n, inputs, y: fast });
   return calls;
 }
 
@@ -381,6 +387,28 @@ describe('opset variants and refusals', () => {
     expect(e?.message).toMatch(/refuses more than 2\^31/);
     expect(() => run(node('Gemm', {}, { inputs: 3 }), [f32([2, 3]), f32([3, 4]), f32([3, 4])])).toThrow(/C \[3, 4\] does not broadcast to \[2, 4\]/);
     expect(() => run(node('MaxPool', { kernel_shape: [5, 5] }), [f32([1, 1, 3, 3])])).toThrow(/too small for kernel 5/);
+  });
+});
+
+describe('threads', () => {
+  it('every kernel-path case gives the same bits on 3 threads with every call split', async () => {
+    expect(replay.length).toBeGreaterThan(30);
+    const rt3 = await instantiate({ threads: 3 });
+    const saved = { ...splitLimits };
+    splitLimits.flops = 0;
+    splitLimits.elements = 0;
+    try {
+      expect(rt3.threads).toBe(3);
+      for (const { n, inputs, y } of replay) {
+        const got = run(n, inputs, { rt: rt3 })[0];
+        expect(got.dims, n.opType).toEqual(y.dims);
+        expect(Array.from(got.data as Float32Array), `${n.opType} ${JSON.stringify(inputs.map((t) => t?.dims))}`).toEqual(Array.from(y.data as Float32Array));
+        releasePacked(n);
+      }
+    } finally {
+      Object.assign(splitLimits, saved);
+      rt3.endThreads();
+    }
   });
 });
 
