@@ -387,6 +387,13 @@ describe('opset variants and refusals', () => {
     expect(e?.message).toMatch(/refuses more than 2\^31/);
     expect(() => run(node('Gemm', {}, { inputs: 3 }), [f32([2, 3]), f32([3, 4]), f32([3, 4])])).toThrow(/C \[3, 4\] does not broadcast to \[2, 4\]/);
     expect(() => run(node('MaxPool', { kernel_shape: [5, 5] }), [f32([1, 1, 3, 3])])).toThrow(/too small for kernel 5/);
+    // a nominal 10^12-tap window over a 2x2 input costs the 4 taps it covers (the loops clip to the input)
+    const wide = { kernel_shape: [1e6, 1e6], strides: [1e6, 1e6], pads: [1e6, 1e6, 1e6, 1e6] };
+    const x = f64(f32([1, 1, 2, 2], [1, 5, 3, 2]));
+    const t0 = performance.now();
+    expect(Array.from(run(node('MaxPool', wide), [x])[0].data as Float64Array)).toEqual([-Infinity, -Infinity, -Infinity, 5]);
+    expect(Array.from(run(node('AveragePool', wide), [x])[0].data as Float64Array)).toEqual([0, 0, 0, 11 / 4]);
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
 

@@ -137,6 +137,15 @@ function poolKernel(p: PoolArgs, kind: 'max' | 'avg', countPad: boolean, ctx: Op
   return out;
 }
 
+/**
+ * Taps [first, end) of a window starting at `start` (k taps, dilation d) that land inside [0, size): the loops
+ * visit only those, so a huge kernel_shape from a file costs the input it covers, not its nominal size.
+ */
+function taps(start: number, k: number, d: number, size: number): [number, number] {
+  const first = start < 0 ? Math.ceil(-start / d) : 0;
+  return [first, Math.max(first, Math.min(k, Math.ceil((size - start) / d)))];
+}
+
 /** Max over each window's taps inside the input; Indices (int64) count row-major (or column-major) over N, C and the spatial axes. */
 function maxReference(p: PoolArgs, wantIndices: boolean, columnMajor: boolean): OnnxTensor[] {
   const x = p.x.data as Float32Array | Float64Array | Int8Array | Uint8Array, win = p.win;
@@ -152,15 +161,14 @@ function maxReference(p: PoolArgs, wantIndices: boolean, columnMajor: boolean): 
     const base = pl * plane;
     for (let z = 0; z < od; z++) for (let yy = 0; yy < oh; yy++) for (let xx = 0; xx < ow; xx++) {
       let best = -Infinity, at = -1;
-      for (let a = 0; a < kd; a++) {
-        const zi = z * sd - pd + a * dd;
-        if (zi < 0 || zi >= id) continue;
-        for (let i = 0; i < kh; i++) {
-          const yi = yy * sh - ph + i * dh;
-          if (yi < 0 || yi >= ih) continue;
-          for (let j = 0; j < kw; j++) {
-            const xi = xx * sw - pw + j * dw;
-            if (xi < 0 || xi >= iw) continue;
+      const z0 = z * sd - pd, y0 = yy * sh - ph, x0 = xx * sw - pw;
+      const [a0, a1] = taps(z0, kd, dd, id), [i0, i1] = taps(y0, kh, dh, ih), [j0, j1] = taps(x0, kw, dw, iw);
+      for (let a = a0; a < a1; a++) {
+        const zi = z0 + a * dd;
+        for (let i = i0; i < i1; i++) {
+          const yi = y0 + i * dh;
+          for (let j = j0; j < j1; j++) {
+            const xi = x0 + j * dw;
             const off = (zi * ih + yi) * iw + xi, v = x[base + off];
             if (v > best || at < 0) {
               best = v;
@@ -192,26 +200,22 @@ function sumReference(pa: PoolArgs, x: FloatTensor, mode: 'avg' | 'avg-pad' | 'l
   const [ed, eh, ew] = to3(win.padEnd, 0);
   const out = floatOutput(x, pa.dims), y = out.data;
   const plane = id * ih * iw;
-  // taps of a window start inside the padded extent [-pad_begin, size + pad_end) along one axis
-  const padded = (start: number, k: number, d: number, size: number, end: number): number => {
-    let cnt = 0;
-    for (let t = 0; t < k; t++) if (start + t * d < size + end) cnt++;
-    return cnt;
-  };
+  // taps of a window (which starts at or after -pad_begin) inside the padded extent [-pad_begin, size + pad_end)
+  const padded = (start: number, k: number, d: number, size: number, end: number): number =>
+    Math.max(0, Math.min(k, Math.ceil((size + end - start) / d)));
   let o = 0;
   for (let pl = 0; pl < n * c; pl++) {
     const base = pl * plane;
     for (let z = 0; z < od; z++) for (let yy = 0; yy < oh; yy++) for (let xx = 0; xx < ow; xx++) {
       let acc = 0, cnt = 0;
-      for (let a = 0; a < kd; a++) {
-        const zi = z * sd - pd + a * dd;
-        if (zi < 0 || zi >= id) continue;
-        for (let i = 0; i < kh; i++) {
-          const yi = yy * sh - ph + i * dh;
-          if (yi < 0 || yi >= ih) continue;
-          for (let j = 0; j < kw; j++) {
-            const xi = xx * sw - pw + j * dw;
-            if (xi < 0 || xi >= iw) continue;
+      const z0 = z * sd - pd, y0 = yy * sh - ph, x0 = xx * sw - pw;
+      const [a0, a1] = taps(z0, kd, dd, id), [i0, i1] = taps(y0, kh, dh, ih), [j0, j1] = taps(x0, kw, dw, iw);
+      for (let a = a0; a < a1; a++) {
+        const zi = z0 + a * dd;
+        for (let i = i0; i < i1; i++) {
+          const yi = y0 + i * dh;
+          for (let j = j0; j < j1; j++) {
+            const xi = x0 + j * dw;
             const v = xd[base + (zi * ih + yi) * iw + xi];
             acc += mode === 'lp' ? Math.abs(v) ** p : v;
             cnt++;
@@ -220,8 +224,7 @@ function sumReference(pa: PoolArgs, x: FloatTensor, mode: 'avg' | 'avg-pad' | 'l
       }
       if (mode === 'lp') y[o++] = acc ** (1 / p);
       else {
-        const div = mode === 'avg' ? cnt
-          : padded(z * sd - pd, kd, dd, id, ed) * padded(yy * sh - ph, kh, dh, ih, eh) * padded(xx * sw - pw, kw, dw, iw, ew);
+        const div = mode === 'avg' ? cnt : padded(z0, kd, dd, id, ed) * padded(y0, kh, dh, ih, eh) * padded(x0, kw, dw, iw, ew);
         y[o++] = cnt === 0 || div === 0 ? 0 : acc / div;
       }
     }
