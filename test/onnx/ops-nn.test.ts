@@ -466,7 +466,7 @@ describe('speed', () => {
     const tCore = time(() => conv.forward(xt));
     console.info(`[onnx-nn] Conv 64->64 3x3 56x56 (1 thread): ONNX op ${tOnnx.toFixed(1)} ms, nn.Conv2d ${tCore.toFixed(1)} ms, ratio ${(tOnnx / tCore).toFixed(2)}`);
     // a plain TS loop would be ~50x slower; the op adds only copies and transposes to the same kernel
-    expect(tOnnx / tCore).toBeLessThan(2.5);
+    expect(tOnnx / tCore).toBeLessThan(3);
     releasePacked(n);
   });
 });
