@@ -1,5 +1,5 @@
 /**
- * The ONNX nn ops (src/onnx/ops/conv.ts, matmul.ts, pool.ts, norm.ts) beyond the conformance suite:
+ * The ONNX nn ops (src/onnx/ops/conv.ts, matmul.ts, pool.ts, norm.ts, quant.ts) beyond the conformance suite:
  * - the float32 kernel path against the f64 reference loop on the same data, over the attribute combinations
  *   the suite does not reach (asymmetric pads into Winograd, depthwise, groups, 1-D, ceil_mode, SAME_LOWER,
  *   Gemm's C shapes, MatMul broadcasting), and that the kernels really run (a counting proxy over rt.k);
@@ -336,6 +336,41 @@ describe('hand-derived numbers', () => {
     expect(run(node('LpPool', { kernel_shape: [1, 2], p: 1 }, { opset: 11 }), [x])[0].data[0]).toBeCloseTo(7, 6);
     expect(run(node('LpPool', { kernel_shape: [1, 2], p: { float: 1 } }, { opset: 1 }), [x])[0].data[0]).toBeCloseTo(7, 6);
     expect(run(node('GlobalLpPool', { p: 3 }), [x])[0].data[0]).toBeCloseTo(Math.cbrt(27 + 64), 5);
+  });
+});
+
+describe('integer and quantized forms, hand-derived', () => {
+  const u8 = (dims: number[], v: number[]): OnnxTensor => ({ dtype: 'uint8', dims, data: Uint8Array.from(v) });
+  const i8 = (dims: number[], v: number[]): OnnxTensor => ({ dtype: 'int8', dims, data: Int8Array.from(v) });
+  it('MatMulInteger with a per-row zero point for A and a per-column one for B', () => {
+    const y = run(node('MatMulInteger', {}, { inputs: 4 }), [u8([2, 2], [5, 6, 7, 8]), u8([2, 2], [1, 2, 3, 4]), u8([2], [5, 7]), u8([2], [1, 2])])[0];
+    // A - zp = [[0, 1], [0, 1]], B - zp = [[0, 0], [2, 2]]
+    expect(y.dtype).toBe('int32');
+    expect(Array.from(y.data as Int32Array)).toEqual([2, 2, 2, 2]);
+  });
+  it('ConvInteger with a per-output-channel weight zero point', () => {
+    const y = run(node('ConvInteger', {}, { inputs: 4 }), [i8([1, 1, 1, 2], [3, -4]), i8([2, 1, 1, 1], [2, 5]), i8([], [1]), i8([2], [1, 5])])[0];
+    // x - 1 = [2, -5]; channel 0 weight 2-1 = 1, channel 1 weight 5-5 = 0
+    expect(Array.from(y.data as Int32Array)).toEqual([2, -5, 0, 0]);
+  });
+  it('QLinearMatMul rounds half to even and saturates', () => {
+    const f = (v: number) => f32([], [v]);
+    const y = run(node('QLinearMatMul', {}, { inputs: 8 }), [u8([1, 3], [1, 3, 5]), f(1), u8([], [0]), u8([3, 1], [1, 1, 1]), f(0.5), u8([], [0]), f(1), u8([], [10])])[0];
+    // (1 + 3 + 5) * 0.5 = 4.5 -> 4 (half to even), + 10
+    expect(Array.from(y.data as Uint8Array)).toEqual([14]);
+    const z = run(node('QLinearMatMul', {}, { inputs: 8 }), [i8([1, 1], [100]), f(1), i8([], [0]), i8([1, 2], [2, -3]), f(1), i8([], [0]), f(1), i8([], [0])])[0];
+    expect(Array.from(z.data as Int8Array)).toEqual([127, -128]);
+  });
+  it('QLinearConv adds the int32 bias in the accumulator scale, per-channel w_scale', () => {
+    const f = (v: number[]) => f32([v.length], v);
+    const y = run(node('QLinearConv', {}, { inputs: 9 }), [u8([1, 1, 1, 1], [4]), f([0.5]), u8([], [2]), u8([2, 1, 1, 1], [3, 3]), f([1, 2]), u8([2], [1, 1]),
+      f([0.25]), u8([], [0]), { dtype: 'int32', dims: [2], data: Int32Array.from([1, -1]) }])[0];
+    // acc = (4-2)*(3-1) + bias = 5, 3; * (0.5 * [1, 2] / 0.25) = 10, 12
+    expect(Array.from(y.data as Uint8Array)).toEqual([10, 12]);
+  });
+  it('MeanVarianceNormalization over the default axes [0, 2, 3]', () => {
+    const y = run(node('MeanVarianceNormalization'), [f32([2, 1, 1, 1], [1, 3])])[0];
+    close(y, { dims: [2, 1, 1, 1], data: [-1, 1] }, 1e-6, 0);
   });
 });
 

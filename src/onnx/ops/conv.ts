@@ -24,13 +24,14 @@ function groupAttr(node: OpNode): number | string {
   return Number.isInteger(g) && g >= 1 && g <= MAX_ELEMENTS ? g : `group must be a positive integer, got ${g}`;
 }
 
-function checkConvLike(node: OpNode, transpose: boolean): string | undefined {
+/** The checks of a Conv's (or ConvTranspose's, ConvInteger's) attributes, for check(). */
+export function checkConvLike(node: OpNode, transpose: boolean, maxInputs = 3): string | undefined {
   const w = windowAttrs(node, { dilations: true });
   if (typeof w === 'string') return w;
   const g = groupAttr(node);
   if (typeof g === 'string') return g;
   if (w.kernel && w.kernel.length > 3) return `${w.kernel.length}-D convolutions are not supported (1-D to 3-D are)`;
-  if (node.inputs.length < 2 || node.inputs.length > 3) return `needs inputs X, W and an optional B, got ${node.inputs.length}`;
+  if (node.inputs.length < 2 || node.inputs.length > maxInputs) return `needs inputs X, W and at most ${maxInputs - 2} more, got ${node.inputs.length}`;
   if (transpose) {
     for (const name of ['output_padding', 'output_shape']) {
       const v = node.attrs.ints(name);

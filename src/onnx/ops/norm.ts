@@ -1,6 +1,6 @@
 /**
  * Normalizations at inference: BatchNormalization, InstanceNormalization, LRN, LayerNormalization (17),
- * GroupNormalization (18) (https://onnx.ai/onnx/operators/, one page each).
+ * GroupNormalization (18), MeanVarianceNormalization (https://onnx.ai/onnx/operators/, one page each).
  *
  * Plain TypeScript over NCHW with f64 statistics. These are one or two passes over the data: running them on
  * the kernels (scale_shift, lrn_nhwc are NHWC) would add a copy in, two transposes and a copy out, more
@@ -251,4 +251,42 @@ const GroupNormalization: OpSpec = {
   },
 };
 
-export const NORM_OPS: OpTable = { BatchNormalization, InstanceNormalization, LRN, LayerNormalization, GroupNormalization };
+// ---- MeanVarianceNormalization (opset 9, 13) ----
+
+const MeanVarianceNormalization: OpSpec = {
+  run(node, inputs) {
+    const x = floatInput(node, inputs[0], 'X');
+    const r = x.dims.length;
+    const axes = (node.attrs.ints('axes') ?? [0, 2, 3]).map((a) => (a < 0 ? a + r : a));
+    if (axes.some((a) => a < 0 || a >= r) || new Set(axes).size !== axes.length) throw opError(node, `axes [${node.attrs.ints('axes')}] do not fit X of rank ${r}`);
+    // every element's group: its index over the axes NOT reduced
+    const keep = x.dims.map((_, i) => !axes.includes(i));
+    const groups = numel(x.dims.filter((_, i) => keep[i])), n = x.data.length, per = groups ? n / groups : 0;
+    const group = new Int32Array(n), idx = new Array<number>(r).fill(0);
+    for (let t = 0; t < n; t++) {
+      let g = 0;
+      for (let i = 0; i < r; i++) if (keep[i]) g = g * x.dims[i] + idx[i];
+      group[t] = g;
+      for (let i = r - 1; i >= 0; i--) {
+        if (++idx[i] < x.dims[i]) break;
+        idx[i] = 0;
+      }
+    }
+    const sum = new Float64Array(groups), sq = new Float64Array(groups), xd = x.data;
+    for (let t = 0; t < n; t++) sum[group[t]] += xd[t];
+    for (let t = 0; t < n; t++) {
+      const d = xd[t] - sum[group[t]] / per;
+      sq[group[t]] += d * d;
+    }
+    // the ONNX function: (X - E[X]) / (sqrt(E[X^2] - E[X]^2) + 1e-9)
+    const out = floatOutput(x, [...x.dims]), y = out.data;
+    for (let t = 0; t < n; t++) {
+      const g = group[t];
+      y[t] = (xd[t] - sum[g] / per) / (Math.sqrt(sq[g] / per) + 1e-9);
+    }
+    return [out];
+  },
+};
+
+export const NORM_OPS: OpTable = {
+  MeanVarianceNormalization, BatchNormalization, InstanceNormalization, LRN, LayerNormalization, GroupNormalization };
