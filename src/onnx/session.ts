@@ -35,8 +35,8 @@ export interface OnnxValueInfo {
 
 interface Step { node: OpNode; free: string[]; }
 
-/** Opsets of the default domain the ops are written for (older files load; their ops may differ). */
-export const OPSET_MIN = 7, OPSET_MAX = 18;
+/** Opsets of the default domain the ops are written for: each op's check refuses the old forms it does not run. */
+export const OPSET_MIN = 1, OPSET_MAX = 18;
 
 export class OnnxModel {
   readonly inputs: OnnxValueInfo[];
@@ -62,6 +62,7 @@ export class OnnxModel {
     this.outputs = g.outputs.map(info);
     this.ops = {};
     const problems: string[] = [];
+    if (this.opset > OPSET_MAX) problems.push(`the model imports opset ${this.opset}; wasmzoo runs opsets ${OPSET_MIN} to ${OPSET_MAX} (later opsets may change an op's meaning)`);
     if (this.opset < OPSET_MIN) problems.push(`the model imports opset ${this.opset}; wasmzoo runs opsets ${OPSET_MIN} to ${OPSET_MAX}`);
     const nodes: OpNode[] = g.nodes.map((n, i) => {
       this.ops[n.opType] = (this.ops[n.opType] ?? 0) + 1;

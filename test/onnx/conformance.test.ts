@@ -107,6 +107,7 @@ describe.skipIf(absent)('ONNX backend conformance suite', () => {
     const counts = { passed: 0, unsupported: 0, failed: 0 };
     const unexpected: string[] = [], fixed: string[] = [];
     const perSuite: Record<string, typeof counts> = {};
+    const missing = new Map<string, number>();
     for (const suite of SUITES) {
       const base = join(ROOT, suite);
       if (!existsSync(base)) continue;
@@ -119,12 +120,17 @@ describe.skipIf(absent)('ONNX backend conformance suite', () => {
         counts[r.status]++;
         c[r.status]++;
         if (r.status === 'failed' && !list.has(id)) unexpected.push(`${id}: ${r.why}`);
+        if (r.status === 'unsupported') {
+          const ops = [...r.why.matchAll(/op (\w+) is not supported/g)].map((m) => m[1]);
+          for (const op of ops.length ? new Set(ops) : ['(other: ' + r.why.replace(/^.*?\): /, '').slice(0, 60) + ')']) missing.set(op, (missing.get(op) ?? 0) + 1);
+        }
         if (r.status === 'passed' && list.has(id)) fixed.push(id);
       }
     }
     const total = counts.passed + counts.unsupported + counts.failed;
     console.info(`[onnx] conformance: ${counts.passed} passed, ${counts.unsupported} unsupported, ${counts.failed} failed (of ${total}) ` +
       Object.entries(perSuite).map(([s, c]) => `${s} ${c.passed}/${c.unsupported}/${c.failed}`).join(', '));
+    console.info(`[onnx] why cases are unsupported (cases per missing op or reason): ${[...missing].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
     if (fixed.length) console.info(`[onnx] listed as failing but passing now (remove from conformance-known.txt): ${fixed.join(', ')}`);
     expect(unexpected, `failures not listed in test/onnx/conformance-known.txt (${unexpected.length})`).toEqual([]);
   }, 600_000);
