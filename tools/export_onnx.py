@@ -32,6 +32,9 @@ MODELS = {
     'resnet18': (lambda: torchvision.models.resnet18(), [1, 3, 224, 224]),
     'resnet50': (lambda: torchvision.models.resnet50(), [1, 3, 224, 224]),
     'googlenet': (lambda: torchvision.models.googlenet(aux_logits=False, init_weights=False, transform_input=False), [1, 3, 224, 224]),
+    # beyond the zoo: the ONNX model-zoo families bench/onnx.mjs runs through wasmzoo/onnx (no wasmzoo builder)
+    'mobilenet_v2': (lambda: torchvision.models.mobilenet_v2(), [1, 3, 224, 224]),
+    'squeezenet1_1': (lambda: torchvision.models.squeezenet1_1(), [1, 3, 224, 224]),
 }
 
 
