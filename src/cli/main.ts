@@ -189,7 +189,7 @@ async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOp
   if (typeof o.input !== 'string') throw new CliError('predict: --input IMAGE (a PNG or JPEG) is required', 2);
   const top = positiveInt('top', o.top, 5, model === 'lenet5' ? 10 : 1000);
   if (model !== 'lenet5' && typeof o.weights !== 'string') {
-    throw new CliError(`predict: ${model} needs --weights FILE (a torchvision state_dict: .pth as torch.save wrote it, or .safetensors)`, 2);
+    throw new CliError(`predict: ${model} needs --weights FILE.safetensors or FILE.pth (a torchvision state_dict, as torch.save wrote it or converted)`, 2);
   }
   const invert = (o.invert ?? 'auto') as string;
   if (!['auto', 'yes', 'no'].includes(invert)) throw new CliError(`--invert must be auto, yes or no, got ${JSON.stringify(invert)}`, 2);

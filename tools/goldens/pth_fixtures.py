@@ -5,10 +5,12 @@
 Each fixture is a real torch.save file of a few KB under test/fixtures/pth/. expected.safetensors holds what
 torch itself reads back: for every fixture tensor '<fixture>/<key>' its values as `t.float()` (F32, C order,
 so torch's own f16/bf16/f64/int64 -> float32 rounding is the reference), and for integer tensors also
-'<fixture>/<key>#i64' (exact values). Seeded: the same torch writes the same bytes.
+'<fixture>/<key>#i64' (exact values); metadata 'order.<fixture>' lists the keys in state-dict order.
+Seeded: the same torch writes the same bytes, except legacy.pth (its storage keys are memory addresses).
 """
 import collections
 import io
+import json
 import os
 import sys
 import zipfile
@@ -20,6 +22,7 @@ import safetensors_py  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), '..', '..', 'test', 'fixtures', 'pth')
 expected = {}
+order = {}  # fixture -> its tensors' keys in state-dict order (expected.safetensors sorts by name)
 
 
 class TinyNet(torch.nn.Module):
@@ -42,6 +45,7 @@ def tiny_state_dict():
 
 
 def record(fixture, sd):
+    order[fixture] = [k for k, v in sd.items() if torch.is_tensor(v)]
     for k, v in sd.items():
         if not torch.is_tensor(v):
             continue
@@ -161,7 +165,8 @@ def main():
     wc['view.b'] = big[4:].view(2, 3)
     save('writer_check', wc, wc)
 
-    safetensors_py.save(os.path.join(OUT, 'expected.safetensors'), expected, {'torch': torch.__version__})
+    meta = {'torch': torch.__version__, **{f'order.{k}': json.dumps(v) for k, v in order.items()}}
+    safetensors_py.save(os.path.join(OUT, 'expected.safetensors'), expected, meta)
     print(f'{len(expected)} expected tensors')
 
 
