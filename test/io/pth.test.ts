@@ -20,7 +20,7 @@ import { hashTensor, hashWeights } from '../../src/models/hashweights.js';
 import { resnet18 } from '../../src/models/resnet.js';
 import { LeNet5, lenet5 } from '../../src/models/lenet.js';
 import { expectClose } from '../kernels/harness.js';
-import { contiguousStride, storage, tensor, writePth, type PthStorage, type PthTensorSpec } from './pth-writer.js';
+import { contiguousStride, storage, tensor, writePth, type PthStorage, type PthTensorSpec } from './pth-writer.mjs';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/pth/${name}`, import.meta.url)));
 const expected = readSafetensors(fixture('expected.safetensors'));
@@ -130,7 +130,7 @@ describe('loading checkpoints into models', () => {
     await init();
   });
 
-  it('loadStateDict and `weights:` take .pth bytes: LeNet-5 from torch-layout checkpoints (f32, bf16 views, legacy-free), outputs equal the shipped model', async () => {
+  it('loadStateDict and `weights:` take .pth bytes: LeNet-5 from torch-layout checkpoints (a storage per tensor; one shared storage holding transposed 2-D views), outputs equal the shipped model', async () => {
     const shipped = new Uint8Array(readFileSync(new URL('../../weights/lenet5-fashion.safetensors', import.meta.url)));
     const ref = await lenet5({ weights: shipped });
     const sd = ref.stateDict();
@@ -290,7 +290,7 @@ describe('refusals: E_PICKLE, naming what was refused', () => {
     expect(code(() => readPth(none))).toMatch(/^E_PICKLE: .*no tensors.*keys: none/);
   });
 
-  it('views that reach past their storage, bad sizes and mismatched records are refused before any data is read', () => {
+  it('views that reach past their storage are refused when the pickle is read, before any data is', () => {
     const s = storage('F32', new Float32Array(6));
     const cases: [PthTensorSpec, RegExp][] = [
       [{ storage: s, shape: [7] }, /reaches element 6, past the storage of 6 F32 elements/],

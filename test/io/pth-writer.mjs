@@ -1,6 +1,8 @@
 /**
  * Test helper: write a PyTorch checkpoint the way `torch.save(state_dict, 'x.pth')` of torch 1.13 does, byte
- * for byte, so tests can make big checkpoints (a whole ResNet-18) without Python or committed files.
+ * for byte, so tests can make big checkpoints (a whole ResNet-18) without Python or committed files. Plain
+ * JavaScript (types in pth-writer.d.mts) because the long fuzz run (tools/fuzz.mjs, plain Node) uses it too:
+ * to make LeNet-5 seeds and to re-zip mutated records with valid CRCs.
  *
  * Checked against torch: test/fixtures/pth/writer_check.pth is torch.save's own file of an OrderedDict that
  * pth.test.ts rebuilds with this writer; the bytes must be identical (they are: dev-time check
@@ -19,65 +21,40 @@
  *     boundary, and is followed by a descriptor (PK 07 08, CRC, sizes). Then the central directory, a zip64
  *     end record (always), its locator and the end record. No timestamps: the file is deterministic.
  */
-import { crc32 } from '../../src/io/zip.js';
 
-export type PthDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
-
-const STORAGE_TYPE: Record<PthDtype, string> = {
+const STORAGE_TYPE = {
   F32: 'FloatStorage', F16: 'HalfStorage', BF16: 'BFloat16Storage', F64: 'DoubleStorage', I64: 'LongStorage',
   I32: 'IntStorage', I16: 'ShortStorage', I8: 'CharStorage', U8: 'ByteStorage', BOOL: 'BoolStorage',
 };
-const SIZE: Record<PthDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
-
-/** A storage: little-endian elements. Tensors given the same object share it (as views in torch). */
-export interface PthStorage {
-  dtype: PthDtype;
-  bytes: Uint8Array;
-}
-
-export interface PthTensorSpec {
-  storage: PthStorage;
-  shape: number[];
-  /** Default: contiguous. */
-  stride?: number[];
-  /** In elements; default 0. */
-  offset?: number;
-}
-
-export interface WritePthOptions {
-  /** The archive's top folder (torch uses the file name's stem); default "archive". */
-  archive?: string;
-  /** Add a `byteorder` record (torch >= 2.1 writes "little"); the storages' bytes must then be in that order. */
-  byteorder?: 'little' | 'big';
-}
+export const DTYPE_SIZE = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
 /** A storage from a typed array (its bytes, copied; the host is little-endian). */
-export function storage(dtype: PthDtype, data: ArrayBufferView): PthStorage {
+export function storage(dtype, data) {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
-  if (bytes.length % SIZE[dtype] !== 0) throw new Error(`storage: ${bytes.length} bytes is not a whole number of ${dtype}`);
+  if (bytes.length % DTYPE_SIZE[dtype] !== 0) throw new Error(`storage: ${bytes.length} bytes is not a whole number of ${dtype}`);
   return { dtype, bytes };
 }
 
 /** A contiguous tensor over its own storage. */
-export function tensor(dtype: PthDtype, data: ArrayBufferView, shape: number[]): PthTensorSpec {
+export function tensor(dtype, data, shape) {
   return { storage: storage(dtype, data), shape };
 }
 
-export function contiguousStride(shape: number[]): number[] {
-  const s = new Array<number>(shape.length);
+export function contiguousStride(shape) {
+  const s = new Array(shape.length);
   let acc = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
     s[d] = acc;
-    acc *= shape[d]!;
+    acc *= shape[d];
   }
   return s;
 }
 
 /** torch.save(OrderedDict(entries)) as bytes. */
-export function writePth(entries: Iterable<[string, PthTensorSpec]> | Record<string, PthTensorSpec>, opts: WritePthOptions = {}): Uint8Array {
-  const list = Symbol.iterator in entries ? [...(entries as Iterable<[string, PthTensorSpec]>)] : Object.entries(entries);
+export function writePth(entries, opts = {}) {
+  const list = Symbol.iterator in entries ? [...entries] : Object.entries(entries);
   const archive = opts.archive ?? 'archive';
-  const keys = new Map<PthStorage, string>();
+  const keys = new Map(); // storage -> key
   const p = new Pickler();
   p.op(0x80, 2); // PROTO 2
   p.global('collections', 'OrderedDict');
@@ -95,8 +72,8 @@ export function writePth(entries: Iterable<[string, PthTensorSpec]> | Record<str
   }
   p.op(0x2e); // STOP
   const enc = new TextEncoder();
-  const records: [string, Uint8Array][] = [[`${archive}/data.pkl`, p.bytes()]];
-  const byKey = [...keys].map(([s, k]) => [k, s] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const records = [[`${archive}/data.pkl`, p.bytes()]];
+  const byKey = [...keys].map(([s, k]) => [k, s]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   for (const [k, s] of byKey) records.push([`${archive}/data/${k}`, s.bytes]);
   records.push([`${archive}/version`, enc.encode('3\n')]);
   if (opts.byteorder) records.push([`${archive}/byteorder`, enc.encode(opts.byteorder)]);
@@ -105,16 +82,16 @@ export function writePth(entries: Iterable<[string, PthTensorSpec]> | Record<str
 
 /** The subset of Python's pickler (protocol 2) torch.save uses, with its memo. */
 class Pickler {
-  private buf = new Uint8Array(1024);
-  private len = 0;
-  private readonly memo = new Map<string, number>();
-  private memoSize = 0;
+  buf = new Uint8Array(1024);
+  len = 0;
+  memo = new Map(); // value key -> memo index
+  memoSize = 0;
 
-  bytes(): Uint8Array {
+  bytes() {
     return this.buf.slice(0, this.len);
   }
 
-  raw(b: ArrayLike<number>): void {
+  raw(b) {
     if (this.len + b.length > this.buf.length) {
       const n = new Uint8Array(Math.max(this.buf.length * 2, this.len + b.length));
       n.set(this.buf.subarray(0, this.len));
@@ -124,12 +101,12 @@ class Pickler {
     this.len += b.length;
   }
 
-  op(code: number, ...args: number[]): void {
+  op(code, ...args) {
     this.raw([code, ...args]);
   }
 
   /** BINPUT / LONG_BINPUT of the next memo index; `key` makes the value reusable by BINGET. */
-  put(key?: string): void {
+  put(key) {
     const i = this.memoSize++;
     if (key !== undefined) this.memo.set(key, i);
     if (i < 256) this.op(0x71, i);
@@ -137,7 +114,7 @@ class Pickler {
   }
 
   /** BINGET of a memoized value; false if it was never stored. */
-  get(key: string): boolean {
+  get(key) {
     const i = this.memo.get(key);
     if (i === undefined) return false;
     if (i < 256) this.op(0x68, i);
@@ -145,7 +122,7 @@ class Pickler {
     return true;
   }
 
-  global(module: string, name: string): void {
+  global(module, name) {
     const key = `global:${module}.${name}`;
     if (this.get(key)) return;
     this.op(0x63);
@@ -154,7 +131,7 @@ class Pickler {
   }
 
   /** A str; memoized by value (torch's repeated strs are one object each: 'storage', 'cpu', a storage key). */
-  str(s: string): void {
+  str(s) {
     const key = `str:${s}`;
     if (this.get(key)) return;
     const b = new TextEncoder().encode(s);
@@ -163,7 +140,7 @@ class Pickler {
     this.put(key);
   }
 
-  int(v: number): void {
+  int(v) {
     if (!Number.isInteger(v)) throw new Error(`int: ${v}`);
     if (v >= 0 && v <= 0xff) this.op(0x4b, v);
     else if (v >= 0 && v <= 0xffff) this.op(0x4d, v & 0xff, v >> 8);
@@ -172,7 +149,7 @@ class Pickler {
   }
 
   /** A tuple of ints, as save_tuple: EMPTY_TUPLE (not memoized), TUPLE1-3, or MARK ... TUPLE. */
-  ints(xs: number[]): void {
+  ints(xs) {
     if (xs.length === 0) return this.op(0x29);
     if (xs.length > 3) this.op(0x28);
     for (const x of xs) this.int(x);
@@ -180,7 +157,7 @@ class Pickler {
     this.put();
   }
 
-  tensor(t: PthTensorSpec, keys: Map<PthStorage, string>): void {
+  tensor(t, keys) {
     const s = t.storage;
     let key = keys.get(s);
     if (key === undefined) {
@@ -194,7 +171,7 @@ class Pickler {
     this.global('torch', STORAGE_TYPE[s.dtype]);
     this.str(key);
     this.str('cpu');
-    this.int(s.bytes.length / SIZE[s.dtype]);
+    this.int(s.bytes.length / DTYPE_SIZE[s.dtype]);
     this.op(0x74); // TUPLE
     this.put();
     this.op(0x51); // BINPERSID
@@ -213,27 +190,27 @@ class Pickler {
   }
 }
 
-function u16(v: number): number[] {
+function u16(v) {
   return [v & 0xff, (v >>> 8) & 0xff];
 }
-function u32(v: number): number[] {
+function u32(v) {
   return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 }
-function u64(v: number): number[] {
+function u64(v) {
   return [...u32(v >>> 0), ...u32(Math.floor(v / 2 ** 32))];
 }
 
-/** A zip of stored records laid out as torch's PyTorchStreamWriter (see the file header). */
-function zipStored(records: [string, Uint8Array][]): Uint8Array {
+/** A zip of stored records [name, bytes] laid out as torch's PyTorchStreamWriter (see the file header). */
+export function zipStored(records) {
   const enc = new TextEncoder();
-  const parts: Uint8Array[] = [];
+  const parts = [];
   let at = 0;
-  const emit = (b: ArrayLike<number>): void => {
+  const emit = (b) => {
     const u = b instanceof Uint8Array ? b : Uint8Array.from(b);
     parts.push(u);
     at += u.length;
   };
-  const central: number[] = [];
+  const central = [];
   for (const [name, data] of records) {
     const nb = enc.encode(name);
     const offset = at;
@@ -242,7 +219,7 @@ function zipStored(records: [string, Uint8Array][]): Uint8Array {
     const crc = crc32(data);
     emit([0x50, 0x4b, 3, 4, ...u16(0), ...u16(0x0808), ...u16(0), ...u16(0), ...u16(0), ...u32(0), ...u32(0), ...u32(0), ...u16(nb.length), ...u16(pad + 4)]);
     emit(nb);
-    emit([0x46, 0x42, ...u16(pad), ...new Array<number>(pad).fill(0x5a)]);
+    emit([0x46, 0x42, ...u16(pad), ...new Array(pad).fill(0x5a)]);
     emit(data);
     emit([0x50, 0x4b, 7, 8, ...u32(crc), ...u32(data.length), ...u32(data.length)]);
     central.push(0x50, 0x4b, 1, 2, ...u16(0), ...u16(0), ...u16(0x0808), ...u16(0), ...u16(0), ...u16(0), ...u32(crc), ...u32(data.length), ...u32(data.length),
@@ -263,4 +240,20 @@ function zipStored(records: [string, Uint8Array][]): Uint8Array {
     o += p.length;
   }
   return out;
+}
+
+let crcTable;
+/** CRC-32 (IEEE, reflected, as zip). */
+export function crc32(data) {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
