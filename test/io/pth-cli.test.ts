@@ -39,7 +39,7 @@ describe('npx wasmzoo on .pth files', () => {
     expect(r.stdout).toMatch(/^.*bf16\.pth: [\d.]+ KiB, PyTorch checkpoint \(zip format\), 9 tensors$/m);
     expect(r.stdout).toMatch(/^ {2}conv\.weight +BF16 +\[3, 2, 3, 3\] +54$/m);
     expect(r.stdout).toMatch(/^ {2}bn\.num_batches_tracked +I64 +\[\] +1$/m);
-    expect(r.stdout).toMatch(/^parameters: 117 \(\+ 7 buffer values\)$/m);
+    expect(r.stdout).toMatch(/^parameters: 115 \(\+ 7 buffer values\)$/m);
     const j = JSON.parse((await cli('inspect', join(FIXTURES, 'nested.pth'), '--json')).stdout);
     expect(j).toMatchObject({ format: 'pth-zip', container: 'state_dict', parameters: 115, values: 122 });
     expect((await cli('inspect', join(FIXTURES, 'legacy.pth'))).stdout).toMatch(/PyTorch checkpoint \(legacy format\), 9 tensors/);
