@@ -80,13 +80,6 @@ const MAX_LONG_BYTES = 64;
 /** Longest GLOBAL line (module or name). */
 const MAX_GLOBAL_LINE = 256;
 
-/** Names of the opcodes refused on purpose, for a clear message. */
-const REFUSED_OPCODES: Record<number, string> = {
-  0x81: 'NEWOBJ', 0x92: 'NEWOBJ_EX', 0x69: 'INST', 0x6f: 'OBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4',
-  0x50: 'PERSID', 0x49: 'INT', 0x4c: 'LONG', 0x46: 'FLOAT', 0x53: 'STRING', 0x56: 'UNICODE', 0x70: 'PUT', 0x67: 'GET',
-  0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING', 0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS', 0x91: 'FROZENSET',
-  0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
-};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -104,7 +97,7 @@ export function unpickle(bytes: Uint8Array, host: PickleHost, where: string, sta
   let op = 0;
   let opAt = start;
 
-  const opName = (): string => OPCODE_NAMES[op] ?? `0x${op.toString(16).padStart(2, '0')}`;
+  const opName = (): string => OPCODE_NAMES.get(op) ?? `0x${op.toString(16).padStart(2, '0')}`;
   const fail = (msg: string): never => {
     throw new WasmzooError('E_PICKLE', `${where}: ${msg} (opcode ${opName()} at byte ${opAt})`);
   };
@@ -240,9 +233,9 @@ export function unpickle(bytes: Uint8Array, host: PickleHost, where: string, sta
       case 0x74: // TUPLE
         push(new PyTuple(popMark()));
         break;
-      case 0x6c: { // LIST
+      case 0x6c: { // LIST (appended one by one: a spread of a million items would overflow the call stack)
         const l = new PyList();
-        l.items.push(...popMark());
+        appendTo(l, popMark());
         push(l);
         break;
       }
@@ -411,7 +404,7 @@ export function unpickle(bytes: Uint8Array, host: PickleHost, where: string, sta
         return { value: stack[0]!, end: pos };
       }
       default:
-        fail(REFUSED_OPCODES[op] ? 'this opcode is not allowed (torch.save never writes it)' : 'unknown opcode');
+        fail(REFUSED_OPCODES.has(op) ? 'this opcode is not allowed (torch.save never writes it)' : 'unknown opcode');
     }
   }
 }
@@ -438,13 +431,20 @@ export function typeName(v: PyValue): string {
   return (v as HostValue).pyType ?? 'object';
 }
 
-const OPCODE_NAMES: Record<number, string> = {
-  ...REFUSED_OPCODES,
-  0x80: 'PROTO', 0x95: 'FRAME', 0x7d: 'EMPTY_DICT', 0x5d: 'EMPTY_LIST', 0x29: 'EMPTY_TUPLE', 0x85: 'TUPLE1', 0x86: 'TUPLE2',
-  0x87: 'TUPLE3', 0x28: 'MARK', 0x74: 'TUPLE', 0x6c: 'LIST', 0x64: 'DICT', 0x73: 'SETITEM', 0x75: 'SETITEMS', 0x61: 'APPEND',
-  0x65: 'APPENDS', 0x4a: 'BININT', 0x4b: 'BININT1', 0x4d: 'BININT2', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x47: 'BINFLOAT',
-  0x58: 'BINUNICODE', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x43: 'SHORT_BINBYTES', 0x42: 'BINBYTES', 0x8e: 'BINBYTES8',
-  0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x4e: 'NONE', 0x71: 'BINPUT', 0x72: 'LONG_BINPUT', 0x94: 'MEMOIZE', 0x68: 'BINGET',
-  0x6a: 'LONG_BINGET', 0x63: 'GLOBAL', 0x93: 'STACK_GLOBAL', 0x52: 'REDUCE', 0x62: 'BUILD', 0x51: 'BINPERSID', 0x30: 'POP',
-  0x31: 'POP_MARK', 0x32: 'DUP', 0x2e: 'STOP',
-};
+/** Opcode names by byte, for messages; after the '|' the ones refused on purpose (torch.save never writes them). */
+const OPCODES =
+  '80PROTO 95FRAME 7dEMPTY_DICT 5dEMPTY_LIST 29EMPTY_TUPLE 85TUPLE1 86TUPLE2 87TUPLE3 28MARK 74TUPLE 6cLIST 64DICT 73SETITEM ' +
+  '75SETITEMS 61APPEND 65APPENDS 4aBININT 4bBININT1 4dBININT2 8aLONG1 8bLONG4 47BINFLOAT 58BINUNICODE 8cSHORT_BINUNICODE ' +
+  '8dBINUNICODE8 43SHORT_BINBYTES 42BINBYTES 8eBINBYTES8 88NEWTRUE 89NEWFALSE 4eNONE 71BINPUT 72LONG_BINPUT 94MEMOIZE 68BINGET ' +
+  '6aLONG_BINGET 63GLOBAL 93STACK_GLOBAL 52REDUCE 62BUILD 51BINPERSID 30POP 31POP_MARK 32DUP 2eSTOP | 81NEWOBJ 92NEWOBJ_EX 69INST ' +
+  '6fOBJ 82EXT1 83EXT2 84EXT4 50PERSID 49INT 4cLONG 46FLOAT 53STRING 56UNICODE 70PUT 67GET 54BINSTRING 55SHORT_BINSTRING ' +
+  '8fEMPTY_SET 90ADDITEMS 91FROZENSET 96BYTEARRAY8 97NEXT_BUFFER 98READONLY_BUFFER';
+const OPCODE_NAMES = new Map<number, string>();
+const REFUSED_OPCODES = new Set<number>();
+OPCODES.split(' | ').forEach((group, refused) => {
+  for (const w of group.split(' ')) {
+    const code = parseInt(w.slice(0, 2), 16);
+    OPCODE_NAMES.set(code, w.slice(2));
+    if (refused) REFUSED_OPCODES.add(code);
+  }
+});

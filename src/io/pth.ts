@@ -57,6 +57,8 @@ const LEGACY_PROTOCOL_VERSION = 1001;
 /** Dims and elements a tensor may have (a file's numbers are never trusted to size an allocation). */
 const MAX_NDIM = 64;
 const MAX_NUMEL = 2 ** 31;
+/** Elements a view may have beyond its storage's (stride 0 repeats), 64 MB of float32. */
+const MAX_BROADCAST = 2 ** 24;
 
 export type PthFormat = 'zip' | 'legacy';
 
@@ -107,30 +109,30 @@ export class PthFile {
   readonly skipped: readonly string[];
   /** Elements are big-endian (a `byteorder` record of "big", or a legacy file from a big-endian host). */
   readonly bigEndian: boolean;
-  readonly #tensors: ReadonlyMap<string, TensorRef>;
-  readonly #storageBytes: (key: string) => Uint8Array;
+  private readonly tensors: ReadonlyMap<string, TensorRef>;
+  private readonly storageBytes: (key: string) => Uint8Array;
 
   /** @internal use {@link readPth} */
   constructor(format: PthFormat, tensors: Map<string, TensorRef>, container: string, skipped: string[], bigEndian: boolean, storageBytes: (key: string) => Uint8Array) {
     this.format = format;
-    this.#tensors = tensors;
+    this.tensors = tensors;
     this.names = Object.freeze([...tensors.keys()]);
     this.container = container;
     this.skipped = Object.freeze(skipped);
     this.bigEndian = bigEndian;
-    this.#storageBytes = storageBytes;
+    this.storageBytes = storageBytes;
   }
 
   get size(): number {
-    return this.#tensors.size;
+    return this.tensors.size;
   }
 
   has(name: string): boolean {
-    return this.#tensors.has(name);
+    return this.tensors.has(name);
   }
 
   get(name: string): PthTensor {
-    const t = this.#ref(name);
+    const t = this.ref(name);
     return { name, dtype: t.dtype, shape: [...t.shape], stride: [...t.stride], storageOffset: t.offset, storage: t.storage.key };
   }
 
@@ -139,9 +141,9 @@ export class PthFile {
    * file little-endian), else a copy gathered by strides.
    */
   bytes(name: string): Uint8Array {
-    const t = this.#ref(name);
+    const t = this.ref(name);
     const size = DTYPE_SIZE[t.dtype];
-    const root = this.#storageBytes(t.storage.key);
+    const root = this.storageBytes(t.storage.key);
     const base = t.storage.byteOffset + t.offset * size;
     const n = t.shape.reduce((a, d) => a * d, 1);
     if (n === 0) return new Uint8Array(0);
@@ -173,13 +175,13 @@ export class PthFile {
 
   /** The tensor as a safetensors-style entry (contiguous little-endian bytes), for its other conversions. */
   view(name: string): SafetensorsTensor {
-    const t = this.#ref(name);
+    const t = this.ref(name);
     const bytes = this.bytes(name);
     return { name, dtype: t.dtype, shape: [...t.shape], bytes, dataOffsets: [0, bytes.length] };
   }
 
-  #ref(name: string): TensorRef {
-    const t = this.#tensors.get(name);
+  ref(name: string): TensorRef {
+    const t = this.tensors.get(name);
     if (!t) {
       const some = this.names.slice(0, 8).map((n) => JSON.stringify(n)).join(', ');
       throw new WasmzooError('E_ARGUMENT', `pth: no tensor named ${JSON.stringify(name)} (the file holds ${this.names.length}${this.names.length ? `: ${some}${this.names.length > 8 ? ', ...' : ''}` : ''})`);
@@ -384,6 +386,9 @@ function rebuildTensor(a: readonly PyValue[], min: number, max: number, dtypeArg
     }
     if (last >= storageElems) fail(`a view of size ${fmt(shape)}, stride ${fmt(strides)} at offset ${offset} reaches element ${last}, past the storage of ${storageElems} ${dtype} elements`);
   } else if (offset > storageElems) fail(`storage offset ${offset} is past the storage of ${storageElems} elements`);
+  // A stride-0 view (an expand) can name far more elements than the file holds: copying it out would allocate
+  // what no byte of the file pays for.
+  if (numel > storageElems && numel > MAX_BROADCAST) fail(`a view of ${numel} elements over a storage of ${storageElems} (stride 0): at most ${MAX_BROADCAST} elements beyond what is stored`);
   return new TensorRef(storage, dtype, offset, shape, strides);
 }
 

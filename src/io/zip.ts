@@ -38,15 +38,15 @@ const U32_MAX = 0xffffffff;
 
 export class ZipArchive {
   readonly entries: ReadonlyMap<string, ZipEntry>;
-  readonly #bytes: Uint8Array;
-  readonly #where: string;
-  readonly #checked = new Set<string>();
+  private readonly bytes: Uint8Array;
+  private readonly where: string;
+  private readonly checked = new Set<string>();
 
   /** @internal use {@link readZip} */
   constructor(bytes: Uint8Array, entries: Map<string, ZipEntry>, where: string) {
-    this.#bytes = bytes;
+    this.bytes = bytes;
     this.entries = entries;
-    this.#where = where;
+    this.where = where;
   }
 
   has(name: string): boolean {
@@ -56,16 +56,16 @@ export class ZipArchive {
   /** The bytes of a stored entry (a view of the file), its CRC checked on the first read. */
   read(name: string): Uint8Array {
     const e = this.entries.get(name);
-    if (!e) throw new WasmzooError('E_PICKLE', `${this.#where}: no record ${JSON.stringify(name)} in the archive`);
+    if (!e) throw new WasmzooError('E_PICKLE', `${this.where}: no record ${JSON.stringify(name)} in the archive`);
     const fail = (msg: string): never => {
-      throw new WasmzooError('E_PICKLE', `${this.#where}: record ${JSON.stringify(name)}: ${msg}`);
+      throw new WasmzooError('E_PICKLE', `${this.where}: record ${JSON.stringify(name)}: ${msg}`);
     };
     if (e.method === 8) {
       fail('is deflate-compressed; torch.save stores records uncompressed: load and save it again with torch.save, or re-zip it with no compression (zip -0)');
     }
     if (e.method !== 0) fail(`uses compression method ${e.method} (only stored records are read)`);
     if (e.compressedSize !== e.size) fail(`stored, yet its sizes differ (${e.compressedSize} vs ${e.size})`);
-    const b = this.#bytes;
+    const b = this.bytes;
     const h = e.headerOffset;
     if (h > b.length - 30 || u32(b, h) !== SIG_LOCAL) fail(`no local file header at byte ${h}`);
     const nameLen = u16(b, h + 26);
@@ -74,12 +74,12 @@ export class ZipArchive {
     if (start > b.length || e.size > b.length - start) fail(`data [${start}, ${start + e.size}) runs past the end of the file (${b.length} bytes)`);
     if (nameLen !== e.rawName.length || e.rawName.some((x, i) => b[h + 30 + i] !== x)) fail('local header names a different file than the central directory');
     const data = b.subarray(start, start + e.size);
-    if (!this.#checked.has(name)) {
+    if (!this.checked.has(name)) {
       if (e.crc32 !== 0 || e.size === 0) {
         const got = crc32(data);
         if (got !== e.crc32) fail(`CRC-32 mismatch (recorded ${hex(e.crc32)}, data has ${hex(got)}): the file is corrupt or truncated`);
       }
-      this.#checked.add(name);
+      this.checked.add(name);
     }
     return data;
   }

@@ -298,6 +298,7 @@ describe('refusals: E_PICKLE, naming what was refused', () => {
       [{ storage: s, shape: [3, 2], stride: [1, 4] }, /reaches element 6/],
       [{ storage: s, shape: [2, 2], stride: [2 ** 30, 1] }, /past the storage/],
       [{ storage: s, shape: [0, 5], offset: 7 }, /storage offset 7 is past/],
+      [{ storage: s, shape: [2 ** 30, 2], stride: [0, 1] }, /a view of 2147483648 elements over a storage of 6 \(stride 0\)/],
     ];
     for (const [spec, re] of cases) expect(code(() => readPth(writePth({ w: spec }))), JSON.stringify(spec.shape)).toMatch(re);
     expect(readPth(writePth({ w: { storage: s, shape: [3, 2], stride: [1, 3] } })).toFloat32('w')).toEqual(new Float32Array(6)); // reaches 5: fits
@@ -328,6 +329,16 @@ describe('the pickle interpreter on hand-made streams', () => {
     expect(code(() => unpickle(Uint8Array.from([0x4b, 1, 0x71, 0, 0x4b, 2, 0x71, 1, 0x2e]), host, 'p', 0, { maxMemo: 1 }))).toMatch(/memo exceeds 1 entries/);
     expect(code(() => unpickle(Uint8Array.from([0x4b, 1, 0x4b, 2, 0x2e]), host, 'p', 0, { maxStack: 1 }))).toMatch(/stack exceeds 1 items/);
     expect(run(0x4e, 0x51)).toMatch(/persistent ids are not allowed/);
+  });
+
+  it('a LIST of a million items (at the stack cap) builds without overflowing the call stack', () => {
+    const n = (1 << 20) - 1;
+    const b = new Uint8Array(2 + 2 * n + 2);
+    b[0] = 0x28;
+    for (let i = 0; i < n; i++) b.set([0x4b, i & 0xff], 1 + 2 * i);
+    b.set([0x6c, 0x2e], 1 + 2 * n);
+    const r = unpickle(b, host, 'p');
+    expect((r.value as { items: unknown[] }).items.length).toBe(n);
   });
 
   it('builds values: ints of every width (LONG1 beyond 2^53 as bigint), floats apart from ints, strs, nested containers', () => {
