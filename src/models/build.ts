@@ -43,7 +43,7 @@ export interface BuildOptions {
 
 /** What the builder read, for a model's own finishing touches (e.g. the autoencoder's shipped threshold). */
 export interface LoadedWeights {
-  /** The safetensors header metadata when the weights were bytes ({} without any). */
+  /** The safetensors header metadata when the weights were bytes ({} without any, and for a .pth checkpoint). */
   metadata: Record<string, string> | undefined;
   /** The shipped name, when the weights were shipped ones. */
   shipped: string | undefined;
