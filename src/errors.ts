@@ -4,6 +4,7 @@
  */
 export type ErrorCode =
   | 'E_SAFETENSORS' // malformed or unsupported safetensors bytes
+  | 'E_PICKLE' // a malformed PyTorch checkpoint (.pth zip, pickle, storages), or a pickle global outside the whitelist
   | 'E_STATE_DICT' // missing / unexpected / mismatched keys when binding weights
   | 'E_SHAPE' // an input or parameter of the wrong shape
   | 'E_DTYPE' // a dtype that cannot feed the target

@@ -46,6 +46,7 @@ export { Tensor, tensor, type Shape } from './tensor.js';
 export { WasmzooError, type ErrorCode } from './errors.js';
 export * as nn from './nn/index.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';
+export { readPth, isPth, PthFile, type PthTensor, type PthFormat } from './io/pth.js';
 export type { WeightSource } from './io/weights.js';
 export { LeNet5, lenet5, type LeNet5Options } from './models/lenet.js';
 export {

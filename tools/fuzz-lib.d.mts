@@ -16,6 +16,8 @@ export interface FuzzApi {
   lenetBytes: Uint8Array;
   inspectOnnx?: unknown;
   onnxSeeds?: Uint8Array[];
+  readPth?: unknown;
+  pthSeeds?: Uint8Array[];
 }
 export interface FuzzStats {
   inputs: number;
@@ -30,8 +32,9 @@ export interface FuzzStats {
 }
 export type FindingKind = 'crash' | 'hang' | 'changed' | 'invalid';
 export function rngFor(seed: number, index: number): () => number;
-export function makeReaders(api: FuzzApi): { safetensors: Reader; idx: Reader; gzip: Reader; onnx?: Reader };
+export function makeReaders(api: FuzzApi): { safetensors: Reader; idx: Reader; gzip: Reader; onnx?: Reader; pth?: Reader };
 export function onnxSeeds(root?: string): Uint8Array[];
+export function pthSeeds(root?: string): Uint8Array[];
 export function inputFor(reader: Reader, seed: number, index: number): Uint8Array;
 export function fuzzRange(
   reader: Reader,

@@ -1,6 +1,6 @@
 /**
  * Mutation fuzzing of every reader of outside bytes: safetensors (read, convert, and load into LeNet-5),
- * IDX, and gzip (readIdxGz). Shared by the short runs in `npm test` (test/io/fuzz.test.ts, over src/) and the
+ * IDX, gzip (readIdxGz), PyTorch checkpoints (readPth: zip, pickle, storages; then load into LeNet-5). Shared by the short runs in `npm test` (test/io/fuzz.test.ts, over src/) and the
  * long run `npm run fuzz` (tools/fuzz.mjs, over dist/), so both exercise the same mutations.
  *
  * Every input is derived from (seed, index) alone, so any input can be rebuilt from its index (the long run
@@ -14,8 +14,10 @@
  * Nothing here is Node-only except node:zlib for making gzip seeds.
  */
 import { gzipSync } from 'node:zlib';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DTYPE_SIZE as PTH_SIZE, contiguousStride, writePth, zipStored } from '../test/io/pth-writer.mjs';
 
 export const HANG_MS = 2000;
 
@@ -284,12 +286,140 @@ export function onnxSeeds(root = '/usr/share/libonnx-testdata/data') {
   return pick.map((c) => join(root, c, 'model.onnx')).filter((f) => existsSync(f)).map((f) => new Uint8Array(readFileSync(f)));
 }
 
+// ---- PyTorch checkpoints --------------------------------------------------------------------------------
+
+/** Seed checkpoints: the files torch wrote (test/fixtures/pth, committed; tools/goldens/pth_fixtures.py). */
+export function pthSeeds(root = fileURLToPath(new URL('../test/fixtures/pth/', import.meta.url))) {
+  if (!existsSync(root)) return [];
+  return readdirSync(root).filter((f) => f.endsWith('.pth')).sort().map((f) => new Uint8Array(readFileSync(join(root, f))));
+}
+
+/** LeNet-5's weights as torch-layout checkpoints: a storage per tensor, and one shared storage of transposed views. */
+function lenetPthSeeds(api) {
+  const file = api.readSafetensors(api.lenetBytes);
+  const sd = file.names.map((n) => [n, { shape: [...file.get(n).shape], data: file.toFloat32(n) }]);
+  const own = writePth(sd.map(([k, t]) => [k, { storage: { dtype: 'F32', bytes: new Uint8Array(t.data.slice().buffer) }, shape: t.shape }]), { archive: 'lenet5' });
+  const all = new Float32Array(sd.reduce((n, [, t]) => n + t.data.length, 0));
+  const shared = { dtype: 'F32', bytes: new Uint8Array(all.buffer) };
+  let at = 0;
+  const views = sd.map(([k, t]) => {
+    const spec = { storage: shared, shape: t.shape, offset: at, stride: contiguousStride(t.shape) };
+    if (t.shape.length === 2) {
+      const [rows, cols] = t.shape;
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) all[at + j * rows + i] = t.data[i * cols + j];
+      spec.stride = [1, rows];
+    } else all.set(t.data, at);
+    at += t.data.length;
+    return [k, spec];
+  });
+  return [own, writePth(views)];
+}
+
+/** The stored records of a well-formed zip (a seed): [name, bytes][], or undefined. */
+function unzipStored(b) {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const eocd = b.length - 22;
+  if (eocd < 0 || dv.getUint32(eocd, true) !== 0x06054b50) return undefined;
+  const count = dv.getUint16(eocd + 10, true);
+  let p = dv.getUint32(eocd + 16, true);
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const nameLen = dv.getUint16(p + 28, true);
+    const size = dv.getUint32(p + 24, true);
+    const local = dv.getUint32(p + 42, true);
+    const name = dec.decode(b.subarray(p + 46, p + 46 + nameLen));
+    const start = local + 30 + dv.getUint16(local + 26, true) + dv.getUint16(local + 28, true);
+    out.push([name, b.subarray(start, start + size)]);
+    p += 46 + nameLen + dv.getUint16(p + 30, true) + dv.getUint16(p + 32, true);
+  }
+  return out;
+}
+
+const byteChars = new TextDecoder('latin1');
+const PICKLE_GLOBALS = ['os\nsystem', 'builtins\neval', 'torch\nHalfStorage', 'torch\nLongStorage', 'torch\nBoolStorage', 'torch\nDoubleStorage',
+  'torch\nUntypedStorage', 'torch\nComplexFloatStorage', 'collections\nOrderedDict', 'torch._utils\n_rebuild_parameter', 'torch._utils\n_rebuild_tensor',
+  'torch._utils\n_rebuild_tensor_v3', 'torch\nSize', 'torch\nfloat16', 'torch\nbfloat16'];
+const PICKLE_OPS = [0x28, 0x29, 0x5d, 0x7d, 0x74, 0x85, 0x86, 0x87, 0x73, 0x75, 0x61, 0x65, 0x52, 0x62, 0x51, 0x30, 0x31, 0x32, 0x4e, 0x88, 0x89, 0x2e, 0x94, 0x81];
+
+/** Opcode-aware edits of a pickle: ints (sizes, strides, offsets, memo indexes), globals, inserted opcodes. */
+function mutatePickle(pkl, r) {
+  let b = pkl.slice();
+  for (let k = 1 + int(r, 3); k > 0; k--) {
+    const choice = int(r, 5);
+    if (choice === 0) {
+      // an int argument or memo index: BININT1 / BINGET / BINPUT get an interesting byte, or BININT1 becomes BININT
+      const at = [...b.keys()].filter((i) => b[i] === 0x4b || b[i] === 0x68 || b[i] === 0x71);
+      if (!at.length) continue;
+      const i = pick(r, at);
+      if (b[i] === 0x4b && r() < 0.4) {
+        const v = pick(r, INTERESTING_U32);
+        b = concat(b.subarray(0, i), Uint8Array.of(0x4a, v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24), b.subarray(i + 2));
+      } else if (i + 1 < b.length) b[i + 1] = pick(r, [0, 1, 2, 3, 4, 5, 6, 7, 8, 0x7f, 0xff, int(r, 256)]);
+    } else if (choice === 1) {
+      // swap a GLOBAL's names
+      const text = byteChars.decode(b); // one char per byte: string offsets are byte offsets
+      const globals = [...text.matchAll(/c([A-Za-z_.]+\n[A-Za-z_0-9]+\n)/g)];
+      if (!globals.length) continue;
+      const g = pick(r, globals);
+      const from = g.index + 1;
+      b = concat(b.subarray(0, from), enc.encode(`${pick(r, PICKLE_GLOBALS)}\n`), b.subarray(from + g[1].length));
+    } else if (choice === 2) {
+      const at = int(r, b.length + 1);
+      b = concat(b.subarray(0, at), Uint8Array.of(pick(r, PICKLE_OPS)), b.subarray(at));
+    } else if (choice === 3) {
+      // drop a run of bytes (whole opcodes or parts of them)
+      const at = int(r, b.length);
+      b = concat(b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + int(r, 12))));
+    } else b = byteMutation(b, r, 0, b.length);
+  }
+  return b;
+}
+
+function mutatePth(seed, r) {
+  const records = r() < 0.7 ? unzipStored(seed) : undefined;
+  if (!records) return mutateBytes(seed, r, 0, seed.length, 1 + int(r, 3));
+  const recs = records.map(([n, d]) => [n, d]);
+  const choice = r();
+  if (choice < 0.7) {
+    const i = recs.findIndex(([n]) => n.endsWith('/data.pkl'));
+    if (i >= 0) recs[i] = [recs[i][0], mutatePickle(recs[i][1], r)];
+  } else if (choice < 0.9) {
+    // a storage (or version/byteorder) record: shorter, longer, or other bytes
+    const i = int(r, recs.length);
+    const d = recs[i][1];
+    recs[i] = [recs[i][0], r() < 0.4 ? d.slice(0, int(r, d.length + 1)) : r() < 0.5 ? concat(d, new Uint8Array(1 + int(r, 16))) : byteMutation(d.slice(), r, 0, d.length)];
+  } else if (choice < 0.95) {
+    const i = int(r, recs.length);
+    if (r() < 0.5) recs.splice(i, 1);
+    else recs.push([pick(r, [recs[i][0], `${recs[0][0].split('/')[0]}/byteorder`, `${recs[0][0].split('/')[0]}/data/99`, 'other/data.pkl']), pick(r, [recs[i][1], enc.encode('big'), enc.encode('little')])]);
+  } else {
+    return mutateBytes(zipStored(recs), r, 0, seed.length, 1 + int(r, 2)); // zip structure itself, CRCs then wrong
+  }
+  return zipStored(recs);
+}
+
+/** Every tensor of a parsed checkpoint is consistent; every copy-out either works or refuses cleanly. */
+function checkPth(f, api) {
+  for (const name of f.names) {
+    const t = f.get(name);
+    if (t.stride.length !== t.shape.length) return `${name}: stride rank`;
+    const numel = t.shape.reduce((a, d) => a * d, 1);
+    try {
+      if (f.bytes(name).length !== numel * PTH_SIZE[t.dtype]) return `${name}: bytes length`;
+      if (t.dtype !== 'BOOL' && f.toFloat32(name).length !== numel) return `${name}: toFloat32 length`;
+    } catch (e) {
+      if (!(e instanceof api.WasmzooError)) throw e;
+    }
+  }
+  return undefined;
+}
+
 // ---- the readers ----------------------------------------------------------------------------------------
 
 /**
  * The fuzzed readers over an API (src/ in tests, dist/ in the long run): { readSafetensors, writeSafetensors,
  * readIdx, readIdxGz, WasmzooError, LeNet5, lenetBytes }, and, when given, { inspectOnnx, onnxSeeds } for the
- * ONNX reader.
+ * ONNX reader and { readPth, pthSeeds } for PyTorch checkpoints.
  */
 export function makeReaders(api) {
   /** The reader's result, or REFUSED for a WasmzooError (anything else propagates: a crash). */
@@ -310,6 +440,8 @@ export function makeReaders(api) {
   };
   let model;
   let state;
+  let pthModel;
+  let pthState;
   return {
     safetensors: {
       seeds: safetensorsSeeds(api),
@@ -327,6 +459,24 @@ export function makeReaders(api) {
       },
     },
     idx: { seeds: idxSeeds(), mutate: mutateIdx, run: (input) => idxOutcome(() => api.readIdx(input)) },
+    // read (zip, pickle, every tensor's copy-out and conversion), then load into LeNet-5: a failed load changes nothing
+    ...(api.readPth ? {
+      pth: {
+        seeds: [...(api.pthSeeds ?? []), ...lenetPthSeeds(api)],
+        mutate: mutatePth,
+        async run(input) {
+          pthModel ??= new api.LeNet5();
+          pthState ??= pthModel.stateDict();
+          const f = await attempt(() => api.readPth(input));
+          if (f === REFUSED) return 'refused';
+          const bad = checkPth(f, api);
+          if (bad) return `invalid: ${bad}`;
+          if ((await attempt(() => pthModel.loadStateDict(input))) === REFUSED) return sameState(pthModel.stateDict(), pthState) ? 'refused-load' : 'changed';
+          pthState = pthModel.stateDict();
+          return 'accepted';
+        },
+      },
+    } : {}),
     gzip: { seeds: gzipSeeds(), mutate: mutateGzip, run: (input) => idxOutcome(() => api.readIdxGz(input, { maxBytes: 1 << 24 })) },
     // decode, check every node against the op table and fold the constant subgraphs (wasmzoo/onnx's
     // inspectOnnx, the work loadOnnx does before running): seeds are real models (api.onnxSeeds)

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * `npm run fuzz`: the long mutation fuzz of every reader of outside bytes, over the built package (dist/):
- * safetensors (read, convert, load into LeNet-5), IDX, gzip (readIdxGz). Same engine as the short runs in
+ * safetensors (read, convert, load into LeNet-5), IDX, gzip (readIdxGz), PyTorch checkpoints (readPth, then
+ * load into LeNet-5), ONNX. Same engine as the short runs in
  * `npm test` (tools/fuzz-lib.mjs).
  *
- *   node tools/fuzz.mjs [--count 1000000] [--readers safetensors,idx,gzip] [--seed 1] [--jobs 2] [--out fuzz-out]
+ *   node tools/fuzz.mjs [--count 1000000] [--readers safetensors,idx,gzip,pth,onnx] [--seed 1] [--jobs 2] [--out fuzz-out]
  *
  * Each reader's inputs [0, count) are split over `jobs` worker threads. Counted per reader: inputs tried,
  * accepted, refused (a WasmzooError), crashes (anything else thrown), invalid results, failed loads that
@@ -17,7 +18,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { HANG_MS, fuzzRange, inputFor, makeReaders, onnxSeeds } from './fuzz-lib.mjs';
+import { HANG_MS, fuzzRange, inputFor, makeReaders, onnxSeeds, pthSeeds } from './fuzz-lib.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WATCHDOG_MS = 10_000;
@@ -26,7 +27,7 @@ const MAX_SAVED = 50; // findings saved per reader and kind
 async function readersFromDist() {
   const api = await import(join(ROOT, 'dist/wasmzoo.mjs'));
   const { inspectOnnx } = await import(join(ROOT, 'dist/onnx.mjs'));
-  return makeReaders({ ...api, inspectOnnx, onnxSeeds: onnxSeeds(), lenetBytes: new Uint8Array(readFileSync(join(ROOT, 'weights/lenet5-fashion.safetensors'))) });
+  return makeReaders({ ...api, inspectOnnx, onnxSeeds: onnxSeeds(), pthSeeds: pthSeeds(), lenetBytes: new Uint8Array(readFileSync(join(ROOT, 'weights/lenet5-fashion.safetensors'))) });
 }
 
 
@@ -54,7 +55,7 @@ if (!isMainThread) {
   const count = Number(opt('count', 1_000_000));
   const seed = Number(opt('seed', 1));
   const jobs = Math.max(1, Number(opt('jobs', 2)));
-  const names = opt('readers', 'safetensors,idx,gzip,onnx').split(',');
+  const names = opt('readers', 'safetensors,idx,gzip,pth,onnx').split(',');
   const out = resolve(ROOT, opt('out', 'fuzz-out'));
   mkdirSync(out, { recursive: true });
   const readers = await readersFromDist();
@@ -145,7 +146,7 @@ if (!isMainThread) {
   console.log('\n| reader | inputs | accepted | refused (by loadStateDict) | crashes | hangs (> 2 s) | failed loads that changed the model | invalid results | slowest input | time |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [n, t] of Object.entries(summary.readers)) {
-    console.log(`| ${n} | ${t.inputs} | ${t.accepted} | ${t.refused}${n === 'safetensors' ? ` (${t.loadRefused})` : ''} | ${t.crashes} | ${t.hangs} | ${n === 'safetensors' ? t.changed : 'n/a'} | ${t.invalid} | ${t.maxMs} ms | ${t.seconds} s |`);
+    console.log(`| ${n} | ${t.inputs} | ${t.accepted} | ${t.refused}${n === 'safetensors' || n === 'pth' ? ` (${t.loadRefused})` : ''} | ${t.crashes} | ${t.hangs} | ${n === 'safetensors' || n === 'pth' ? t.changed : 'n/a'} | ${t.invalid} | ${t.maxMs} ms | ${t.seconds} s |`);
   }
   const bad = Object.values(summary.readers).some((t) => t.crashes || t.hangs || t.changed || t.invalid);
   process.exitCode = bad ? 1 : 0;

@@ -5,6 +5,7 @@
  *   demo                                   LeNet-5 on the 64 shipped Fashion-MNIST images
  *   predict <model> --input IMG [--weights FILE] [--top 5] [--json]
  *   inspect FILE.safetensors [--json]      names, dtypes, shapes, parameter count, metadata
+ *   inspect FILE.pth [--json]              the same for a PyTorch checkpoint (told apart by magic bytes)
  *   inspect FILE.onnx [--json]             ops, inputs/outputs, parameter count, unsupported ops
  *   bench [model] [--runs N] [--batch N]   a quick single-model timing
  *
@@ -38,6 +39,7 @@ commands:
           model: lenet5 (28x28 grey, Fashion-MNIST; shipped weights by default) or a zoo model
           (${wasmzoo.zooNames.join(', ')}; ImageNet preprocessing; --weights required)
   inspect FILE.safetensors [--json]     tensor names, dtypes, shapes, parameter count, metadata
+  inspect FILE.pth [--json]             the same for a PyTorch checkpoint (torch.save of a state_dict)
   inspect FILE.onnx [--json]            ops, inputs/outputs, parameter count, what wasmzoo cannot run
   bench [model] [--runs N] [--batch N]  time one model's forward pass (default lenet5)
 
@@ -187,7 +189,7 @@ async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOp
   if (typeof o.input !== 'string') throw new CliError('predict: --input IMAGE (a PNG or JPEG) is required', 2);
   const top = positiveInt('top', o.top, 5, model === 'lenet5' ? 10 : 1000);
   if (model !== 'lenet5' && typeof o.weights !== 'string') {
-    throw new CliError(`predict: ${model} needs --weights FILE.safetensors (a torchvision state_dict saved as safetensors)`, 2);
+    throw new CliError(`predict: ${model} needs --weights FILE.safetensors or FILE.pth (a torchvision state_dict, as torch.save wrote it or converted)`, 2);
   }
   const invert = (o.invert ?? 'auto') as string;
   if (!['auto', 'yes', 'no'].includes(invert)) throw new CliError(`--invert must be auto, yes or no, got ${JSON.stringify(invert)}`, 2);
@@ -243,6 +245,7 @@ async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOp
 async function inspect(path: string, json: boolean): Promise<number> {
   const bytes = await readBytes(path, 'file');
   if (/\.onnx$/i.test(path)) return inspectOnnx(path, bytes, json);
+  if (wasmzoo.isPth(bytes)) return inspectPth(path, bytes, json);
   let f: ReturnType<typeof wasmzoo.readSafetensors>;
   try {
     f = wasmzoo.readSafetensors(bytes);
@@ -264,6 +267,37 @@ async function inspect(path: string, json: boolean): Promise<number> {
   console.log(`${path}: ${formatBytes(bytes.byteLength)}, ${rows.length} tensors`);
   const meta = Object.entries(f.metadata ?? {});
   if (meta.length) for (const [k, v] of meta) console.log(`  ${k}: ${v}`);
+  const nw = Math.max(4, ...rows.map((r) => r.name.length));
+  const shapes = rows.map((r) => `[${r.shape.join(', ')}]`);
+  const sw = Math.max(5, ...shapes.map((x) => x.length));
+  console.log(`  ${'name'.padEnd(nw)}  dtype  ${'shape'.padEnd(sw)}  values`);
+  rows.forEach((r, i) => console.log(`  ${r.name.padEnd(nw)}  ${r.dtype.padEnd(5)}  ${shapes[i].padEnd(sw)}  ${r.numel.toLocaleString('en-US')}`));
+  console.log(`parameters: ${params.toLocaleString('en-US')}${params !== total ? ` (+ ${(total - params).toLocaleString('en-US')} buffer values)` : ''}`);
+  return 0;
+}
+
+/** A PyTorch checkpoint (told apart by its magic bytes): the state dict's tensors, as for safetensors. */
+async function inspectPth(path: string, bytes: Uint8Array, json: boolean): Promise<number> {
+  let f: wasmzoo.PthFile;
+  try {
+    f = wasmzoo.readPth(bytes);
+  } catch (e) {
+    if (e instanceof wasmzoo.WasmzooError) throw new CliError(`${path}: not a readable PyTorch checkpoint: ${e.message}`);
+    throw e;
+  }
+  const rows = f.names.map((name) => {
+    const t = f.get(name);
+    return { name, dtype: t.dtype, shape: [...t.shape], numel: t.shape.reduce((a, b) => a * b, 1) };
+  });
+  const total = rows.reduce((a, r) => a + r.numel, 0);
+  const params = rows.filter((r) => !/(^|\.)(running_mean|running_var|num_batches_tracked)$/.test(r.name)).reduce((a, r) => a + r.numel, 0);
+  if (json) {
+    console.log(JSON.stringify({ file: path, bytes: bytes.byteLength, format: `pth-${f.format}`, container: f.container, skipped: f.skipped, tensors: rows, values: total, parameters: params }));
+    return 0;
+  }
+  const where = f.container ? `, state dict under ${JSON.stringify(f.container)}` : '';
+  console.log(`${path}: ${formatBytes(bytes.byteLength)}, PyTorch checkpoint (${f.format} format${where}), ${rows.length} tensors`);
+  if (f.skipped.length) console.log(`  not tensors (skipped): ${f.skipped.slice(0, 8).join(', ')}${f.skipped.length > 8 ? ', ...' : ''}`);
   const nw = Math.max(4, ...rows.map((r) => r.name.length));
   const shapes = rows.map((r) => `[${r.shape.join(', ')}]`);
   const sw = Math.max(5, ...shapes.map((x) => x.length));

@@ -2,8 +2,9 @@
  * Normalise every accepted weight source to one view: name -> { shape, toFloat32() }, converting lazily so
  * that keys and shapes are checked before any data is widened or copied.
  *
- * Accepted: safetensors bytes (Uint8Array / ArrayBuffer), a Map or plain object of name -> Tensor or
- * { data, shape } (e.g. another model's stateDict()).
+ * Accepted: safetensors bytes or a PyTorch checkpoint (.pth/.pt, told apart by magic bytes; src/io/pth.ts) as
+ * Uint8Array / ArrayBuffer, a Map or plain object of name -> Tensor or { data, shape } (e.g. another model's
+ * stateDict()).
  *
  * Both paths are checked alike, entry by entry, without converting anything: an entry that cannot feed a
  * float parameter carries a `problem` (its toFloat32 throws it) instead of throwing at once, so that
@@ -16,6 +17,7 @@
 import { WasmzooError, type ErrorCode } from '../errors.js';
 import { Tensor, numel, shapeProblem, shapeStr, type Shape } from '../tensor.js';
 import { bigToF32 } from './dtype.js';
+import { isPth, readPth } from './pth.js';
 import { readSafetensors } from './safetensors.js';
 
 export interface TensorLike {
@@ -46,6 +48,16 @@ export interface WeightEntry {
 export function readWeights(src: WeightSource): Map<string, WeightEntry> {
   const out = new Map<string, WeightEntry>();
   if (src instanceof Uint8Array || src instanceof ArrayBuffer) {
+    const u8 = src instanceof Uint8Array ? src : new Uint8Array(src);
+    if (isPth(u8)) {
+      const pth = readPth(u8);
+      for (const name of pth.names) {
+        const info = pth.get(name);
+        if (info.dtype === 'BOOL') out.set(name, refused(name, info.shape, 'E_DTYPE', 'dtype BOOL cannot feed a float parameter (a mask is not a weight)'));
+        else out.set(name, { shape: info.shape, toFloat32: () => pth.toFloat32(name) });
+      }
+      return out;
+    }
     const file = readSafetensors(src);
     for (const name of file.names) {
       const info = file.get(name);
@@ -55,7 +67,7 @@ export function readWeights(src: WeightSource): Map<string, WeightEntry> {
     return out;
   }
   if (src === null || typeof src !== 'object') {
-    throw new WasmzooError('E_ARGUMENT', `weights must be safetensors bytes (Uint8Array/ArrayBuffer) or a map of name -> tensor, got ${src === null ? 'null' : typeof src}`);
+    throw new WasmzooError('E_ARGUMENT', `weights must be safetensors or PyTorch checkpoint bytes (Uint8Array/ArrayBuffer) or a map of name -> tensor, got ${src === null ? 'null' : typeof src}`);
   }
   const entries = src instanceof Map ? [...src] : Object.entries(src);
   for (const [name, t] of entries) out.set(name, objectEntry(String(name), t));

@@ -3,7 +3,7 @@
  * ...): start the runtime, build the model, resolve `weights` from whatever form it comes in, load it. Every
  * builder takes the same four options (BuildOptions) next to its architecture options:
  *
- *   weights   safetensors bytes, a state dict, a fetch Response, a Blob / File, a URL, a file path, or the
+ *   weights   safetensors or PyTorch checkpoint (.pth) bytes, a state dict, a fetch Response, a Blob / File, a URL, a file path, or the
  *             name of weights shipped with the package (src/models/builtin.ts, e.g. 'fashion-mnist')
  *   download  how bytes are read (LoadWeightsOptions: progress, AbortSignal, sha256, cache), for every
  *             source that is read: URLs, paths, shipped names, Responses, Blobs (and a sha256 check of bytes)
@@ -19,6 +19,7 @@ import { init, type InitOptions } from '../runtime/runtime.js';
 import type { WeightSource } from '../io/weights.js';
 import { loadWeights, type LoadWeightsOptions } from '../io/fetch.js';
 import { readSafetensors } from '../io/safetensors.js';
+import { isPth } from '../io/pth.js';
 import type { Module } from '../nn/module.js';
 import { builtin, builtinNames, builtinWeights } from './builtin.js';
 
@@ -42,7 +43,7 @@ export interface BuildOptions {
 
 /** What the builder read, for a model's own finishing touches (e.g. the autoencoder's shipped threshold). */
 export interface LoadedWeights {
-  /** The safetensors header metadata when the weights were bytes ({} without any). */
+  /** The safetensors header metadata when the weights were bytes ({} without any, and for a .pth checkpoint). */
   metadata: Record<string, string> | undefined;
   /** The shipped name, when the weights were shipped ones. */
   shipped: string | undefined;
@@ -110,7 +111,8 @@ export async function buildModel<M extends Module, O extends BuildOptions>(
     const w = await resolveModelWeights(family, opts.weights, opts.download);
     model.loadStateDict(w, { strict: opts.strict ?? true });
     if (loaded) {
-      const metadata = w instanceof Uint8Array || w instanceof ArrayBuffer ? readSafetensors(w).metadata : undefined;
+      const bytes = w instanceof ArrayBuffer ? new Uint8Array(w) : w instanceof Uint8Array ? w : undefined;
+      const metadata = bytes ? (isPth(bytes) ? {} : readSafetensors(bytes).metadata) : undefined;
       loaded(model, { metadata, shipped: shipped ? (opts.weights as string) : undefined });
     }
   } catch (e) {
