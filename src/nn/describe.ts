@@ -10,7 +10,15 @@
 import { GraphBuilder, toNHWC, type Value } from '../graph/graph.js';
 import { runtime } from '../runtime/runtime.js';
 import { shapeStr, type Shape } from '../tensor.js';
-import type { Module } from './module.js';
+
+/** What describe needs of a module (structural, so module.ts can import this file without a circle). */
+interface Module {
+  readonly constructor: { name: string };
+  namedChildren(): [string, Module][];
+  parameterCount(): number;
+  stateDict(): Record<string, { size: number }>;
+  build(g: GraphBuilder, x: Value, ...rest: unknown[]): Value;
+}
 
 /** Fields every module has that are state, not settings. */
 const NOT_SETTINGS = new Set(['name', 'training', 'caches', 'plans', 'rt', 'disposed']);
