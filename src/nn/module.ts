@@ -21,7 +21,10 @@ import { Tensor, numel, shapeStr, tensorArg, type Shape } from '../tensor.js';
 import { GraphBuilder, Plan, toNCHW, toNHWC, type Value } from '../graph/graph.js';
 import { PlanCache, type PlanOwner } from '../graph/plancache.js';
 import { Parameter, isBufferKey } from '../graph/parameter.js';
-import { releaseTraining, training, type EvaluateOptions, type FitOptions, type History, type TrainOptions } from '../graph/training.js';
+import {
+  EVALUATE_OPTION_KEYS, FIT_OPTION_KEYS, TRAIN_OPTION_KEYS, releaseTraining, training, type EvaluateOptions, type FitOptions, type History, type TrainOptions,
+} from '../graph/training.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { readWeights, type WeightSource } from '../io/weights.js';
 import { writeSafetensors } from '../io/safetensors.js';
 
@@ -31,6 +34,10 @@ export interface LoadOptions {
   /** Like PyTorch's strict (default true): missing and unexpected keys are errors. Shape mismatches always are. */
   strict?: boolean;
 }
+
+const LOAD_OPTION_KEYS = optionKeys<LoadOptions>({ strict: 1 });
+/** `{ batchSize }`: the options of predict() and of the models' batched methods. */
+export const BATCH_OPTION_KEYS = optionKeys<{ batchSize?: number }>({ batchSize: 1 });
 
 export abstract class Module implements PlanOwner {
   /** Layer path inside its model (e.g. "features.3"), for error messages. Set by the parent. */
@@ -113,7 +120,7 @@ export abstract class Module implements PlanOwner {
    */
   loadStateDict(weights: WeightSource, opts: LoadOptions = {}): this {
     this.assertAlive();
-    const strict = opts.strict ?? true;
+    const strict = checkOptions(`${this.name}.loadStateDict`, opts, LOAD_OPTION_KEYS).strict ?? true;
     const src = readWeights(weights);
     const own = this.namedParameters();
     const ownKeys = new Set(own.map(([k]) => k));
@@ -221,25 +228,28 @@ export abstract class Module implements PlanOwner {
    */
   trainStep(x: Tensor, y: Tensor, opts: TrainOptions = {}): number {
     this.assertAlive();
-    return training().trainStep(this, tensorArg(`${this.name}.trainStep`, x, 'x'), tensorArg(`${this.name}.trainStep`, y, 'y'), opts);
+    const where = `${this.name}.trainStep`;
+    return training().trainStep(this, tensorArg(where, x, 'x'), tensorArg(where, y, 'y'), checkOptions(where, opts, TRAIN_OPTION_KEYS));
   }
 
   /** Train over a dataset for some epochs (see FitOptions); resolves to the per-epoch logs. */
   fit(x: Tensor, y: Tensor, opts: FitOptions = {}): Promise<History> {
     this.assertAlive();
-    return training().fit(this, tensorArg(`${this.name}.fit`, x, 'x'), tensorArg(`${this.name}.fit`, y, 'y'), opts);
+    const where = `${this.name}.fit`;
+    return training().fit(this, tensorArg(where, x, 'x'), tensorArg(where, y, 'y'), checkOptions(where, opts, FIT_OPTION_KEYS));
   }
 
   /** Mean loss (and accuracy for crossEntropy) over a dataset, in batches, with inference semantics. */
   evaluate(x: Tensor, y: Tensor, opts: EvaluateOptions = {}): { loss: number; accuracy?: number } {
-    return training().evaluate(this, tensorArg(`${this.name}.evaluate`, x, 'x'), tensorArg(`${this.name}.evaluate`, y, 'y'), opts);
+    const where = `${this.name}.evaluate`;
+    return training().evaluate(this, tensorArg(where, x, 'x'), tensorArg(where, y, 'y'), checkOptions(where, opts, EVALUATE_OPTION_KEYS));
   }
 
   /** forward() over a dataset in batches (default 256 rows), outputs concatenated. */
   predict(x: Tensor, opts: { batchSize?: number } = {}): Tensor {
     x = tensorArg(`${this.name}.predict`, x, 'x');
     const n = x.shape[0];
-    const bs = opts.batchSize ?? 256;
+    const bs = checkOptions(`${this.name}.predict`, opts, BATCH_OPTION_KEYS).batchSize ?? 256;
     let out: Float32Array | undefined;
     let outShape: number[] = [];
     for (let from = 0; from < n; from += bs) {
