@@ -141,10 +141,11 @@ export abstract class Module implements PlanOwner {
     }
     const unexpected = [...src.keys()].filter((k) => !ownKeys.has(k) && !this.optionalKey(k));
     const problems: string[] = [];
-    if (unusable.length) problems.push(`unusable tensors: ${unusable.join('; ')}`);
-    if (mismatched.length) problems.push(`size mismatch for ${mismatched.join('; ')}`);
-    if (strict && missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
-    if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
+    // the first few of each list and the counts: two architectures differ in hundreds of keys (a 3 KB line)
+    if (unusable.length) problems.push(`unusable tensors: ${firstFew(unusable, '; ')}`);
+    if (mismatched.length) problems.push(`size mismatch for ${firstFew(mismatched, '; ')}`);
+    if (strict && missing.length) problems.push(`missing keys: ${firstFew(missing, ', ')}`);
+    if (strict && unexpected.length) problems.push(`unexpected keys: ${firstFew(unexpected, ', ')}`);
     if (problems.length) {
       // Only unusable tensors of one kind: their code (e.g. E_DTYPE); anything else: E_STATE_DICT.
       const [only] = unusableCodes;
@@ -296,6 +297,13 @@ export abstract class Module implements PlanOwner {
 function rows(t: Tensor, from: number, to: number): Tensor {
   const row = t.data.length / t.shape[0];
   return new Tensor(t.data.subarray(from * row, to * row), [to - from, ...t.shape.slice(1)]);
+}
+
+/** Keys (or key problems) listed in an error: the first FEW, then how many more there are. */
+const FEW = 5;
+function firstFew(items: readonly string[], sep: string): string {
+  if (items.length <= FEW + 1) return items.join(sep);
+  return `${items.slice(0, FEW).join(sep)} and ${items.length - FEW} more (${items.length} in all)`;
 }
 
 function sameShape(a: Shape, b: Shape): boolean {
