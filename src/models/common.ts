@@ -141,7 +141,7 @@ export abstract class ZooModel extends Module {
 
   private keys: Set<string> | undefined;
   private ownKeys(): Set<string> {
-    return (this.keys ??= new Set(this.namedParameters().map(([k]) => k)));
+    return (this.keys ??= new Set(this.namedState().map(([k]) => k)));
   }
 
   /** The headless output: the feature map as it is, or global-pooled to [N, C]. */

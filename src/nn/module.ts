@@ -1,6 +1,9 @@
 /**
  * Module: the base of every layer and model, as torch.nn.Module.
  *
+ * - Parameters (learnable) and buffers (state such as batch norm's running statistics) are kept apart, as
+ *   PyTorch's `named_parameters()` and `named_buffers()`; `stateDict()` holds both (per module its
+ *   parameters, then its buffers, then its children: PyTorch's order).
  * - Parameters and buffers live in JavaScript Float32Arrays (the source of truth for stateDict); layers
  *   pack them into the wasm arena once, in their preferred layout, when a forward pass is planned.
  * - `forward(x)` plans once per input shape (see graph.ts) and then only runs kernels.
@@ -20,7 +23,7 @@ import { runtime, type Runtime } from '../runtime/runtime.js';
 import { Tensor, numel, shapeStr, tensorArg, type Shape } from '../tensor.js';
 import { GraphBuilder, Plan, toNCHW, toNHWC, type Value } from '../graph/graph.js';
 import { PlanCache, type PlanOwner } from '../graph/plancache.js';
-import { Parameter, isBufferKey } from '../graph/parameter.js';
+import { Parameter } from '../graph/parameter.js';
 import {
   EVALUATE_OPTION_KEYS, FIT_OPTION_KEYS, TRAIN_OPTION_KEYS, releaseTraining, training, type EvaluateOptions, type FitOptions, type History, type TrainOptions,
 } from '../graph/training.js';
@@ -45,6 +48,7 @@ export abstract class Module implements PlanOwner {
   /** The flag train() / eval() set, as PyTorch's `training` (forward is inference either way; see above). */
   training = false;
   protected readonly _params = new Map<string, Parameter>();
+  protected readonly _buffers = new Map<string, Parameter>();
   protected readonly _modules = new Map<string, Module>();
   /** Every plan cache of this module (its own forward plans and those of subclasses), cleared on dispose. */
   private readonly caches: { clear(): void }[] = [];
@@ -56,10 +60,17 @@ export abstract class Module implements PlanOwner {
     this.name = name ?? this.constructor.name;
   }
 
-  /** Register a parameter or buffer under its state_dict name. */
-  protected param(key: string, shape: Shape, integer = false): Parameter {
-    const p = new Parameter(shape, undefined, integer);
+  /** Register a learnable parameter under its state_dict name. */
+  protected param(key: string, shape: Shape): Parameter {
+    const p = new Parameter(shape);
     this._params.set(key, p);
+    return p;
+  }
+
+  /** Register a buffer (state that is saved but not learned, e.g. running statistics) under its state_dict name. */
+  protected buffer(key: string, shape: Shape, integer = false): Parameter {
+    const p = new Parameter(shape, undefined, integer);
+    this._buffers.set(key, p);
     return p;
   }
 
@@ -80,7 +91,11 @@ export abstract class Module implements PlanOwner {
     return [...this._modules];
   }
 
-  /** Every parameter and buffer with its full state_dict key. */
+  /**
+   * The learnable parameters with their full state_dict keys, as PyTorch's `named_parameters()`: what an
+   * optimizer updates. Batch norm's running statistics are buffers (namedBuffers). Each is an nn.Parameter,
+   * live: `.data` is its current values (a Float32Array), `.set(values)` replaces them.
+   */
   namedParameters(prefix = ''): [string, Parameter][] {
     const out: [string, Parameter][] = [];
     for (const [k, p] of this._params) out.push([prefix + k, p]);
@@ -88,24 +103,41 @@ export abstract class Module implements PlanOwner {
     return out;
   }
 
-  /** Number of values in learnable parameters (buffers such as running statistics excluded). */
+  /** The buffers (running_mean, running_var, num_batches_tracked) with their state_dict keys, as PyTorch's `named_buffers()`. */
+  namedBuffers(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [k, p] of this._buffers) out.push([prefix + k, p]);
+    for (const [k, m] of this._modules) out.push(...m.namedBuffers(`${prefix}${k}.`));
+    return out;
+  }
+
+  /** Parameters and buffers together in state_dict order (per module: parameters, buffers, then children). */
+  namedState(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [k, p] of this._params) out.push([prefix + k, p]);
+    for (const [k, p] of this._buffers) out.push([prefix + k, p]);
+    for (const [k, m] of this._modules) out.push(...m.namedState(`${prefix}${k}.`));
+    return out;
+  }
+
+  /** Number of values in learnable parameters (buffers excluded), as torchvision's `num_params`. */
   parameterCount(): number {
     let n = 0;
-    for (const [k, p] of this.namedParameters()) if (!isBufferKey(k)) n += p.data.length;
+    for (const [, p] of this.namedParameters()) n += p.raw.length;
     return n;
   }
 
-  /** PyTorch-style state dict: key -> Tensor (copies), including what trainStep / fit have trained so far. */
+  /** PyTorch-style state dict: key -> Tensor (copies) of every parameter and buffer, including what trainStep / fit have trained so far. */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [k, p] of this.namedParameters()) out[k] = new Tensor(p.data.slice(), p.shape);
+    for (const [k, p] of this.namedState()) out[k] = new Tensor(p.data.slice(), p.shape);
     return out;
   }
 
   /** The state dict as safetensors bytes (F32; integer buffers as I64), loadable by PyTorch. */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array {
     const tensors: Record<string, { dtype: 'F32' | 'I64'; shape: number[]; data: Float32Array | BigInt64Array }> = {};
-    for (const [k, p] of this.namedParameters()) {
+    for (const [k, p] of this.namedState()) {
       tensors[k] = p.integer
         ? { dtype: 'I64', shape: [...p.shape], data: BigInt64Array.from(p.data, (v) => BigInt(Math.round(v))) }
         : { dtype: 'F32', shape: [...p.shape], data: p.data };
@@ -122,7 +154,7 @@ export abstract class Module implements PlanOwner {
     this.assertAlive();
     const strict = checkOptions(`${this.name}.loadStateDict`, opts, LOAD_OPTION_KEYS).strict ?? true;
     const src = readWeights(weights);
-    const own = this.namedParameters();
+    const own = this.namedState();
     const ownKeys = new Set(own.map(([k]) => k));
     const missing: string[] = [];
     const mismatched: string[] = [];

@@ -56,10 +56,10 @@ export abstract class BatchNorm extends Module {
       this.weight.data.fill(1);
       this.bias = this.param('bias', [numFeatures]);
     }
-    this.runningMean = this.param('running_mean', [numFeatures]);
-    this.runningVar = this.param('running_var', [numFeatures]);
+    this.runningMean = this.buffer('running_mean', [numFeatures]);
+    this.runningVar = this.buffer('running_var', [numFeatures]);
     this.runningVar.data.fill(1);
-    this.numBatchesTracked = this.param('num_batches_tracked', [], true);
+    this.numBatchesTracked = this.buffer('num_batches_tracked', [], true);
   }
 
   /** Per-channel scale and shift of the inference transform. */
