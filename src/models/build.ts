@@ -12,7 +12,7 @@
  *
  * Shipped weights come with the architecture options they were trained with, which override the caller's.
  * A string that is neither a shipped name nor a readable path is an E_ARGUMENT that lists the shipped
- * names (instead of the file system's ENOENT).
+ * names (and, for a bare word such as 'fashion', suggests the one meant instead of the file system's ENOENT).
  *
  * Options are checked before anything starts (src/options.ts): a key that is neither one of these four nor
  * one of the model's own (the `keys` each builder passes) is an E_ARGUMENT with the key that was meant.
@@ -22,7 +22,7 @@ import { init, type InitOptions } from '../runtime/runtime.js';
 import type { WeightSource } from '../io/weights.js';
 import { LOAD_WEIGHTS_OPTION_KEYS, loadWeights, type LoadWeightsOptions } from '../io/fetch.js';
 import { readSafetensors } from '../io/safetensors.js';
-import { checkOptions, optionKeys } from '../options.js';
+import { checkOptions, optionKeys, suggestKey } from '../options.js';
 import type { Module } from '../nn/module.js';
 import { builtin, builtinNames, builtinWeights } from './builtin.js';
 
@@ -97,6 +97,11 @@ export async function resolveModelWeights(family: string, src: ZooWeightSource, 
     if (typeof src === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(src) && e instanceof WasmzooError && e.code === 'E_IO') {
       const names = builtinNames(family);
       const known = names.length ? `shipped weights are ${names.map((n) => JSON.stringify(n)).join(', ')}` : 'it has no shipped weights';
+      // a bare word was meant as a shipped name: the file system's ENOENT would only confuse
+      if (/^[\w-]+$/.test(src)) {
+        const meant = names.find((n) => n.startsWith(src) || src.startsWith(n)) ?? suggestKey(src, names);
+        throw new WasmzooError('E_ARGUMENT', `${family}: unknown weights ${JSON.stringify(src)}${meant ? ` (did you mean ${JSON.stringify(meant)}?)` : ''}: ${known} (or pass a file path, a URL or bytes)`);
+      }
       throw new WasmzooError('E_ARGUMENT', `${family}: weights ${JSON.stringify(src)} is neither a shipped name (${known}) nor a readable file or URL (${e.message.replace(/^weights: /, '')})`);
     }
     throw e;

@@ -286,6 +286,8 @@ export class VAE extends Module implements TrainingLossModel {
    */
   interpolate(xa: Tensor, xb: Tensor, steps = 8): Tensor {
     const D = this.inputSize, L = this.latent;
+    xa = tensorArg(`${this.name}.interpolate`, xa, 'xa');
+    xb = tensorArg(`${this.name}.interpolate`, xb, 'xb');
     for (const [w, t] of [['xa', xa], ['xb', xb]] as const) {
       if (t.data.length !== D) throw new WasmzooError('E_SHAPE', `${this.name}.interpolate: ${w} must be one sample of ${D} values, got shape [${t.shape.join(', ')}]`);
     }
