@@ -13,11 +13,19 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inlineBinary } from './tools/inline-binary.mjs';
+import { classNames } from './tools/class-names.mjs';
 import esbuild, { minify } from 'rollup-plugin-esbuild';
 import dts from 'rollup-plugin-dts';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const banner = `/*! wasmzoo ${pkg.version} | ${pkg.license} */`;
+
+// Every minified build cuts its lines at LINE_LIMIT characters: Node echoes the whole source line of an
+// uncaught error, and a one-line bundle printed ~420 KB (issue 12). The kernels' base64 is put in after the
+// minifier, on lines of its own (tools/inline-binary.mjs); classes keep their names (tools/class-names.mjs).
+// Source maps ship beside each minified file.
+const LINE_LIMIT = 500;
+const minified = () => minify({ target: 'es2020', lineLimit: LINE_LIMIT });
 
 
 // After bundling, no output may require/import anything at run time (the wasm must be inlined; that the
@@ -47,14 +55,14 @@ const cjsImportMeta = {
 
 const js = {
   input: 'src/index.ts',
-  plugins: [inlineBinary(), esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' }), cjsImportMeta, selfContained],
+  plugins: [inlineBinary({ deferred: true }), esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' }), cjsImportMeta, classNames(), selfContained],
   output: [
     // npm / Deno / edge-worker builds are minified: the whole library (JS + every kernel variant) must stay
-    // under 150 KB gzipped; dist/wasmzoo.iife.js stays readable.
-    { file: 'dist/wasmzoo.mjs', format: 'es', banner, plugins: [minify({ target: 'es2020' })] },
-    { file: 'dist/wasmzoo.cjs', format: 'cjs', banner, exports: 'named', plugins: [minify({ target: 'es2020' })] },
+    // under 160 KB gzipped (tools/platform/size.mjs); dist/wasmzoo.iife.js stays readable.
+    { file: 'dist/wasmzoo.mjs', format: 'es', banner, sourcemap: true, plugins: [minified()] },
+    { file: 'dist/wasmzoo.cjs', format: 'cjs', banner, exports: 'named', sourcemap: true, plugins: [minified()] },
     { file: 'dist/wasmzoo.iife.js', format: 'iife', name: 'wasmzoo', banner, exports: 'named' },
-    { file: 'dist/wasmzoo.min.js', format: 'iife', name: 'wasmzoo', banner, exports: 'named', plugins: [minify({ target: 'es2020' })] },
+    { file: 'dist/wasmzoo.min.js', format: 'iife', name: 'wasmzoo', banner, exports: 'named', sourcemap: true, plugins: [minified()] },
   ],
   onwarn(w, warn) {
     if (w.code === 'CIRCULAR_DEPENDENCY') return;
@@ -99,7 +107,7 @@ const cli = {
 // index, kept external as ./wasmzoo.mjs / ./wasmzoo.cjs: one runtime, one Tensor class.
 const onnx = {
   input: 'src/onnx/index.ts',
-  plugins: [libExternal, esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' }), {
+  plugins: [libExternal, esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' }), classNames(), {
     name: 'wasmzoo-onnx-imports-only-core',
     generateBundle(_opts, bundle) {
       for (const [name, chunk] of Object.entries(bundle)) {
@@ -111,8 +119,8 @@ const onnx = {
   }],
   external: (id) => id === LIB,
   output: [
-    { file: 'dist/onnx.mjs', format: 'es', banner, paths: { [LIB]: './wasmzoo.mjs' }, plugins: [minify({ target: 'es2020' })] },
-    { file: 'dist/onnx.cjs', format: 'cjs', banner, exports: 'named', paths: { [LIB]: './wasmzoo.cjs' }, plugins: [minify({ target: 'es2020' })] },
+    { file: 'dist/onnx.mjs', format: 'es', banner, paths: { [LIB]: './wasmzoo.mjs' }, sourcemap: true, plugins: [minified()] },
+    { file: 'dist/onnx.cjs', format: 'cjs', banner, exports: 'named', paths: { [LIB]: './wasmzoo.cjs' }, sourcemap: true, plugins: [minified()] },
   ],
 };
 const onnxTypes = {

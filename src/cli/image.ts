@@ -19,7 +19,11 @@ export function decodeImage(bytes: Uint8Array, name: string): ImageLike & { form
     const img = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 });
     return { data: img.data, width: img.width, height: img.height, channels: 4, format: 'jpeg' };
   } catch (e) {
-    throw new CliError(`${name}: cannot decode ${isPng ? 'PNG' : 'JPEG'}: ${(e as Error).message}`);
+    // the decoders' own words are about their internals (pngjs: "There are some read requests waitng on
+    // finished stream"); a size limit of jpeg-js is worth passing on
+    const msg = (e as Error).message ?? '';
+    if (!isPng && /limit|exceed/i.test(msg)) throw new CliError(`${name}: JPEG too large to decode (${msg})`);
+    throw new CliError(`${name}: truncated or corrupt ${isPng ? 'PNG' : 'JPEG'}`);
   }
 }
 

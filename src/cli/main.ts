@@ -193,7 +193,7 @@ async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOp
   }
   const invert = (o.invert ?? 'auto') as string;
   if (!['auto', 'yes', 'no'].includes(invert)) throw new CliError(`--invert must be auto, yes or no, got ${JSON.stringify(invert)}`, 2);
-  const image = decodeImage(await readBytes(o.input, 'input'), o.input);
+  const image = decodeImage(await readBytes(o.input, 'input'), `input ${o.input}`);
   const weights = typeof o.weights === 'string' ? await loadWeightFile(o.weights) : await readBytes(fileURLToPath(SHIPPED.lenet5), 'weights');
 
   let net: Module;
@@ -222,7 +222,7 @@ async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOp
       note = '224x224 RGB, ImageNet preset';
     }
   } catch (e) {
-    if (e instanceof wasmzoo.WasmzooError) throw new CliError(`${typeof o.weights === 'string' ? o.weights : 'weights'}: ${e.message}`);
+    if (e instanceof wasmzoo.WasmzooError) throw new CliError(fileProblem(typeof o.weights === 'string' ? o.weights : 'weights', e));
     throw e;
   }
   const t0 = performance.now();
@@ -242,6 +242,11 @@ async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOp
 
 // ---- inspect --------------------------------------------------------------------------------------------
 
+/** A weight file's problem as one line, the same for inspect and predict: what kind of problem, then the reader's words. */
+function fileProblem(path: string, e: wasmzoo.WasmzooError): string {
+  return e.code === 'E_SAFETENSORS' ? `${path}: not a valid safetensors file: ${e.message}` : `${path}: ${e.message}`;
+}
+
 async function inspect(path: string, json: boolean): Promise<number> {
   const bytes = await readBytes(path, 'file');
   if (/\.onnx$/i.test(path)) return inspectOnnx(path, bytes, json);
@@ -250,7 +255,7 @@ async function inspect(path: string, json: boolean): Promise<number> {
   try {
     f = wasmzoo.readSafetensors(bytes);
   } catch (e) {
-    if (e instanceof wasmzoo.WasmzooError) throw new CliError(`${path}: not a valid safetensors file: ${e.message}`);
+    if (e instanceof wasmzoo.WasmzooError) throw new CliError(fileProblem(path, e));
     throw e;
   }
   const rows = f.names.map((name) => {

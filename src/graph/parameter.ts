@@ -8,7 +8,7 @@
  * copy-back, so forward, stateDict and saving always see the trained values: nobody has to sync by hand.
  */
 import { WasmzooError } from '../errors.js';
-import { numel, shapeStr, type Shape } from '../tensor.js';
+import { Tensor, numel, shapeStr, type Shape } from '../tensor.js';
 
 /** Bumped whenever any parameter changes, so cached plans (which hold packed weights) are checked. */
 let weightEpoch = 0;
@@ -45,7 +45,12 @@ export function parameterEpoch(): number {
   return weightEpoch;
 }
 
-/** A learnable tensor or a buffer (running statistics). */
+/**
+ * `wasmzoo.nn.Parameter`: a learnable tensor or a buffer (running statistics) of a module, as
+ * `torch.nn.Parameter`. What `namedParameters()` / `namedBuffers()` return: live, not a copy. `data` (its
+ * values, a Float32Array) and `shape` read like a Tensor's (a Parameter passes wherever a `{ data, shape }`
+ * does); `set(values)` replaces the values; `toTensor()` copies them into a wasmzoo.Tensor.
+ */
 export class Parameter {
   private readonly values: Float32Array;
   readonly shape: Shape;
@@ -69,6 +74,14 @@ export class Parameter {
   get raw(): Float32Array {
     return this.values;
   }
+  /** Number of values. */
+  get size(): number {
+    return this.values.length;
+  }
+  /** A Tensor holding a copy of the current values. */
+  toTensor(): Tensor {
+    return new Tensor(this.data.slice(), this.shape);
+  }
   /** Replace the values (same shape); marks dependent packed weights stale. */
   set(data: ArrayLike<number>): void {
     if (data.length !== this.values.length) {
@@ -78,9 +91,4 @@ export class Parameter {
     this.version++;
     weightEpoch++;
   }
-}
-
-/** Running statistics and counters are state (PyTorch's buffers), not learnable parameters. */
-export function isBufferKey(k: string): boolean {
-  return /(^|\.)(running_mean|running_var|num_batches_tracked)$/.test(k);
 }

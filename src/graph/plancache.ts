@@ -8,7 +8,8 @@ import { parameterEpoch, type Parameter } from './parameter.js';
 
 /** What a cache needs of its owner (a Module). */
 export interface PlanOwner {
-  namedParameters(): [string, Parameter][];
+  /** Every parameter and buffer (buffers count: batch norm folds its running statistics into packed weights). */
+  namedState(): [string, Parameter][];
   /** Throws E_DISPOSED once the owner is disposed. */
   assertAlive(): void;
   /** Remember a cache to clear on dispose. */
@@ -32,7 +33,7 @@ export class PlanCache<T> {
     if (e !== this.epoch) {
       this.epoch = e;
       let v = 0;
-      for (const [, p] of this.owner.namedParameters()) v += p.version;
+      for (const [, p] of this.owner.namedState()) v += p.version;
       if (v !== this.version) {
         this.clear();
         this.version = v;

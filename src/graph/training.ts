@@ -4,6 +4,7 @@
  * `nn` never imports `train`; the package entry (src/index.ts) loads both.
  */
 import { WasmzooError } from '../errors.js';
+import { optionKeys } from '../options.js';
 import type { Tensor } from '../tensor.js';
 import type { Value } from './graph.js';
 import type { TrainGraph } from './tape.js';
@@ -67,6 +68,12 @@ export interface FitOptions extends TrainOptions {
   signal?: AbortSignal;
 }
 
+const TRAIN_KEYS = { loss: 1, optimizer: 1, clipGradNorm: 1, seed: 1 } as const;
+export const TRAIN_OPTION_KEYS = optionKeys<TrainOptions>(TRAIN_KEYS);
+export const FIT_OPTION_KEYS = optionKeys<FitOptions>({
+  ...TRAIN_KEYS, epochs: 1, batchSize: 1, shuffle: 1, validationData: 1, validationSplit: 1, scheduler: 1, onProgress: 1, onEpochEnd: 1, signal: 1,
+});
+
 export interface History {
   epochs: EpochLogs[];
 }
@@ -75,6 +82,8 @@ export interface EvaluateOptions {
   loss?: LossName;
   batchSize?: number;
 }
+
+export const EVALUATE_OPTION_KEYS = optionKeys<EvaluateOptions>({ loss: 1, batchSize: 1 });
 
 /**
  * A model whose training objective is not one of the standard losses on its output (e.g. a VAE: ELBO over

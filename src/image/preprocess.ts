@@ -23,7 +23,8 @@
  * after normalisation: high frequencies alias. See test/image/preprocess.test.ts.
  */
 import { WasmzooError } from '../errors.js';
-import { Tensor, shapeStr } from '../tensor.js';
+import { checkOptions, optionKeys } from '../options.js';
+import { Tensor, shapeStr, tensorArg } from '../tensor.js';
 import { resizeStrided, resizedSize, type ResizeWindow, type SourceLayout } from './resize.js';
 
 /** ImageNet statistics used by every torchvision classification model. */
@@ -66,7 +67,13 @@ export interface PreprocessOptions {
   /** Output channels: 3 (RGB; grey input is replicated) or 1 (grey: 0.2989 R + 0.587 G + 0.114 B, as
    *  torchvision's rgb_to_grayscale). Default: 3, or 1 for grey input. */
   channels?: 1 | 3;
+  /** The resize's interpolation: 'bilinear', the only one (accepted so that a model's `meta.preprocessing` passes as it is). */
+  interpolation?: 'bilinear';
 }
+
+const PREPROCESS_OPTION_KEYS = optionKeys<PreprocessOptions>({ resize: 1, maxSize: 1, crop: 1, mean: 1, std: 1, antialias: 1, channels: 1, interpolation: 1 });
+const CHANNELS_OPTION_KEYS = optionKeys<{ channels?: 1 | 3 }>({ channels: 1 });
+const RESIZE_OPTION_KEYS = optionKeys<{ antialias?: boolean; maxSize?: number }>({ antialias: 1, maxSize: 1 });
 
 /** A complete preprocessing recipe: what every field of PreprocessOptions is for one model family. */
 export type PreprocessPreset = Readonly<Required<Pick<PreprocessOptions, 'resize' | 'crop' | 'mean' | 'std' | 'antialias' | 'channels'>>>;
@@ -91,11 +98,15 @@ export const FASHION_MNIST_PRESET: PreprocessPreset = Object.freeze({
  * resize: 342 }`).
  */
 export function preprocessImageNet(image: ImageLike | readonly ImageLike[], opts: PreprocessOptions = {}): Tensor {
-  return preprocess(image, { ...IMAGENET_PRESET, ...opts });
+  return preprocess(image, { ...IMAGENET_PRESET, ...checkOptions('preprocessImageNet', opts, PREPROCESS_OPTION_KEYS) });
 }
 
 /** Resize, center crop and normalise one image ([1, C, h, w]) or several of the same output size ([N, ...]). */
 export function preprocess(image: ImageLike | readonly ImageLike[], opts: PreprocessOptions = {}): Tensor {
+  opts = checkOptions('preprocess', opts, PREPROCESS_OPTION_KEYS);
+  if (opts.interpolation !== undefined && opts.interpolation !== 'bilinear') {
+    throw new WasmzooError('E_ARGUMENT', `preprocess: interpolation must be 'bilinear' (the only one), got ${JSON.stringify(opts.interpolation)}`);
+  }
   if (Array.isArray(image)) {
     const list = image as readonly ImageLike[];
     if (list.length === 0) throw new WasmzooError('E_ARGUMENT', 'preprocess: empty list of images');
@@ -158,7 +169,7 @@ export function preprocess(image: ImageLike | readonly ImageLike[], opts: Prepro
  */
 export function imageToTensor(image: ImageLike, opts: { channels?: 1 | 3 } = {}): Tensor {
   const img = checkImage(image);
-  return preprocess(img.original, { channels: opts.channels });
+  return preprocess(img.original, { channels: checkOptions('imageToTensor', opts, CHANNELS_OPTION_KEYS).channels });
 }
 
 /**
@@ -166,6 +177,8 @@ export function imageToTensor(image: ImageLike, opts: { channels?: 1 | 3 } = {})
  * `F.resize(t, size, antialias=True)`: a number sets the shorter side, [h, w] both.
  */
 export function resize(t: Tensor, size: Size, opts: { antialias?: boolean; maxSize?: number } = {}): Tensor {
+  t = tensorArg('resize', t);
+  opts = checkOptions('resize', opts, RESIZE_OPTION_KEYS);
   const s = t.shape;
   if (s.length < 2) throw new WasmzooError('E_SHAPE', `resize: expected a tensor [..., H, W], got ${shapeStr(s)}`);
   const h = s[s.length - 2];
@@ -182,6 +195,7 @@ export function resize(t: Tensor, size: Size, opts: { antialias?: boolean; maxSi
  * Python's round (half to even); a crop larger than the image pads with zeros (floor(d / 2) before).
  */
 export function centerCrop(t: Tensor, size: Size): Tensor {
+  t = tensorArg('centerCrop', t);
   const s = t.shape;
   if (s.length < 2) throw new WasmzooError('E_SHAPE', `centerCrop: expected a tensor [..., H, W], got ${shapeStr(s)}`);
   const [ch, cw] = cropSize(size);
@@ -207,6 +221,7 @@ export function centerCrop(t: Tensor, size: Size): Tensor {
 
 /** (x - mean[c]) / std[c] over the channel dimension of [C, H, W] or [N, C, H, W]; returns a new tensor. */
 export function normalize(t: Tensor, mean: readonly number[], std: readonly number[]): Tensor {
+  t = tensorArg('normalize', t);
   const s = t.shape;
   if (s.length !== 3 && s.length !== 4) throw new WasmzooError('E_SHAPE', `normalize: expected [C, H, W] or [N, C, H, W], got ${shapeStr(s)}`);
   const c = s[s.length - 3];

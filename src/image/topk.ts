@@ -8,8 +8,11 @@
  * model ending in Softmax), read `logit`, which is then that probability.
  *
  * Labels: the given array (its length must equal the number of classes), else `imagenetClasses` when
- * there are 1000 classes, else none (`label` undefined). Ties keep the lower index first; NaN sorts last
- * (and, as in PyTorch, a NaN logit makes the whole row's probabilities NaN).
+ * there are 1000 classes, else none (`label` undefined). Ties keep the lower index first.
+ *
+ * Every logit must be finite: a NaN or an infinity is an E_ARGUMENT naming the row and class (issue 12: an
+ * all-NaN row, a broken model's output, was reported as class 0 with probability NaN). Mask classes with a
+ * large negative number rather than -Infinity.
  */
 import { WasmzooError } from '../errors.js';
 import { Tensor } from '../tensor.js';
@@ -39,7 +42,8 @@ export function topK(logits: Tensor | Float32Array | readonly number[], k = 5, l
     data = logits;
     cols = logits.length;
   } else {
-    throw new WasmzooError('E_ARGUMENT', 'topK: logits must be a Tensor, a Float32Array or an array of numbers');
+    const got = logits === null ? 'null' : typeof logits === 'object' ? (logits as object).constructor?.name ?? 'object' : typeof logits;
+    throw new WasmzooError('E_ARGUMENT', `topK: logits must be a Tensor, a Float32Array or an array of numbers, got ${got}`);
   }
   if (cols < 1) throw new WasmzooError('E_SHAPE', 'topK: no classes');
   if (!Number.isInteger(k) || k < 1) throw new WasmzooError('E_ARGUMENT', `topK: k must be a positive integer, got ${k}`);
@@ -49,6 +53,7 @@ export function topK(logits: Tensor | Float32Array | readonly number[], k = 5, l
   const names = labels ?? (cols === 1000 ? imagenetClasses : undefined);
   const kk = Math.min(k, cols);
   const rows = data.length / cols;
+  checkFinite(data, cols);
   const out: TopKEntry[][] = [];
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
@@ -61,8 +66,6 @@ export function topK(logits: Tensor | Float32Array | readonly number[], k = 5, l
     const better = (a: number, b: number): boolean => {
       const va = data[off + a];
       const vb = data[off + b];
-      if (Number.isNaN(vb)) return !Number.isNaN(va) || a < b;
-      if (Number.isNaN(va)) return false;
       return va > vb || (va === vb && a < b);
     };
     for (let c = 0; c < cols; c++) {
@@ -83,4 +86,20 @@ export function topK(logits: Tensor | Float32Array | readonly number[], k = 5, l
     })));
   }
   return out;
+}
+
+/** E_ARGUMENT at the first logit that is not a finite number (and how many there are). */
+function checkFinite(data: ArrayLike<number>, cols: number): void {
+  let bad = 0, first = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      bad++;
+      if (first < 0) first = i;
+    }
+  }
+  if (!bad) return;
+  const where = data.length > cols ? `row ${Math.floor(first / cols)}, class ${first % cols}` : `class ${first}`;
+  const v = data[first];
+  throw new WasmzooError('E_ARGUMENT', `topK: logits must be finite, got ${typeof v === 'number' ? v : JSON.stringify(v)} at ${where} ` +
+    `(${bad} of ${data.length} values are not finite numbers): the model's output is unusable; check its input and weights`);
 }

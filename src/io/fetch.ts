@@ -17,6 +17,7 @@
  * No static import of a Node module: the package bundles for browsers unchanged.
  */
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 /** Bytes received so far; `total` is undefined when the server sends no usable Content-Length. */
 export interface WeightProgress {
@@ -55,6 +56,10 @@ export interface LoadWeightsOptions {
   maxBytes?: number;
 }
 
+export const LOAD_WEIGHTS_OPTION_KEYS = optionKeys<LoadWeightsOptions>({
+  onProgress: 1, signal: 1, sha256: 1, cache: 1, cacheName: 1, fetchInit: 1, maxBytes: 1,
+});
+
 /** Default of `maxBytes`: a wasm32 memory holds at most 4 GiB, so a larger weight file can never load. */
 export const DEFAULT_MAX_BYTES = 2 ** 32;
 
@@ -65,6 +70,7 @@ const DEFAULT_CACHE_NAME = 'wasmzoo-weights';
 
 /** Weight file bytes from any ByteSource, verified and cached as the options say. */
 export async function loadWeights(src: ByteSource, opts: LoadWeightsOptions = {}): Promise<Uint8Array> {
+  opts = checkOptions('loadWeights', opts, LOAD_WEIGHTS_OPTION_KEYS);
   const want = opts.sha256 === undefined ? undefined : normaliseHash(opts.sha256);
   const what = describeSource(src);
   const cap = opts.maxBytes ?? DEFAULT_MAX_BYTES;

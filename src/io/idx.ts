@@ -7,6 +7,7 @@
  * included), and inflating stops at `maxBytes` (default DEFAULT_MAX_BYTES), so a gzip bomb cannot fill memory.
  */
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { DEFAULT_MAX_BYTES } from './fetch.js';
 
 const TYPES: Record<number, { name: string; size: number }> = {
@@ -70,9 +71,12 @@ export interface GunzipOptions {
   maxBytes?: number;
 }
 
+const GUNZIP_OPTION_KEYS = optionKeys<GunzipOptions>({ maxBytes: 1 });
+
 /** Inflate gzip bytes with the platform's DecompressionStream, at most `maxBytes` of output. */
 export async function gunzip(bytes: Uint8Array, opts: GunzipOptions = {}): Promise<Uint8Array> {
   if (!(bytes instanceof Uint8Array)) throw new WasmzooError('E_ARGUMENT', `gunzip: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  opts = checkOptions('gunzip', opts, GUNZIP_OPTION_KEYS);
   if (typeof DecompressionStream === 'undefined') throw new WasmzooError('E_RUNTIME', 'gunzip: this runtime has no DecompressionStream');
   const max = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const reader = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();

@@ -20,7 +20,7 @@ import { ReLU } from '../nn/layers/activation.js';
 import { Dropout, Flatten } from '../nn/layers/misc.js';
 import { Sequential } from '../nn/layers/container.js';
 import type { GraphBuilder, Value } from '../graph/graph.js';
-import { ARCH_STATS, ZooModel, buildZoo, type ZooOptions } from './common.js';
+import { ARCH_STATS, ZooModel, buildZoo, type ZooModelOptions, type ZooOptions } from './common.js';
 
 /** The AlexNet-style classifier shared with ZFNet (torchvision's indices 0..6). */
 export function alexClassifier(inFeatures: number, numClasses: number): Sequential {
@@ -41,7 +41,7 @@ export abstract class AlexStyleNet extends ZooModel {
   readonly classifier?: Sequential;
   private readonly flat = new Flatten();
 
-  protected constructor(name: 'alexnet' | 'zfnet', opts: Omit<ZooOptions, 'weights'>, features: Sequential) {
+  protected constructor(name: 'alexnet' | 'zfnet', opts: ZooModelOptions, features: Sequential) {
     super(name, ARCH_STATS[name], opts);
     this.features = this.child('features', features);
     if (this.includeTop) {
@@ -59,7 +59,7 @@ export abstract class AlexStyleNet extends ZooModel {
 }
 
 export class AlexNet extends AlexStyleNet {
-  constructor(opts: Omit<ZooOptions, 'weights'> = {}) {
+  constructor(opts: ZooModelOptions = {}) {
     super('alexnet', opts, new Sequential(
       new Conv2d(3, 64, 11, { stride: 4, padding: 2 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
       new Conv2d(64, 192, 5, { padding: 2 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),

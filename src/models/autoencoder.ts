@@ -29,8 +29,9 @@
 import { buildModel, type BuildOptions, type ZooWeightSource } from './build.js';
 import { pixelModelMeta, type BaseModelMeta, type ImagePreprocessing } from './meta.js';
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../graph/graph.js';
-import { Module } from '../nn/module.js';
+import { BATCH_OPTION_KEYS, Module } from '../nn/module.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
 import { Flatten } from '../nn/layers/misc.js';
@@ -59,6 +60,9 @@ export interface AutoencoderOptions {
   code?: number;
 }
 
+const FIT_THRESHOLD_OPTION_KEYS = optionKeys<{ percentile?: number; batchSize?: number }>({ percentile: 1, batchSize: 1 });
+const AUTOENCODER_OPTION_KEYS = optionKeys<AutoencoderOptions>({ layers: 1, activation: 1, outputActivation: 1, conv: 1, inputShape: 1, channels: 1, code: 1 });
+
 function activationModule(a: AEActivation): Module {
   if (a === 'relu') return new ReLU();
   if (a === 'tanh') return new Tanh();
@@ -80,6 +84,7 @@ export class Autoencoder extends Module {
 
   constructor(opts: AutoencoderOptions = {}) {
     super('autoencoder');
+    opts = checkOptions('autoencoder', opts, AUTOENCODER_OPTION_KEYS);
     const act = opts.activation ?? 'relu';
     const outAct = opts.outputActivation ?? 'sigmoid';
     activationModule(act);
@@ -178,13 +183,15 @@ export class Autoencoder extends Module {
 
   /** decode(encode(x)) in the shape of x, in batches. */
   reconstruct(x: Tensor, opts: { batchSize?: number } = {}): Tensor {
+    x = tensorArg(`${this.name}.reconstruct`, x);
     this.checkInput(x.shape);
-    return this.predict(x, opts);
+    return this.predict(x, checkOptions(`${this.name}.reconstruct`, opts, BATCH_OPTION_KEYS));
   }
 
   /** Per-sample mean squared reconstruction error [N]. */
   anomalyScore(x: Tensor, opts: { batchSize?: number } = {}): Tensor {
-    const r = this.reconstruct(x, opts);
+    x = tensorArg(`${this.name}.anomalyScore`, x);
+    const r = this.reconstruct(x, checkOptions(`${this.name}.anomalyScore`, opts, BATCH_OPTION_KEYS));
     const n = x.shape[0], d = this.inputSize;
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) {
@@ -203,9 +210,10 @@ export class Autoencoder extends Module {
    * the training set (linear interpolation between order statistics, as numpy.percentile). Returns it.
    */
   fitThreshold(x: Tensor, opts: { percentile?: number; batchSize?: number } = {}): number {
+    opts = checkOptions(`${this.name}.fitThreshold`, opts, FIT_THRESHOLD_OPTION_KEYS);
     const q = opts.percentile ?? 99;
     if (!(q >= 0 && q <= 100)) throw new WasmzooError('E_ARGUMENT', `${this.name}.fitThreshold: percentile must be in [0, 100], got ${q}`);
-    const s = Float64Array.from(this.anomalyScore(x, opts).data).sort();
+    const s = Float64Array.from(this.anomalyScore(x, { batchSize: opts.batchSize }).data).sort();
     const pos = (q / 100) * (s.length - 1);
     const lo = Math.floor(pos), hi = Math.min(lo + 1, s.length - 1);
     this.threshold = s[lo] + (s[hi] - s[lo]) * (pos - lo);
@@ -216,7 +224,7 @@ export class Autoencoder extends Module {
   isAnomaly(x: Tensor, opts: { batchSize?: number } = {}): boolean[] {
     const t = this.threshold;
     if (t === undefined) throw new WasmzooError('E_ARGUMENT', `${this.name}.isAnomaly: no threshold: call fitThreshold(normalData) first or set model.threshold`);
-    return Array.from(this.anomalyScore(x, opts).data, (v) => v > t);
+    return Array.from(this.anomalyScore(x, checkOptions(`${this.name}.isAnomaly`, opts, BATCH_OPTION_KEYS)).data, (v) => v > t);
   }
 }
 
@@ -225,7 +233,7 @@ export type AutoencoderBuildOptions = AutoencoderOptions & BuildOptions & { weig
 
 /** Build an autoencoder (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
 export function autoencoder(opts: AutoencoderBuildOptions = {}): Promise<Autoencoder> {
-  return buildModel('autoencoder', opts, (o) => new Autoencoder(o), (model, { metadata, shipped }) => {
+  return buildModel('autoencoder', opts, AUTOENCODER_OPTION_KEYS, (o) => new Autoencoder(o), (model, { metadata, shipped }) => {
     // the shipped file carries the anomaly threshold fitted on its training data (99th percentile)
     const t = shipped ? Number(metadata?.threshold_p99) : NaN;
     if (Number.isFinite(t)) model.threshold = t;

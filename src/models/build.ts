@@ -12,14 +12,18 @@
  *
  * Shipped weights come with the architecture options they were trained with, which override the caller's.
  * A string that is neither a shipped name nor a readable path is an E_ARGUMENT that lists the shipped
- * names (instead of the file system's ENOENT).
+ * names (and, for a bare word such as 'fashion', suggests the one meant instead of the file system's ENOENT).
+ *
+ * Options are checked before anything starts (src/options.ts): a key that is neither one of these four nor
+ * one of the model's own (the `keys` each builder passes) is an E_ARGUMENT with the key that was meant.
  */
 import { WasmzooError } from '../errors.js';
 import { init, type InitOptions } from '../runtime/runtime.js';
 import type { WeightSource } from '../io/weights.js';
-import { loadWeights, type LoadWeightsOptions } from '../io/fetch.js';
+import { LOAD_WEIGHTS_OPTION_KEYS, loadWeights, type LoadWeightsOptions } from '../io/fetch.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { isPth } from '../io/pth.js';
+import { checkOptions, optionKeys, suggestKey } from '../options.js';
 import type { Module } from '../nn/module.js';
 import { builtin, builtinNames, builtinWeights } from './builtin.js';
 
@@ -40,6 +44,12 @@ export interface BuildOptions {
   /** Options for the runtime, if the builder is the first to start it. */
   init?: InitOptions;
 }
+
+/** The option vocabulary every builder shares (BuildOptions), next to each model's own keys. */
+export const BUILD_OPTION_KEYS = optionKeys<BuildOptions>({ weights: 1, download: 1, strict: 1, init: 1 });
+
+/** A builder's options without the shared BuildOptions: what the model's constructor takes. */
+export type ArchitectureOptions<O> = O extends unknown ? Omit<O, keyof BuildOptions> : never;
 
 /** What the builder read, for a model's own finishing touches (e.g. the autoencoder's shipped threshold). */
 export interface LoadedWeights {
@@ -88,6 +98,11 @@ export async function resolveModelWeights(family: string, src: ZooWeightSource, 
     if (typeof src === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(src) && e instanceof WasmzooError && e.code === 'E_IO') {
       const names = builtinNames(family);
       const known = names.length ? `shipped weights are ${names.map((n) => JSON.stringify(n)).join(', ')}` : 'it has no shipped weights';
+      // a bare word was meant as a shipped name: the file system's ENOENT would only confuse
+      if (/^[\w-]+$/.test(src)) {
+        const meant = names.find((n) => n.startsWith(src) || src.startsWith(n)) ?? suggestKey(src, names);
+        throw new WasmzooError('E_ARGUMENT', `${family}: unknown weights ${JSON.stringify(src)}${meant ? ` (did you mean ${JSON.stringify(meant)}?)` : ''}: ${known} (or pass a file path, a URL or bytes)`);
+      }
       throw new WasmzooError('E_ARGUMENT', `${family}: weights ${JSON.stringify(src)} is neither a shipped name (${known}) nor a readable file or URL (${e.message.replace(/^weights: /, '')})`);
     }
     throw e;
@@ -95,25 +110,30 @@ export async function resolveModelWeights(family: string, src: ZooWeightSource, 
 }
 
 /**
- * The body of every builder: start the runtime, construct with `make` (shipped weights' training options
- * override the caller's), then resolve and load `weights` with `strict`; `loaded` finishes the model from
- * what was read. Options are checked (by constructing) before anything is downloaded; on a failed load the
- * model is disposed and the error passed on.
+ * The body of every builder: check the options (`keys`: the model's own, which `make` takes, beside
+ * BUILD_OPTION_KEYS), start the runtime, construct with `make` (given the options without BuildOptions'; the
+ * shipped weights' training options override the caller's), then resolve and load `weights` with `strict`;
+ * `loaded` finishes the model from what was read. Options are checked (then by constructing) before anything
+ * is downloaded; on a failed load the model is disposed and the error passed on.
  */
 export async function buildModel<M extends Module, O extends BuildOptions>(
-  family: string, opts: O, make: (config: O) => M, loaded?: (model: M, info: LoadedWeights) => void,
+  family: string, opts: O, keys: readonly string[], make: (config: ArchitectureOptions<O>) => M, loaded?: (model: M, info: LoadedWeights) => void,
 ): Promise<M> {
-  await init(opts.init);
-  const shipped = builtin(family, opts.weights);
-  const model = make(shipped ? { ...opts, ...shipped.options } : opts);
-  if (opts.weights === undefined) return model;
+  const o = checkOptions(family, opts, [...keys, ...BUILD_OPTION_KEYS]);
+  checkOptions(`${family}: download`, o.download, LOAD_WEIGHTS_OPTION_KEYS);
+  await init(o.init);
+  const shipped = builtin(family, o.weights);
+  const config: Record<string, unknown> = { ...o, ...shipped?.options };
+  for (const k of BUILD_OPTION_KEYS) delete config[k];
+  const model = make(config as ArchitectureOptions<O>);
+  if (o.weights === undefined) return model;
   try {
-    const w = await resolveModelWeights(family, opts.weights, opts.download);
-    model.loadStateDict(w, { strict: opts.strict ?? true });
+    const w = await resolveModelWeights(family, o.weights, o.download);
+    model.loadStateDict(w, { strict: o.strict ?? true });
     if (loaded) {
       const bytes = w instanceof ArrayBuffer ? new Uint8Array(w) : w instanceof Uint8Array ? w : undefined;
       const metadata = bytes ? (isPth(bytes) ? {} : readSafetensors(bytes).metadata) : undefined;
-      loaded(model, { metadata, shipped: shipped ? (opts.weights as string) : undefined });
+      loaded(model, { metadata, shipped: shipped ? (o.weights as string) : undefined });
     }
   } catch (e) {
     model.dispose();

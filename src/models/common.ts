@@ -11,6 +11,7 @@
  *   - models add their own (GoogLeNet skips `aux1.*`, `aux2.*`).
  */
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import type { WeightSource } from '../io/weights.js';
 import { type GraphBuilder, type Value, shapeError } from '../graph/graph.js';
 import { Module, type LoadOptions } from '../nn/module.js';
@@ -19,19 +20,15 @@ import { Flatten } from '../nn/layers/misc.js';
 import { Linear } from '../nn/layers/linear.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import type { Shape } from '../tensor.js';
-import { buildModel, type BuildOptions } from './build.js';
+import { buildModel, type ArchitectureOptions, type BuildOptions } from './build.js';
 import { IMAGENET_PREPROCESSING, modelMeta, type BaseModelMeta, type ImagePreprocessing } from './meta.js';
 
 export { resolveWeights, type ZooWeightSource } from './build.js';
 
 export type Pooling = 'avg' | 'max';
 
-export interface ZooOptions extends BuildOptions {
-  /**
-   * Winograd F(2x2, 3x3) for 3x3 convolutions (default true: 1.6-2x faster on ResNet/VGG layers). false keeps
-   * weight memory at the raw size (Winograd's transformed 3x3 weights take 16/9 of it), e.g. for memory-tight pages.
-   */
-  winograd?: boolean;
+/** What a zoo model's constructor takes (`new ResNet('resnet18', { numClasses: 10 })`). */
+export interface ZooModelOptions {
   /** Size of the last Linear (default 1000, ImageNet-1k). */
   numClasses?: number;
   /**
@@ -40,6 +37,17 @@ export interface ZooOptions extends BuildOptions {
    */
   includeTop?: boolean;
   pooling?: Pooling;
+}
+
+export const ZOO_MODEL_OPTION_KEYS = optionKeys<ZooModelOptions>({ numClasses: 1, includeTop: 1, pooling: 1 });
+
+/** The options of a zoo builder (`wasmzoo.resnet18({ weights, numClasses })`): the model's, BuildOptions', and `winograd`. */
+export interface ZooOptions extends BuildOptions, ZooModelOptions {
+  /**
+   * Winograd F(2x2, 3x3) for 3x3 convolutions (default true: 1.6-2x faster on ResNet/VGG layers). false keeps
+   * weight memory at the raw size (Winograd's transformed 3x3 weights take 16/9 of it), e.g. for memory-tight pages.
+   */
+  winograd?: boolean;
 }
 
 /** Torchvision-style metadata of a zoo model (for its default configuration unless built otherwise). */
@@ -91,8 +99,10 @@ export abstract class ZooModel extends Module {
   private headPool: Module | undefined;
   private readonly flatten = new Flatten();
 
-  constructor(name: string, stats: ArchStats, opts: Omit<ZooOptions, 'weights'>) {
+  /** `keys`: the options the subclass takes (a model with options of its own passes them with these). */
+  constructor(name: string, stats: ArchStats, opts: ZooModelOptions = {}, keys: readonly string[] = ZOO_MODEL_OPTION_KEYS) {
     super(name);
+    opts = checkOptions(name, opts, keys);
     this.stats = stats;
     this.includeTop = opts.includeTop ?? true;
     this.pooling = opts.pooling;
@@ -131,7 +141,7 @@ export abstract class ZooModel extends Module {
 
   private keys: Set<string> | undefined;
   private ownKeys(): Set<string> {
-    return (this.keys ??= new Set(this.namedParameters().map(([k]) => k)));
+    return (this.keys ??= new Set(this.namedState().map(([k]) => k)));
   }
 
   /** The headless output: the feature map as it is, or global-pooled to [N, C]. */
@@ -177,12 +187,18 @@ export abstract class ZooModel extends Module {
   }
 }
 
-/** The body of every zoo builder: the common builder path (build.ts) plus the zoo's `winograd` switch. */
-export function buildZoo<M extends ZooModel>(name: ZooName, opts: ZooOptions, make: (opts: ZooOptions) => M): Promise<M> {
-  return buildModel(name, opts, (o) => {
-    const model = make(o);
-    if (o.winograd === false) setWinograd(model, false);
-    return model;
+/**
+ * The body of every zoo builder: the common builder path (build.ts) plus the zoo's `winograd` switch; `make`
+ * gets the model's own options (`keys`).
+ */
+export function buildZoo<M extends ZooModel, O extends ZooOptions>(
+  name: ZooName, opts: O, make: (opts: Omit<ArchitectureOptions<O>, 'winograd'>) => M, keys: readonly string[] = ZOO_MODEL_OPTION_KEYS,
+): Promise<M> {
+  return buildModel(name, opts, [...keys, 'winograd'], (o) => {
+    const { winograd, ...model } = o as ArchitectureOptions<O> & { winograd?: boolean };
+    const built = make(model as Omit<ArchitectureOptions<O>, 'winograd'>);
+    if (winograd === false) setWinograd(built, false);
+    return built;
   });
 }
 

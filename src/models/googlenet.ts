@@ -21,6 +21,7 @@
  *     with those weights (feed the usual ImageNet-normalised input). Default false, as
  *     `torchvision.models.googlenet(weights=None)`.
  */
+import { optionKeys } from '../options.js';
 import { Act } from '../runtime/activation.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
@@ -31,7 +32,7 @@ import { Sequential } from '../nn/layers/container.js';
 import { Module } from '../nn/module.js';
 import { PackedBlock } from '../graph/packed.js';
 import { at, type GraphBuilder, type Value } from '../graph/graph.js';
-import { ARCH_STATS, ZooModel, buildZoo, type ZooOptions } from './common.js';
+import { ARCH_STATS, ZooModel, buildZoo, type ZooModelOptions, type ZooOptions } from './common.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../image/preprocess.js';
 
 /** Conv (no bias) + BatchNorm2d(eps 1e-3) + ReLU, fused into one conv. */
@@ -97,10 +98,15 @@ export class Inception extends Module {
   }
 }
 
-export interface GoogLeNetOptions extends ZooOptions {
+/** What GoogLeNet's constructor takes: the zoo's model options and torchvision's transform_input. */
+export interface GoogLeNetModelOptions extends ZooModelOptions {
   /** torchvision's transform_input (see the file comment): true with torchvision's pretrained weights. */
   transformInput?: boolean;
 }
+
+const GOOGLENET_OPTION_KEYS = optionKeys<GoogLeNetModelOptions>({ numClasses: 1, includeTop: 1, pooling: 1, transformInput: 1 });
+
+export interface GoogLeNetOptions extends ZooOptions, GoogLeNetModelOptions {}
 
 export class GoogLeNet extends ZooModel {
   readonly transformInput: boolean;
@@ -126,8 +132,8 @@ export class GoogLeNet extends ZooModel {
   private readonly flat = new Flatten();
   private readonly transform = new PackedBlock();
 
-  constructor(opts: Omit<GoogLeNetOptions, 'weights'> = {}) {
-    super('googlenet', ARCH_STATS.googlenet, opts);
+  constructor(opts: GoogLeNetModelOptions = {}) {
+    super('googlenet', ARCH_STATS.googlenet, opts, GOOGLENET_OPTION_KEYS);
     this.transformInput = opts.transformInput ?? false;
     const inc = (k: InceptionName) => this.child(k, new Inception(INCEPTION_ROWS[k]));
     const pool = (k: string, size: number): MaxPool2d => this.child(k, new MaxPool2d(size, { stride: 2, ceilMode: true }));
@@ -192,6 +198,6 @@ export class GoogLeNet extends ZooModel {
 
 /** `await wasmzoo.googlenet({ weights, transformInput })`: torchvision's GoogLeNet, 6.6M parameters. */
 export function googlenet(opts: GoogLeNetOptions = {}): Promise<GoogLeNet> {
-  return buildZoo('googlenet', opts, (o) => new GoogLeNet(o));
+  return buildZoo('googlenet', opts, (o) => new GoogLeNet(o), GOOGLENET_OPTION_KEYS);
 }
 

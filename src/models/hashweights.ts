@@ -98,7 +98,7 @@ export function hashTensor(seed: number, key: string, shape: Shape): Tensor {
  * `tools/hashweights.py hash_state_dict(torch_model, seed)` gives the torchvision model.
  */
 export function hashWeights<M extends Module>(model: M, seed: number): M {
-  const params = model.namedParameters();
+  const params = model.namedState();
   const keys = new Set(params.map(([k]) => k));
   for (const [key, p] of params) p.set(hashInto(p.data, seed, key, p.shape, keys)); // set() bumps versions
   return model;

@@ -14,6 +14,7 @@
  * state_dict keys: conv1.*, conv2.*, fc1.*, fc2.*, fc3.*
  */
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { Act } from '../runtime/activation.js';
 import { buildModel, type BuildOptions, type ZooWeightSource } from './build.js';
 import { FASHION_MNIST_PREPROCESSING, modelMeta, type BaseModelMeta, type ImagePreprocessing } from './meta.js';
@@ -37,6 +38,9 @@ export interface LeNet5Options {
   inChannels?: number;
 }
 
+/** LeNet5's constructor options (the builder adds BuildOptions'). */
+export const LENET5_OPTION_KEYS = optionKeys<Omit<LeNet5Options, 'weights'>>({ activation: 1, pooling: 1, numClasses: 1, inChannels: 1 });
+
 export class LeNet5 extends Module {
   readonly conv1: Conv2d;
   readonly conv2: Conv2d;
@@ -52,6 +56,7 @@ export class LeNet5 extends Module {
 
   constructor(opts: Omit<LeNet5Options, 'weights'> = {}) {
     super('lenet5');
+    opts = checkOptions('lenet5', opts, LENET5_OPTION_KEYS);
     this.activation = opts.activation ?? 'relu';
     this.pooling = opts.pooling ?? 'max';
     if (this.activation !== 'relu' && this.activation !== 'tanh') {
@@ -110,5 +115,5 @@ export class LeNet5 extends Module {
 
 /** Build LeNet-5 (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
 export function lenet5(opts: LeNet5Options & BuildOptions = {}): Promise<LeNet5> {
-  return buildModel('lenet5', opts, (o) => new LeNet5(o));
+  return buildModel('lenet5', opts, LENET5_OPTION_KEYS, (o) => new LeNet5(o));
 }

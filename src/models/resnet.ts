@@ -25,7 +25,7 @@ import { Sequential } from '../nn/layers/container.js';
 import { Module } from '../nn/module.js';
 import type { GraphBuilder, Value } from '../graph/graph.js';
 import { add } from '../graph/ops.js';
-import { ARCH_STATS, ZooModel, buildZoo, type ZooOptions } from './common.js';
+import { ARCH_STATS, ZooModel, buildZoo, type ZooModelOptions, type ZooOptions } from './common.js';
 import { isTraining } from '../graph/tape.js';
 
 export type ResNetName = 'resnet18' | 'resnet34' | 'resnet50' | 'resnet101' | 'resnet152';
@@ -126,7 +126,7 @@ export class ResNet extends ZooModel {
   readonly fc?: Linear;
   private readonly flat = new Flatten();
 
-  constructor(name: ResNetName, opts: Omit<ZooOptions, 'weights'> = {}) {
+  constructor(name: ResNetName, opts: ZooModelOptions = {}) {
     super(name, ARCH_STATS[name], opts);
     const { block, layers } = RESNET_DEPTHS[name];
     const Block = block === 'basic' ? BasicBlock : Bottleneck;

@@ -11,6 +11,7 @@
  * the many-to-one head reads it in place.
  */
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { buildModel, type BuildOptions } from './build.js';
 import { modelMeta, type BaseModelMeta } from './meta.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../graph/graph.js';
@@ -32,6 +33,8 @@ export interface SequenceLSTMOptions {
   dropout?: number;
 }
 
+const SEQUENCE_OPTION_KEYS = optionKeys<SequenceLSTMOptions>({ inputSize: 1, hiddenSize: 1, numLayers: 1, outputSize: 1, head: 1, dropout: 1 });
+
 /**
  * What SequenceLSTM and SequenceGRU share: the recurrent layer (state_dict prefix `key`: lstm / gru, read
  * back through the subclass's getter of that name), the Linear head and the head mode.
@@ -44,6 +47,7 @@ export abstract class SequenceModel<R extends LSTM | GRU> extends Module {
 
   protected constructor(name: string, key: string, opts: SequenceLSTMOptions, make: (inputSize: number, hiddenSize: number, o: RNNBaseOptions) => R, reference: string) {
     super(name);
+    opts = checkOptions(name, opts, SEQUENCE_OPTION_KEYS);
     const mode = opts.head ?? 'last';
     if (mode !== 'last' && mode !== 'every') throw new WasmzooError('E_ARGUMENT', `${name}: head must be 'last' or 'every', got ${JSON.stringify(mode)}`);
     this.mode = mode;
@@ -128,10 +132,10 @@ export class SequenceGRU extends SequenceModel<GRU> {
 
 /** Build a SequenceGRU (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
 export function sequenceGRU(opts: SequenceGRUOptions & BuildOptions): Promise<SequenceGRU> {
-  return buildModel('sequenceGRU', opts, (o) => new SequenceGRU(o));
+  return buildModel('sequenceGRU', opts, SEQUENCE_OPTION_KEYS, (o) => new SequenceGRU(o));
 }
 
 /** Build a SequenceLSTM (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
 export function sequenceLSTM(opts: SequenceLSTMOptions & BuildOptions): Promise<SequenceLSTM> {
-  return buildModel('sequenceLSTM', opts, (o) => new SequenceLSTM(o));
+  return buildModel('sequenceLSTM', opts, SEQUENCE_OPTION_KEYS, (o) => new SequenceLSTM(o));
 }

@@ -29,6 +29,7 @@
 import { wordIndex } from '../runtime/arena.js';
 import { PlanCache } from '../graph/plancache.js';
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { runtime } from '../runtime/runtime.js';
 import { buildModel, type BuildOptions } from './build.js';
 import { builtinNames } from './builtin.js';
@@ -56,6 +57,18 @@ export interface Seq2SeqOptions {
   bos?: number;
   eos?: number;
 }
+
+const SEQ2SEQ_OPTION_KEYS = optionKeys<Seq2SeqOptions>({ srcVocab: 1, tgtVocab: 1, embeddingDim: 1, hiddenSize: 1, numLayers: 1, pad: 1, bos: 1, eos: 1 });
+const EVALUATE_OPTION_KEYS = optionKeys<{ loss?: LossName; batchSize?: number }>({ loss: 1, batchSize: 1 });
+const GREEDY_OPTION_KEYS = optionKeys<GreedyOptions>({ maxLength: 1 });
+const BEAM_OPTION_KEYS = optionKeys<BeamOptions>({ maxLength: 1, beamWidth: 1, lengthPenalty: 1 });
+
+/**
+ * Token ids, wherever a Seq2Seq method takes them: one sequence [S] (an array, a typed array or a 1-D
+ * Tensor) or a batch [B, S] of equal-length rows (arrays of arrays, or a 2-D Tensor such as
+ * `wasmzoo.tensor(tokenizer.encodeBatch(texts))`).
+ */
+export type TokenIds = ArrayLike<number> | readonly (readonly number[])[] | Tensor;
 
 export interface GreedyOptions {
   /** Most tokens generated per sequence, EOS included (default 64). */
@@ -101,6 +114,7 @@ export class Seq2Seq extends Module {
 
   constructor(opts: Seq2SeqOptions) {
     super('seq2seq');
+    opts = checkOptions('seq2seq', opts, SEQ2SEQ_OPTION_KEYS);
     const L = opts.numLayers ?? 2;
     const pad = opts.pad ?? PAD;
     this.pad = pad;
@@ -213,6 +227,7 @@ export class Seq2Seq extends Module {
    * ('crossEntropy'; fit passes its internal 'mse'), `batchSize` rows per planned run (default 64).
    */
   override evaluate(x: Tensor, y: Tensor, opts: { loss?: LossName; batchSize?: number } = {}): { loss: number; accuracy: number } {
+    opts = checkOptions(`${this.name}.evaluate`, opts, EVALUATE_OPTION_KEYS);
     if (opts.loss !== undefined && opts.loss !== 'crossEntropy' && opts.loss !== 'mse') this.lossOpts(opts);
     x = tensorArg(`${this.name}.evaluate`, x, 'x');
     y = tensorArg(`${this.name}.evaluate`, y, 'y');
@@ -277,14 +292,14 @@ export class Seq2Seq extends Module {
     return this.ioPlans.get(key, make); // after dispose() the cache is empty and a miss throws E_DISPOSED
   }
 
-  /** Source ids as equal-length rows, checked: a single sequence or a batch. */
-  private sourceRows(src: readonly number[] | readonly (readonly number[])[]): number[][] {
-    const rows = (src.length > 0 && Array.isArray(src[0]) ? src : [src]) as number[][];
+  /** Source ids as equal-length rows, checked: a single sequence or a batch (see TokenIds). */
+  private sourceRows(src: TokenIds, where = this.name): number[][] {
+    const rows = idRows(where, src, 'source');
     const S = rows[0]?.length ?? 0;
-    if (rows.length === 0 || S === 0) throw new WasmzooError('E_SHAPE', `${this.name}: empty source: expected ids [S] or [B, S] with S >= 1`);
+    if (rows.length === 0 || S === 0) throw new WasmzooError('E_SHAPE', `${where}: empty source: expected ids [S] or [B, S] with S >= 1`);
     rows.forEach((r, b) => {
       if (!Array.isArray(r) || r.length !== S) {
-        throw new WasmzooError('E_SHAPE', `${this.name}: source row ${b} has ${Array.isArray(r) ? r.length : 'no'} ids but row 0 has ${S}: a batch needs equal lengths (pad with ${PAD})`);
+        throw new WasmzooError('E_SHAPE', `${where}: source row ${b} has ${Array.isArray(r) ? r.length : 'no'} ids but row 0 has ${S}: a batch needs equal lengths (pad with ${PAD})`);
       }
     });
     this.srcEmbed.checkIds(rows.flat(), [rows.length, S]);
@@ -292,8 +307,11 @@ export class Seq2Seq extends Module {
   }
 
   /** Run the encoder on source ids [S] or [B, S]: its final (h, c), [numLayers, B, hiddenSize] each. */
-  encode(src: readonly number[] | readonly (readonly number[])[]): RecurrentState {
-    const rows = this.sourceRows(src);
+  encode(src: TokenIds): RecurrentState {
+    return this.encodeRows(this.sourceRows(src, `${this.name}.encode`));
+  }
+
+  private encodeRows(rows: number[][]): RecurrentState {
     const B = rows.length, S = rows[0].length;
     const io = this.plan(`enc:${B}x${S}`, () => new IOPlan(runtime(), [[B, S]], (g, [ids]) => {
       const r = this.encoder.buildRecurrent(g, this.srcEmbed.build(g, ids));
@@ -308,7 +326,10 @@ export class Seq2Seq extends Module {
    * One decoder step for A hypotheses: previous tokens [A] and state ([numLayers, A, H] h and c) ->
    * log-probabilities over the target vocabulary [A, tgtVocab] and the next state.
    */
-  decodeStep(tokens: readonly number[], state: RecurrentState): { logProbs: Tensor; state: RecurrentState } {
+  decodeStep(ids: TokenIds, state: RecurrentState): { logProbs: Tensor; state: RecurrentState } {
+    const rows = idRows(`${this.name}.decodeStep`, ids, 'tokens');
+    if (rows.length !== 1) throw new WasmzooError('E_SHAPE', `${this.name}.decodeStep: expected one token per hypothesis [A], got ${rows.length} rows`);
+    const tokens = rows[0]!;
     const A = tokens.length;
     const L = this.numLayers, H = this.decoder.hiddenSize, V = this.tgtVocab;
     if (A === 0) throw new WasmzooError('E_SHAPE', `${this.name}: decodeStep needs at least one token`);
@@ -331,9 +352,10 @@ export class Seq2Seq extends Module {
   }
 
   /** Greedy decoding of source ids [S] or [B, S] (equal lengths): generated ids per source, without EOS. */
-  greedy(src: readonly number[] | readonly (readonly number[])[], opts: GreedyOptions = {}): number[][] {
-    const maxLength = checkMaxLength(this.name, opts.maxLength);
-    let state = this.encode(src);
+  greedy(src: TokenIds, opts: GreedyOptions = {}): number[][] {
+    const where = `${this.name}.greedy`;
+    const maxLength = checkMaxLength(this.name, checkOptions(where, opts, GREEDY_OPTION_KEYS).maxLength);
+    let state = this.encodeRows(this.sourceRows(src, where));
     const B = state.h.shape[1];
     const V = this.tgtVocab;
     const tok = new Array<number>(B).fill(this.bos);
@@ -380,15 +402,18 @@ export class Seq2Seq extends Module {
   }
 
   /** Beam search for one source sequence (algorithm in the file header): hypotheses, best first. */
-  beamSearch(src: readonly number[], opts: BeamOptions = {}): Hypothesis[] {
+  beamSearch(src: TokenIds, opts: BeamOptions = {}): Hypothesis[] {
+    const where = `${this.name}.beamSearch`;
+    opts = checkOptions(where, opts, BEAM_OPTION_KEYS);
     const maxLength = checkMaxLength(this.name, opts.maxLength);
     const width = opts.beamWidth ?? 4;
     const alpha = opts.lengthPenalty ?? 0.6;
     if (!Number.isInteger(width) || width < 1) throw new WasmzooError('E_ARGUMENT', `${this.name}: beamWidth must be a positive integer, got ${width}`);
     if (!Number.isFinite(alpha) || alpha < 0) throw new WasmzooError('E_ARGUMENT', `${this.name}: lengthPenalty must be a finite number >= 0, got ${alpha}`);
-    if (src.length > 0 && Array.isArray(src[0])) throw new WasmzooError('E_SHAPE', `${this.name}: beamSearch decodes one source sequence [S]; call it per sequence`);
+    const rows = this.sourceRows(src, where);
+    if (rows.length !== 1) throw new WasmzooError('E_SHAPE', `${where}: decodes one source sequence ([S] or [1, S]), got ${rows.length} rows; call it per sequence`);
     const V = this.tgtVocab, L = this.numLayers, H = this.decoder.hiddenSize;
-    let state = this.encode(src);
+    let state = this.encodeRows(rows);
     let active: { score: number; ids: number[] }[] = [{ score: 0, ids: [] }];
     const final: { logProb: number; ids: number[]; len: number; finished: boolean }[] = [];
     let stopped = false;
@@ -418,6 +443,28 @@ export class Seq2Seq extends Module {
     ranked.sort((x, y) => y.score - x.score); // stable: earlier-final first on ties
     return ranked.slice(0, width);
   }
+}
+
+/**
+ * TokenIds as rows of ids: a 1-D input is one row, a 2-D one a batch. Kinds are checked here (ranges are the
+ * embeddings' business): anything else is an E_ARGUMENT naming `where` and what it got.
+ */
+function idRows(where: string, ids: TokenIds, what: string): number[][] {
+  if (ids instanceof Tensor || (ids !== null && typeof ids === 'object' && !Array.isArray(ids) && !ArrayBuffer.isView(ids) && 'shape' in ids)) {
+    const t = tensorArg(where, ids, what);
+    if (t.shape.length === 1) return [Array.from(t.data)];
+    if (t.shape.length !== 2) throw new WasmzooError('E_SHAPE', `${where}: ${what} ids must be [S] or [B, S], got a Tensor of shape [${t.shape.join(', ')}]`);
+    const [B, S] = t.shape as [number, number];
+    return Array.from({ length: B }, (_, b) => Array.from(t.data.subarray(b * S, (b + 1) * S)));
+  }
+  if (ArrayBuffer.isView(ids) && !(ids instanceof DataView) && !(ids instanceof BigInt64Array) && !(ids instanceof BigUint64Array)) {
+    return [Array.from(ids as ArrayLike<number>)];
+  }
+  if (!Array.isArray(ids)) {
+    const got = ids === null ? 'null' : typeof ids === 'object' ? (ids as object).constructor?.name ?? 'object' : typeof ids;
+    throw new WasmzooError('E_ARGUMENT', `${where}: ${what} ids must be an array [S], rows [B, S] or a Tensor, got ${got}`);
+  }
+  return (ids.length > 0 && (Array.isArray(ids[0]) || ArrayBuffer.isView(ids[0])) ? Array.from(ids as ArrayLike<number>[], (r) => (ArrayBuffer.isView(r) ? Array.from(r) : r as number[])) : [ids as number[]]);
 }
 
 /**
@@ -486,7 +533,7 @@ export function textPreprocessing(md: Record<string, string> | undefined): TextP
  * `await wasmzoo.seq2seq({ weights: 'dates' })` is the shipped date translator, its tokenisation in `meta.preprocessing`.
  */
 export function seq2seq(opts: Seq2SeqBuildOptions): Promise<Seq2Seq> {
-  return buildModel('seq2seq', opts, (o) => {
+  return buildModel('seq2seq', opts, SEQ2SEQ_OPTION_KEYS, (o) => {
     for (const k of ['srcVocab', 'tgtVocab', 'embeddingDim', 'hiddenSize'] as const) {
       if (o[k] === undefined) throw new WasmzooError('E_ARGUMENT', `seq2seq: ${k} is required (unless weights names shipped weights, which bring their sizes: ${builtinNames('seq2seq').map((n) => JSON.stringify(n)).join(', ')})`);
     }

@@ -7,6 +7,8 @@
  * the model's weights (`toJSON()` / `CharTokenizer.fromJSON`).
  */
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
+import { Tensor } from '../tensor.js';
 
 export const PAD = 0;
 export const BOS = 1;
@@ -27,6 +29,9 @@ export interface DecodeOptions {
   /** Text for UNK ids (default U+FFFD). */
   unknown?: string;
 }
+
+const ENCODE_OPTION_KEYS = optionKeys<EncodeOptions>({ bos: 1, eos: 1 });
+const DECODE_OPTION_KEYS = optionKeys<DecodeOptions>({ stopAtEos: 1, unknown: 1 });
 
 export class CharTokenizer {
   /** The alphabet: character of id SPECIAL_TOKENS + i is chars[i]. */
@@ -70,6 +75,7 @@ export class CharTokenizer {
   /** Text -> ids (UNK for characters outside the alphabet). */
   encode(text: string, opts: EncodeOptions = {}): number[] {
     if (typeof text !== 'string') throw new WasmzooError('E_ARGUMENT', `CharTokenizer.encode: expected a string, got ${typeof text}`);
+    opts = checkOptions('CharTokenizer.encode', opts, ENCODE_OPTION_KEYS);
     const out: number[] = opts.bos ? [BOS] : [];
     for (const c of text) out.push(this.ids.get(c) ?? UNK);
     if (opts.eos) out.push(EOS);
@@ -78,13 +84,25 @@ export class CharTokenizer {
 
   /** Several texts, padded with PAD at the end to the longest (for a batch). */
   encodeBatch(texts: readonly string[], opts: EncodeOptions = {}): number[][] {
+    if (!Array.isArray(texts)) throw new WasmzooError('E_ARGUMENT', `CharTokenizer.encodeBatch: expected an array of strings, got ${typeof texts}`);
     const rows = texts.map((t) => this.encode(t, opts));
     const n = Math.max(0, ...rows.map((r) => r.length));
     return rows.map((r) => r.concat(new Array(n - r.length).fill(PAD)));
   }
 
-  /** Ids -> text: PAD and BOS are skipped, EOS ends the text (unless stopAtEos is false), UNK becomes `unknown`. */
-  decode(ids: Iterable<number>, opts: DecodeOptions = {}): string {
+  /**
+   * Ids (an array, a typed array or a 1-D Tensor) -> text: PAD and BOS are skipped, EOS ends the text (unless
+   * stopAtEos is false), UNK becomes `unknown`.
+   */
+  decode(ids: Iterable<number> | Tensor, opts: DecodeOptions = {}): string {
+    opts = checkOptions('CharTokenizer.decode', opts, DECODE_OPTION_KEYS);
+    if (ids instanceof Tensor) {
+      if (ids.shape.length !== 1) throw new WasmzooError('E_SHAPE', `CharTokenizer.decode: expected ids [S], got a Tensor of shape [${ids.shape.join(', ')}] (decode each row)`);
+      ids = ids.data;
+    }
+    if (ids === null || typeof (ids as Partial<Iterable<number>>)?.[Symbol.iterator] !== 'function') {
+      throw new WasmzooError('E_ARGUMENT', `CharTokenizer.decode: expected ids (an array, typed array or 1-D Tensor), got ${ids === null ? 'null' : typeof ids}`);
+    }
     const stop = opts.stopAtEos ?? true;
     const unknown = opts.unknown ?? '\uFFFD';
     let s = '';

@@ -33,10 +33,11 @@ import { PlanCache } from '../graph/plancache.js';
 import { buildModel, type BuildOptions, type ZooWeightSource } from './build.js';
 import { pixelModelMeta, type BaseModelMeta, type ImagePreprocessing } from './meta.js';
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { runtime } from '../runtime/runtime.js';
 import { Act } from '../runtime/activation.js';
 import { GraphBuilder, at, shapeError, type Value } from '../graph/graph.js';
-import { Module } from '../nn/module.js';
+import { BATCH_OPTION_KEYS, Module } from '../nn/module.js';
 import { Linear } from '../nn/layers/linear.js';
 import { Flatten } from '../nn/layers/misc.js';
 import { IOPlan } from '../graph/ioplan.js';
@@ -50,6 +51,10 @@ export interface VAEOptions {
   hidden?: number;
   latent?: number;
 }
+
+const VAE_EVALUATE_OPTION_KEYS = optionKeys<{ loss?: LossName; batchSize?: number; seed?: number }>({ loss: 1, batchSize: 1, seed: 1 });
+const SEED_OPTION_KEYS = optionKeys<{ seed?: number }>({ seed: 1 });
+const VAE_OPTION_KEYS = optionKeys<VAEOptions>({ inputSize: 1, hidden: 1, latent: 1 });
 
 /** Mixed into the training seed so eps streams differ from dropout masks drawn with the same seed. */
 export const EPS_SALT = 0x7ae5eed5;
@@ -71,6 +76,7 @@ export class VAE extends Module implements TrainingLossModel {
 
   constructor(opts: VAEOptions = {}) {
     super('vae');
+    opts = checkOptions('vae', opts, VAE_OPTION_KEYS);
     const D = opts.inputSize ?? 784, H = opts.hidden ?? 400, L = opts.latent ?? 20;
     for (const [n, v] of [['inputSize', D], ['hidden', H], ['latent', L]] as const) {
       if (!Number.isInteger(v) || v <= 0) throw new WasmzooError('E_ARGUMENT', `vae: ${n} must be a positive integer, got ${v}`);
@@ -176,6 +182,7 @@ export class VAE extends Module implements TrainingLossModel {
    * from x, in batches with inference semantics. `{ loss }` as the training loss, plus its two parts.
    */
   override evaluate(x: Tensor, y: Tensor = x, opts: { loss?: LossName; batchSize?: number; seed?: number } = {}): { loss: number; reconstruction: number; kl: number } {
+    opts = checkOptions(`${this.name}.evaluate`, opts, VAE_EVALUATE_OPTION_KEYS);
     this.lossOpts(opts);
     const xf = this.rows(tensorArg(`${this.name}.evaluate`, x, 'x'), 'x'), yf = this.rows(tensorArg(`${this.name}.evaluate`, y, 'y'), 'y');
     const N = xf.shape[0], D = this.inputSize;
@@ -253,13 +260,15 @@ export class VAE extends Module implements TrainingLossModel {
 
   /** decode(mu(x)) in x's shape (deterministic), in batches. */
   reconstruct(x: Tensor, opts: { batchSize?: number } = {}): Tensor {
+    x = tensorArg(`${this.name}.reconstruct`, x);
     this.checkInput(x.shape);
-    return this.predict(x, opts);
+    return this.predict(x, checkOptions(`${this.name}.reconstruct`, opts, BATCH_OPTION_KEYS));
   }
 
   /** n images decoded from z ~ N(0, I) drawn by vae_normal(seed): [n, inputSize] probabilities. */
   sample(n: number, opts: { seed?: number } = {}): Tensor {
     if (!(Number.isInteger(n) && n > 0)) throw new WasmzooError('E_ARGUMENT', `${this.name}.sample: n must be a positive integer, got ${n}`);
+    opts = checkOptions(`${this.name}.sample`, opts, SEED_OPTION_KEYS);
     const io = this.plan(`sample:${n}`, () => new IOPlan(runtime(), [], (g) => {
       const z = g.value([n, this.latent]);
       const k = g.rt.k;
@@ -277,6 +286,8 @@ export class VAE extends Module implements TrainingLossModel {
    */
   interpolate(xa: Tensor, xb: Tensor, steps = 8): Tensor {
     const D = this.inputSize, L = this.latent;
+    xa = tensorArg(`${this.name}.interpolate`, xa, 'xa');
+    xb = tensorArg(`${this.name}.interpolate`, xb, 'xb');
     for (const [w, t] of [['xa', xa], ['xb', xb]] as const) {
       if (t.data.length !== D) throw new WasmzooError('E_SHAPE', `${this.name}.interpolate: ${w} must be one sample of ${D} values, got shape [${t.shape.join(', ')}]`);
     }
@@ -305,5 +316,5 @@ export type VAEBuildOptions = VAEOptions & BuildOptions & { weights?: ZooWeightS
 
 /** Build a VAE (initialising the runtime if needed) and load `weights` if given (src/models/build.ts). */
 export function vae(opts: VAEBuildOptions = {}): Promise<VAE> {
-  return buildModel('vae', opts, (o) => new VAE(o));
+  return buildModel('vae', opts, VAE_OPTION_KEYS, (o) => new VAE(o));
 }

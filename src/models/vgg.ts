@@ -20,7 +20,7 @@ import { Dropout, Flatten } from '../nn/layers/misc.js';
 import { Sequential } from '../nn/layers/container.js';
 import type { Module } from '../nn/module.js';
 import type { GraphBuilder, Value } from '../graph/graph.js';
-import { ARCH_STATS, ZooModel, buildZoo, type ZooOptions } from './common.js';
+import { ARCH_STATS, ZooModel, buildZoo, type ZooModelOptions, type ZooOptions } from './common.js';
 
 /** torchvision's cfgs: output channels of each 3x3 conv, 'M' for a 2x2 max pool. */
 export const VGG_CFGS = {
@@ -39,7 +39,7 @@ export class VGG extends ZooModel {
   readonly classifier?: Sequential;
   private readonly flat = new Flatten();
 
-  constructor(name: VggName, opts: Omit<ZooOptions, 'weights'> = {}) {
+  constructor(name: VggName, opts: ZooModelOptions = {}) {
     super(name, ARCH_STATS[name], opts);
     const depth = Number(/^vgg(\d+)/.exec(name)![1]) as 11 | 13 | 16 | 19;
     const batchNorm = name.endsWith('_bn');

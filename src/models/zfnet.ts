@@ -30,11 +30,11 @@ import { MaxPool2d } from '../nn/layers/pool.js';
 import { LocalResponseNorm } from '../nn/layers/norm.js';
 import { ReLU } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/container.js';
-import { buildZoo, type ZooOptions } from './common.js';
+import { buildZoo, type ZooModelOptions, type ZooOptions } from './common.js';
 import { AlexStyleNet } from './alexnet.js';
 
 export class ZFNet extends AlexStyleNet {
-  constructor(opts: Omit<ZooOptions, 'weights'> = {}) {
+  constructor(opts: ZooModelOptions = {}) {
     const lrn = () => new LocalResponseNorm(5, { alpha: 1e-4, beta: 0.75, k: 2 });
     const pool = () => new MaxPool2d(3, { stride: 2, ceilMode: true });
     super('zfnet', opts, new Sequential(

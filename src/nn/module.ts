@@ -1,6 +1,9 @@
 /**
  * Module: the base of every layer and model, as torch.nn.Module.
  *
+ * - Parameters (learnable) and buffers (state such as batch norm's running statistics) are kept apart, as
+ *   PyTorch's `named_parameters()` and `named_buffers()`; `stateDict()` holds both (per module its
+ *   parameters, then its buffers, then its children: PyTorch's order).
  * - Parameters and buffers live in JavaScript Float32Arrays (the source of truth for stateDict); layers
  *   pack them into the wasm arena once, in their preferred layout, when a forward pass is planned.
  * - `forward(x)` plans once per input shape (see graph.ts) and then only runs kernels.
@@ -20,8 +23,11 @@ import { runtime, type Runtime } from '../runtime/runtime.js';
 import { Tensor, numel, shapeStr, tensorArg, type Shape } from '../tensor.js';
 import { GraphBuilder, Plan, toNCHW, toNHWC, type Value } from '../graph/graph.js';
 import { PlanCache, type PlanOwner } from '../graph/plancache.js';
-import { Parameter, isBufferKey } from '../graph/parameter.js';
-import { releaseTraining, training, type EvaluateOptions, type FitOptions, type History, type TrainOptions } from '../graph/training.js';
+import { Parameter } from '../graph/parameter.js';
+import {
+  EVALUATE_OPTION_KEYS, FIT_OPTION_KEYS, TRAIN_OPTION_KEYS, releaseTraining, training, type EvaluateOptions, type FitOptions, type History, type TrainOptions,
+} from '../graph/training.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { readWeights, type WeightSource } from '../io/weights.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { describe, summaryTable } from './describe.js';
@@ -33,12 +39,17 @@ export interface LoadOptions {
   strict?: boolean;
 }
 
+const LOAD_OPTION_KEYS = optionKeys<LoadOptions>({ strict: 1 });
+/** `{ batchSize }`: the options of predict() and of the models' batched methods. */
+export const BATCH_OPTION_KEYS = optionKeys<{ batchSize?: number }>({ batchSize: 1 });
+
 export abstract class Module implements PlanOwner {
   /** Layer path inside its model (e.g. "features.3"), for error messages. Set by the parent. */
   name: string;
   /** The flag train() / eval() set, as PyTorch's `training` (forward is inference either way; see above). */
   training = false;
   protected readonly _params = new Map<string, Parameter>();
+  protected readonly _buffers = new Map<string, Parameter>();
   protected readonly _modules = new Map<string, Module>();
   /** Every plan cache of this module (its own forward plans and those of subclasses), cleared on dispose. */
   private readonly caches: { clear(): void }[] = [];
@@ -50,10 +61,17 @@ export abstract class Module implements PlanOwner {
     this.name = name ?? this.constructor.name;
   }
 
-  /** Register a parameter or buffer under its state_dict name. */
-  protected param(key: string, shape: Shape, integer = false): Parameter {
-    const p = new Parameter(shape, undefined, integer);
+  /** Register a learnable parameter under its state_dict name. */
+  protected param(key: string, shape: Shape): Parameter {
+    const p = new Parameter(shape);
     this._params.set(key, p);
+    return p;
+  }
+
+  /** Register a buffer (state that is saved but not learned, e.g. running statistics) under its state_dict name. */
+  protected buffer(key: string, shape: Shape, integer = false): Parameter {
+    const p = new Parameter(shape, undefined, integer);
+    this._buffers.set(key, p);
     return p;
   }
 
@@ -74,7 +92,11 @@ export abstract class Module implements PlanOwner {
     return [...this._modules];
   }
 
-  /** Every parameter and buffer with its full state_dict key. */
+  /**
+   * The learnable parameters with their full state_dict keys, as PyTorch's `named_parameters()`: what an
+   * optimizer updates. Batch norm's running statistics are buffers (namedBuffers). Each is an nn.Parameter,
+   * live: `.data` is its current values (a Float32Array), `.set(values)` replaces them.
+   */
   namedParameters(prefix = ''): [string, Parameter][] {
     const out: [string, Parameter][] = [];
     for (const [k, p] of this._params) out.push([prefix + k, p]);
@@ -82,24 +104,41 @@ export abstract class Module implements PlanOwner {
     return out;
   }
 
-  /** Number of values in learnable parameters (buffers such as running statistics excluded). */
+  /** The buffers (running_mean, running_var, num_batches_tracked) with their state_dict keys, as PyTorch's `named_buffers()`. */
+  namedBuffers(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [k, p] of this._buffers) out.push([prefix + k, p]);
+    for (const [k, m] of this._modules) out.push(...m.namedBuffers(`${prefix}${k}.`));
+    return out;
+  }
+
+  /** Parameters and buffers together in state_dict order (per module: parameters, buffers, then children). */
+  namedState(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [k, p] of this._params) out.push([prefix + k, p]);
+    for (const [k, p] of this._buffers) out.push([prefix + k, p]);
+    for (const [k, m] of this._modules) out.push(...m.namedState(`${prefix}${k}.`));
+    return out;
+  }
+
+  /** Number of values in learnable parameters (buffers excluded), as torchvision's `num_params`. */
   parameterCount(): number {
     let n = 0;
-    for (const [k, p] of this.namedParameters()) if (!isBufferKey(k)) n += p.data.length;
+    for (const [, p] of this.namedParameters()) n += p.raw.length;
     return n;
   }
 
-  /** PyTorch-style state dict: key -> Tensor (copies), including what trainStep / fit have trained so far. */
+  /** PyTorch-style state dict: key -> Tensor (copies) of every parameter and buffer, including what trainStep / fit have trained so far. */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [k, p] of this.namedParameters()) out[k] = new Tensor(p.data.slice(), p.shape);
+    for (const [k, p] of this.namedState()) out[k] = new Tensor(p.data.slice(), p.shape);
     return out;
   }
 
   /** The state dict as safetensors bytes (F32; integer buffers as I64), loadable by PyTorch. */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array {
     const tensors: Record<string, { dtype: 'F32' | 'I64'; shape: number[]; data: Float32Array | BigInt64Array }> = {};
-    for (const [k, p] of this.namedParameters()) {
+    for (const [k, p] of this.namedState()) {
       tensors[k] = p.integer
         ? { dtype: 'I64', shape: [...p.shape], data: BigInt64Array.from(p.data, (v) => BigInt(Math.round(v))) }
         : { dtype: 'F32', shape: [...p.shape], data: p.data };
@@ -114,9 +153,9 @@ export abstract class Module implements PlanOwner {
    */
   loadStateDict(weights: WeightSource, opts: LoadOptions = {}): this {
     this.assertAlive();
-    const strict = opts.strict ?? true;
+    const strict = checkOptions(`${this.name}.loadStateDict`, opts, LOAD_OPTION_KEYS).strict ?? true;
     const src = readWeights(weights);
-    const own = this.namedParameters();
+    const own = this.namedState();
     const ownKeys = new Set(own.map(([k]) => k));
     const missing: string[] = [];
     const mismatched: string[] = [];
@@ -135,10 +174,11 @@ export abstract class Module implements PlanOwner {
     }
     const unexpected = [...src.keys()].filter((k) => !ownKeys.has(k) && !this.optionalKey(k));
     const problems: string[] = [];
-    if (unusable.length) problems.push(`unusable tensors: ${unusable.join('; ')}`);
-    if (mismatched.length) problems.push(`size mismatch for ${mismatched.join('; ')}`);
-    if (strict && missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
-    if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
+    // the first few of each list and the counts: two architectures differ in hundreds of keys (a 3 KB line)
+    if (unusable.length) problems.push(`unusable tensors: ${firstFew(unusable, '; ')}`);
+    if (mismatched.length) problems.push(`size mismatch for ${firstFew(mismatched, '; ')}`);
+    if (strict && missing.length) problems.push(`missing keys: ${firstFew(missing, ', ')}`);
+    if (strict && unexpected.length) problems.push(`unexpected keys: ${firstFew(unexpected, ', ')}`);
     if (problems.length) {
       // Only unusable tensors of one kind: their code (e.g. E_DTYPE); anything else: E_STATE_DICT.
       const [only] = unusableCodes;
@@ -222,25 +262,28 @@ export abstract class Module implements PlanOwner {
    */
   trainStep(x: Tensor, y: Tensor, opts: TrainOptions = {}): number {
     this.assertAlive();
-    return training().trainStep(this, tensorArg(`${this.name}.trainStep`, x, 'x'), tensorArg(`${this.name}.trainStep`, y, 'y'), opts);
+    const where = `${this.name}.trainStep`;
+    return training().trainStep(this, tensorArg(where, x, 'x'), tensorArg(where, y, 'y'), checkOptions(where, opts, TRAIN_OPTION_KEYS));
   }
 
   /** Train over a dataset for some epochs (see FitOptions); resolves to the per-epoch logs. */
   fit(x: Tensor, y: Tensor, opts: FitOptions = {}): Promise<History> {
     this.assertAlive();
-    return training().fit(this, tensorArg(`${this.name}.fit`, x, 'x'), tensorArg(`${this.name}.fit`, y, 'y'), opts);
+    const where = `${this.name}.fit`;
+    return training().fit(this, tensorArg(where, x, 'x'), tensorArg(where, y, 'y'), checkOptions(where, opts, FIT_OPTION_KEYS));
   }
 
   /** Mean loss (and accuracy for crossEntropy) over a dataset, in batches, with inference semantics. */
   evaluate(x: Tensor, y: Tensor, opts: EvaluateOptions = {}): { loss: number; accuracy?: number } {
-    return training().evaluate(this, tensorArg(`${this.name}.evaluate`, x, 'x'), tensorArg(`${this.name}.evaluate`, y, 'y'), opts);
+    const where = `${this.name}.evaluate`;
+    return training().evaluate(this, tensorArg(where, x, 'x'), tensorArg(where, y, 'y'), checkOptions(where, opts, EVALUATE_OPTION_KEYS));
   }
 
   /** forward() over a dataset in batches (default 256 rows), outputs concatenated. */
   predict(x: Tensor, opts: { batchSize?: number } = {}): Tensor {
     x = tensorArg(`${this.name}.predict`, x, 'x');
     const n = x.shape[0];
-    const bs = opts.batchSize ?? 256;
+    const bs = checkOptions(`${this.name}.predict`, opts, BATCH_OPTION_KEYS).batchSize ?? 256;
     let out: Float32Array | undefined;
     let outShape: number[] = [];
     for (let from = 0; from < n; from += bs) {
@@ -306,6 +349,13 @@ export abstract class Module implements PlanOwner {
 function rows(t: Tensor, from: number, to: number): Tensor {
   const row = t.data.length / t.shape[0];
   return new Tensor(t.data.subarray(from * row, to * row), [to - from, ...t.shape.slice(1)]);
+}
+
+/** Keys (or key problems) listed in an error: the first FEW, then how many more there are. */
+const FEW = 5;
+function firstFew(items: readonly string[], sep: string): string {
+  if (items.length <= FEW + 1) return items.join(sep);
+  return `${items.slice(0, FEW).join(sep)} and ${items.length - FEW} more (${items.length} in all)`;
 }
 
 function sameShape(a: Shape, b: Shape): boolean {

@@ -67,7 +67,7 @@ function recurrent(make: (a: RecurrentAttrs) => Module): OpDef<RecurrentAttrs> {
 
 export const OPS = {
   conv2d: {
-    layer: (a: Conv2dAttrs) => new Conv2d(a.inChannels, a.outChannels, a.kernelSize, a),
+    layer: ({ inChannels, outChannels, kernelSize, ...o }: Conv2dAttrs) => new Conv2d(inChannels, outChannels, kernelSize, o),
     shape: (s: Shape, a: Conv2dAttrs) => {
       const m = new ConvGeometry(a);
       return windowed('conv2d', image('conv2d', s, a.inChannels), (h, w) => [
@@ -76,7 +76,7 @@ export const OPS = {
     trainable: always,
   } satisfies OpDef<Conv2dAttrs>,
   linear: {
-    layer: (a: LinearAttrs) => new Linear(a.inFeatures, a.outFeatures, a),
+    layer: ({ inFeatures, outFeatures, ...o }: LinearAttrs) => new Linear(inFeatures, outFeatures, o),
     shape: (s: Shape, a: LinearAttrs) => {
       if (s.length < 1 || s.length > 3 || s[s.length - 1] !== a.inFeatures) throw bad('linear', `[..., ${a.inFeatures}]`, s);
       return [...s.slice(0, -1), a.outFeatures];
@@ -84,7 +84,7 @@ export const OPS = {
     trainable: always,
   } satisfies OpDef<LinearAttrs>,
   max_pool2d: {
-    layer: (a: MaxPool2dAttrs) => new MaxPool2d(a.kernelSize, a),
+    layer: ({ kernelSize, ...o }: MaxPool2dAttrs) => new MaxPool2d(kernelSize, o),
     shape: (s: Shape, a: MaxPool2dAttrs) => {
       const k = pair(a.kernelSize, 'kernelSize'), st = pair(a.stride ?? a.kernelSize, 'stride'), p = pair(a.padding ?? 0, 'padding'), d = pair(a.dilation ?? 1, 'dilation');
       const c = !!a.ceilMode;
@@ -93,7 +93,7 @@ export const OPS = {
     trainable: always,
   } satisfies OpDef<MaxPool2dAttrs>,
   avg_pool2d: {
-    layer: (a: AvgPool2dAttrs) => new AvgPool2d(a.kernelSize, a),
+    layer: ({ kernelSize, ...o }: AvgPool2dAttrs) => new AvgPool2d(kernelSize, o),
     shape: (s: Shape, a: AvgPool2dAttrs) => {
       const k = pair(a.kernelSize, 'kernelSize'), st = pair(a.stride ?? a.kernelSize, 'stride'), p = pair(a.padding ?? 0, 'padding');
       const c = !!a.ceilMode;
@@ -113,12 +113,12 @@ export const OPS = {
     trainable: () => false,
   } satisfies OpDef<{ outputSize: AdaptiveSize }>,
   batch_norm2d: {
-    layer: (a: BatchNormAttrs) => new BatchNorm2d(a.numFeatures, a),
+    layer: ({ numFeatures, ...o }: BatchNormAttrs) => new BatchNorm2d(numFeatures, o),
     shape: (s: Shape, a: BatchNormAttrs) => same(image('batch_norm2d', s, a.numFeatures)),
     trainable: always,
   } satisfies OpDef<BatchNormAttrs>,
   batch_norm1d: {
-    layer: (a: BatchNormAttrs) => new BatchNorm1d(a.numFeatures, a),
+    layer: ({ numFeatures, ...o }: BatchNormAttrs) => new BatchNorm1d(numFeatures, o),
     shape: (s: Shape, a: BatchNormAttrs) => {
       if (s.length !== 2 || s[1] !== a.numFeatures) throw bad('batch_norm1d', `[N, ${a.numFeatures}]`, s);
       return same(s);
@@ -126,7 +126,7 @@ export const OPS = {
     trainable: always,
   } satisfies OpDef<BatchNormAttrs>,
   local_response_norm: {
-    layer: (a: LocalResponseNormOptions & { size: number }) => new LocalResponseNorm(a.size, a),
+    layer: ({ size, ...o }: LocalResponseNormOptions & { size: number }) => new LocalResponseNorm(size, o),
     shape: (s: Shape) => same(image('local_response_norm', s)),
     trainable: () => false,
   } satisfies OpDef<LocalResponseNormOptions & { size: number }>,
@@ -154,13 +154,13 @@ export const OPS = {
   dropout: { layer: (a: { p?: number }) => new Dropout(a.p), shape: same, trainable: always } satisfies OpDef<{ p?: number }>,
   identity: { layer: () => new Identity(), shape: same, trainable: always } satisfies OpDef<object>,
   embedding: {
-    layer: (a: EmbeddingOptions & { numEmbeddings: number; embeddingDim: number }) => new Embedding(a.numEmbeddings, a.embeddingDim, a),
+    layer: ({ numEmbeddings, embeddingDim, ...o }: EmbeddingOptions & { numEmbeddings: number; embeddingDim: number }) => new Embedding(numEmbeddings, embeddingDim, o),
     shape: (s: Shape, a: { embeddingDim: number }) => [...s, a.embeddingDim],
     trainable: always,
   } satisfies OpDef<EmbeddingOptions & { numEmbeddings: number; embeddingDim: number }>,
-  rnn: recurrent((a) => new RNN(a.inputSize, a.hiddenSize, a)),
-  lstm: recurrent((a: RNNBaseOptions & { inputSize: number; hiddenSize: number }) => new LSTM(a.inputSize, a.hiddenSize, a)),
-  gru: recurrent((a: RNNBaseOptions & { inputSize: number; hiddenSize: number }) => new GRU(a.inputSize, a.hiddenSize, a)),
+  rnn: recurrent(({ inputSize, hiddenSize, ...o }) => new RNN(inputSize, hiddenSize, o)),
+  lstm: recurrent(({ inputSize, hiddenSize, ...o }: RNNBaseOptions & { inputSize: number; hiddenSize: number }) => new LSTM(inputSize, hiddenSize, o)),
+  gru: recurrent(({ inputSize, hiddenSize, ...o }: RNNBaseOptions & { inputSize: number; hiddenSize: number }) => new GRU(inputSize, hiddenSize, o)),
 } as const;
 
 export type OpName = keyof typeof OPS;

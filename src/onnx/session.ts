@@ -209,7 +209,8 @@ function resolveExternal(g: Graph, files: Record<string, Uint8Array> | undefined
  * progress, signal, sha256, cache, maxBytes) and prepare it to run on wasmzoo.
  */
 export async function loadOnnx(source: ByteSource, opts: LoadOnnxOptions = {}): Promise<OnnxModel> {
-  const bytes = source instanceof Uint8Array ? source : await loadWeights(source, opts);
+  const { externalData: _externalData, ...download } = opts; // loadWeights checks its options' keys
+  const bytes = source instanceof Uint8Array ? source : await loadWeights(source, download);
   await init();
   return new OnnxModel(decodeModel(bytes), runtime(), opts);
 }

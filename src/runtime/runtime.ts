@@ -16,6 +16,7 @@ import simdBase64 from '../../build/wasmzoo.simd.wasm';
 import scalarBase64 from '../../build/wasmzoo.scalar.wasm';
 import { applyWasmPatch, fromBase64 } from './wasm-patch.js';
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { Arena } from './arena.js';
 import type { Kernels } from './kernels.js';
 import { importsMemory, MAX_PAGES, toSharedMemoryModule } from './shared-module.js';
@@ -46,6 +47,8 @@ export interface InitOptions {
    */
   maxMemory?: number;
 }
+
+const INIT_OPTION_KEYS = optionKeys<InitOptions>({ backend: 1, module: 1, threads: 1, maxMemory: 1 });
 
 /**
  * `'auto'` threads stop at 4: the pool gives every thread an equal share, so the slowest core sets the pace
@@ -235,7 +238,12 @@ let queue: Promise<unknown> = Promise.resolve();
  * finishes first. A failed call leaves the current runtime as it was and does not hold up later calls.
  */
 export function init(opts?: InitOptions): Promise<Runtime> {
-  const o = opts ?? {};
+  let o: InitOptions;
+  try {
+    o = checkOptions('init', opts, INIT_OPTION_KEYS);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const asked = o.backend !== undefined || o.module !== undefined || o.threads !== undefined || o.maxMemory !== undefined;
   if (o.backend !== undefined && !BACKENDS.includes(o.backend)) {
     return Promise.reject(new WasmzooError('E_ARGUMENT', `init: backend must be one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}, got ${JSON.stringify(o.backend)}`));

@@ -4,6 +4,7 @@
  * AdamW. State lives in the arena beside the parameters; a step is one kernel call per parameter.
  */
 import { WasmzooError } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import type { LRScheduler, OptimizerLike } from '../graph/training.js';
 import type { ParamSlot, ParamStore } from './params.js';
@@ -122,6 +123,8 @@ export interface SGDOptions {
   nesterov?: boolean;
 }
 
+const SGD_OPTION_KEYS = optionKeys<SGDOptions>({ lr: 1, momentum: 1, dampening: 1, weightDecay: 1, nesterov: 1 });
+
 /** torch.optim.SGD. */
 export class SGD extends Optimizer {
   readonly momentum: number;
@@ -131,7 +134,7 @@ export class SGD extends Optimizer {
   protected readonly stateBuffers: number;
   protected readonly stateNames: string[];
   constructor(opts: SGDOptions) {
-    super(opts.lr);
+    super(checkOptions('SGD', opts, SGD_OPTION_KEYS).lr);
     this.momentum = opts.momentum ?? 0;
     this.dampening = opts.dampening ?? 0;
     this.weightDecay = opts.weightDecay ?? 0;
@@ -158,6 +161,8 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+const ADAM_OPTION_KEYS = optionKeys<AdamOptions>({ lr: 1, betas: 1, eps: 1, weightDecay: 1 });
+
 /** torch.optim.Adam (weight decay added to the gradient). */
 export class Adam extends Optimizer {
   readonly betas: [number, number];
@@ -167,6 +172,7 @@ export class Adam extends Optimizer {
   protected readonly stateNames = ['exp_avg', 'exp_avg_sq'];
   protected readonly decoupled: boolean = false;
   constructor(opts: AdamOptions = {}, defaultDecay = 0) {
+    opts = checkOptions(new.target.name, opts, ADAM_OPTION_KEYS);
     super(opts.lr ?? 1e-3);
     this.betas = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
@@ -189,10 +195,15 @@ export class AdamW extends Adam {
   }
 }
 
+const STEP_LR_OPTION_KEYS = optionKeys<{ stepSize: number; gamma?: number }>({ stepSize: 1, gamma: 1 });
+const COSINE_OPTION_KEYS = optionKeys<{ tMax: number; etaMin?: number }>({ tMax: 1, etaMin: 1 });
+
 /** lr = initial * gamma^floor(epoch / stepSize). */
 export class StepLR implements LRScheduler {
   private epoch = 0;
-  constructor(private readonly optimizer: OptimizerLike, private readonly opts: { stepSize: number; gamma?: number }) {}
+  constructor(private readonly optimizer: OptimizerLike, private readonly opts: { stepSize: number; gamma?: number }) {
+    checkOptions('StepLR', opts, STEP_LR_OPTION_KEYS);
+  }
   step(): void {
     this.epoch++;
     this.optimizer.lr = this.optimizer.initialLr * Math.pow(this.opts.gamma ?? 0.1, Math.floor(this.epoch / this.opts.stepSize));
@@ -202,7 +213,9 @@ export class StepLR implements LRScheduler {
 /** lr = etaMin + (initial - etaMin) * (1 + cos(pi * t / tMax)) / 2 (the closed form of CosineAnnealingLR). */
 export class CosineAnnealingLR implements LRScheduler {
   private t = 0;
-  constructor(private readonly optimizer: OptimizerLike, private readonly opts: { tMax: number; etaMin?: number }) {}
+  constructor(private readonly optimizer: OptimizerLike, private readonly opts: { tMax: number; etaMin?: number }) {
+    checkOptions('CosineAnnealingLR', opts, COSINE_OPTION_KEYS);
+  }
   step(): void {
     this.t++;
     const min = this.opts.etaMin ?? 0;

@@ -7,7 +7,7 @@
  */
 import { wordIndex } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { isBufferKey, type Parameter } from '../graph/parameter.js';
+import type { Parameter } from '../graph/parameter.js';
 import type { ParamSlots } from '../graph/tape.js';
 import type { Module } from '../nn/module.js';
 
@@ -31,11 +31,8 @@ export class ParamStore implements ParamSlots {
 
   constructor(rt: Runtime, model: Module) {
     this.rt = rt;
+    for (const [, buffer] of model.namedBuffers()) this.buffers.push(buffer);
     for (const [name, param] of model.namedParameters()) {
-      if (isBufferKey(name)) {
-        this.buffers.push(param);
-        continue;
-      }
       if (this.bySlot.has(param)) continue;
       const size = param.raw.length;
       const data = rt.arena.alloc(size * 4);

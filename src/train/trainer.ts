@@ -293,7 +293,7 @@ export async function fit(model: Module, x: Tensor, y: Tensor, opts: FitOptions 
 /** Mean loss (and accuracy for crossEntropy) over a dataset, with inference semantics. */
 export function evaluate(model: Module, x: Tensor, y: Tensor, opts: EvaluateOptions = {}): { loss: number; accuracy?: number } {
   const loss = checkLoss(opts.loss ?? 'crossEntropy');
-  const out = model.predict(x, opts);
+  const out = model.predict(x, { batchSize: opts.batchSize });
   checkTarget(loss, out.shape, y.shape);
   let total = 0;
   if (loss === 'crossEntropy') {

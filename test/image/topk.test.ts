@@ -16,16 +16,34 @@ describe('topK', () => {
     expect(row[0].logit).toBe(2);
   });
 
-  it('handles batches, k larger than the row, huge logits and NaN', () => {
-    const t = tensor([[1000, 999, NaN], [3, 2, 1]], [2, 3]);
+  it('handles batches, k larger than the row and huge logits', () => {
+    const t = tensor([[1000, 999, 998], [3, 2, 1]], [2, 3]);
     const out = topK(t, 5);
     expect(out).toHaveLength(2);
-    expect(out[0].map((e) => e.index)).toEqual([0, 1, 2]); // NaN last
-    expect(out[0][0].probability).toBeNaN(); // a NaN logit poisons the row's softmax, as in PyTorch
+    expect(out[0].map((e) => e.index)).toEqual([0, 1, 2]);
     expect(topK([1000, 999], 1)[0][0].probability).toBeCloseTo(1 / (1 + Math.exp(-1)), 12); // no overflow
     expect(out[1].map((e) => e.index)).toEqual([0, 1, 2]);
     expect(out[1][0].label).toBeUndefined();
     expect(topK(new Float32Array([1, 5, 3]), 1)[0][0].index).toBe(1);
+  });
+
+  // issue 12: an all-NaN row (a broken model's output) came back as class 0 with probability NaN
+  it('refuses non-finite logits, naming the row and class', () => {
+    const err = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as WasmzooError;
+      }
+      throw new Error('no error');
+    };
+    const allNaN = err(() => topK(tensor(new Float32Array(10).fill(NaN), [1, 10]), 3));
+    expect(allNaN).toBeInstanceOf(WasmzooError);
+    expect(allNaN.code).toBe('E_ARGUMENT');
+    expect(allNaN.message).toMatch(/^topK: logits must be finite, got NaN at class 0 \(10 of 10 values are not finite numbers\)/);
+    expect(err(() => topK(tensor([[1, 2, 3], [4, Infinity, 5]], [2, 3]), 1)).message).toMatch(/got Infinity at row 1, class 1 \(1 of 6/);
+    expect(err(() => topK([0, -Infinity], 1)).message).toMatch(/got -Infinity at class 1/);
+    expect(err(() => topK([0.5, NaN, 0.25], 2)).code).toBe('E_ARGUMENT');
   });
 
   it('uses the ImageNet names for 1000 classes', () => {

@@ -219,7 +219,11 @@ describe('shipped weights: one table, names, errors', () => {
     const err = await lenet5({ weights: 'fashion-mnits' }).catch((e) => e);
     expect(err).toBeInstanceOf(WasmzooError);
     expect(err.code).toBe('E_ARGUMENT');
-    expect(err.message).toMatch(/^lenet5: weights "fashion-mnits" is neither a shipped name \(shipped weights are "fashion-mnist"\) nor a readable file or URL \(cannot read fashion-mnits: .*ENOENT/);
+    // issue 12: a bare word is a mistyped name: the known names, the one meant, no ENOENT
+    expect(err.message).toBe('lenet5: unknown weights "fashion-mnits" (did you mean "fashion-mnist"?): shipped weights are "fashion-mnist" (or pass a file path, a URL or bytes)');
+    expect((await lenet5({ weights: 'fashion' }).catch((e) => e)).message).toMatch(/^lenet5: unknown weights "fashion" \(did you mean "fashion-mnist"\?\): shipped weights are "fashion-mnist"/);
+    // a path keeps the file system's answer
+    expect((await lenet5({ weights: './nope/fashion.safetensors' }).catch((e) => e)).message).toMatch(/is neither a shipped name \(shipped weights are "fashion-mnist"\) nor a readable file or URL \(cannot read .*ENOENT/);
     await expect(seq2seq({ weights: 'date' } as never)).rejects.toMatchObject({ code: 'E_ARGUMENT', message: expect.stringMatching(/seq2seq: srcVocab is required .*"dates"/) });
     await expect(seq2seq({ ...S2S, weights: 'date' })).rejects.toThrow(/shipped weights are "dates"/);
     await expect(sequenceLSTM({ ...SEQ, weights: 'lstm.safetensors' })).rejects.toMatchObject({ code: 'E_ARGUMENT', message: expect.stringMatching(/it has no shipped weights/) });

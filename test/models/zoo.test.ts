@@ -67,7 +67,7 @@ const torchKeys = JSON.parse(readFileSync(new URL('../golden/zoo/state_dict_keys
 
 function keyDigest(m: ZooModel): { count: number; sha256: string } {
   // Sorted by UTF-16 code units, as Python sorts these ASCII strings.
-  const lines = m.namedParameters().map(([k, p]) => `${k}:${p.shape.join('x')}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const lines = m.namedState().map(([k, p]) => `${k}:${p.shape.join('x')}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { count: lines.length, sha256: createHash('sha256').update(lines.join('\n')).digest('hex') };
 }
 
@@ -88,7 +88,8 @@ function expectTop5(got: Tensor, want: Tensor, what: string): void {
 
 function build(arch: ZooName, c?: Case): Promise<ZooModel> {
   const opts = c && !c.include_top ? { includeTop: false, pooling: c.pooling ?? undefined } : {};
-  return zoo[arch].build({ ...opts, transformInput: c?.transform_input ?? false });
+  // transformInput is GoogLeNet's own option (the other builders refuse it: options are checked)
+  return zoo[arch].build({ ...opts, ...(arch === 'googlenet' ? { transformInput: c?.transform_input ?? false } : {}) });
 }
 
 const worst: Record<string, number> = {};
@@ -151,7 +152,7 @@ describe('zoo behaviour', () => {
     for (const arch of ['resnet18', 'resnet50', 'googlenet', 'alexnet'] as const) {
       const gold = goldens[arch];
       const m = await zoo[arch].build();
-      const params = new Map(m.namedParameters());
+      const params = new Map(m.namedState());
       const keys = new Set(params.keys());
       for (const [key, want] of gold.checks) {
         const p = params.get(key);

@@ -30,7 +30,7 @@ describe('dist bundles', () => {
   });
 
   it('formats: ESM exports, CJS exports, IIFE global', () => {
-    expect(read('wasmzoo.mjs')).toMatch(/export\s*\{[^}]*\binit\b[^}]*\};?\s*$/);
+    expect(read('wasmzoo.mjs')).toMatch(/export\s*\{[^}]*\binit\b[^}]*\};?\s*(\/\/# sourceMappingURL=wasmzoo\.mjs\.map\s*)?$/);
     expect(read('wasmzoo.cjs')).toMatch(/exports\.init\s*=/);
     expect(read('wasmzoo.iife.js')).toMatch(/^var wasmzoo = \(function \(exports\) \{$/m);
     expect(read('wasmzoo.min.js')).toMatch(/^(\/\*![^*]*\*\/)?var wasmzoo=\(function\(/m);

@@ -4,6 +4,7 @@
  * BatchNorm2d folded in and an activation fused when the caller (Sequential, a model) asks.
  */
 import { WasmzooError } from '../../errors.js';
+import { checkOptions, optionKeys } from '../../options.js';
 import { Act, epilogueFlags } from '../../runtime/activation.js';
 import { convOut, pair, type Pair } from '../../shape.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../../graph/graph.js';
@@ -21,6 +22,8 @@ export interface Conv2dOptions {
   groups?: number;
   bias?: boolean;
 }
+
+const CONV2D_OPTION_KEYS = optionKeys<Conv2dOptions>({ stride: 1, padding: 1, dilation: 1, groups: 1, bias: 1 });
 
 /** What a caller may fuse into the conv: a following BatchNorm2d, an activation, another padding. */
 export interface ConvFusion {
@@ -58,6 +61,7 @@ export class Conv2d extends Module {
 
   constructor(inChannels: number, outChannels: number, kernelSize: number | Pair, opts: Conv2dOptions = {}) {
     super();
+    opts = checkOptions('Conv2d', opts, CONV2D_OPTION_KEYS);
     const groups = opts.groups ?? 1;
     for (const [n, v] of [['inChannels', inChannels], ['outChannels', outChannels], ['groups', groups]] as const) {
       if (!Number.isInteger(v) || v <= 0) throw new WasmzooError('E_ARGUMENT', `Conv2d: ${n} must be a positive integer, got ${v}`);

@@ -9,6 +9,7 @@
  */
 import { wordIndex } from '../../runtime/arena.js';
 import { WasmzooError } from '../../errors.js';
+import { checkOptions, optionKeys } from '../../options.js';
 import { Tensor, numel, shapeStr, tensorArg } from '../../tensor.js';
 import { FLAG_ACCUMULATE } from '../../runtime/activation.js';
 import { at, type GraphBuilder, type Value } from '../../graph/graph.js';
@@ -22,6 +23,8 @@ export interface EmbeddingOptions {
   paddingIdx?: number;
 }
 
+const EMBEDDING_OPTION_KEYS = optionKeys<EmbeddingOptions>({ paddingIdx: 1 });
+
 export class Embedding extends Module {
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
@@ -31,6 +34,7 @@ export class Embedding extends Module {
 
   constructor(numEmbeddings: number, embeddingDim: number, opts: EmbeddingOptions = {}) {
     super();
+    opts = checkOptions('Embedding', opts, EMBEDDING_OPTION_KEYS);
     for (const [n, v] of [['numEmbeddings', numEmbeddings], ['embeddingDim', embeddingDim]] as const) {
       if (!Number.isInteger(v) || v <= 0) throw new WasmzooError('E_ARGUMENT', `Embedding: ${n} must be a positive integer, got ${v}`);
     }

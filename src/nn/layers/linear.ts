@@ -4,6 +4,7 @@
  * BatchNorm1d can be folded in and an activation fused.
  */
 import { WasmzooError } from '../../errors.js';
+import { checkOptions, optionKeys } from '../../options.js';
 import { Act, epilogueFlags } from '../../runtime/activation.js';
 import { GEMM_NR } from '../../runtime/kernels.js';
 import { numel } from '../../tensor.js';
@@ -21,6 +22,8 @@ export interface LinearOptions {
   bias?: boolean;
 }
 
+const LINEAR_OPTION_KEYS = optionKeys<LinearOptions>({ bias: 1 });
+
 export interface LinearFusion {
   bn?: BatchNorm1d;
   act?: Act;
@@ -35,6 +38,7 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, opts: LinearOptions = {}) {
     super();
+    opts = checkOptions('Linear', opts, LINEAR_OPTION_KEYS);
     for (const [n, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
       if (!Number.isInteger(v) || v <= 0) throw new WasmzooError('E_ARGUMENT', `Linear: ${n} must be a positive integer, got ${v}`);
     }

@@ -9,6 +9,7 @@
  */
 import { wordIndex } from '../../runtime/arena.js';
 import { WasmzooError } from '../../errors.js';
+import { checkOptions, optionKeys } from '../../options.js';
 import { shapeStr } from '../../tensor.js';
 import { Act } from '../../runtime/activation.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../../graph/graph.js';
@@ -22,6 +23,8 @@ export interface BatchNormOptions {
   affine?: boolean;
   trackRunningStats?: boolean;
 }
+
+const BATCH_NORM_OPTION_KEYS = optionKeys<BatchNormOptions>({ eps: 1, momentum: 1, affine: 1, trackRunningStats: 1 });
 
 export abstract class BatchNorm extends Module {
   readonly numFeatures: number;
@@ -37,6 +40,7 @@ export abstract class BatchNorm extends Module {
 
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
     super();
+    opts = checkOptions(this.constructor.name, opts, BATCH_NORM_OPTION_KEYS);
     if (!Number.isInteger(numFeatures) || numFeatures <= 0) {
       throw new WasmzooError('E_ARGUMENT', `${this.constructor.name}: numFeatures must be a positive integer, got ${numFeatures}`);
     }
@@ -52,10 +56,10 @@ export abstract class BatchNorm extends Module {
       this.weight.data.fill(1);
       this.bias = this.param('bias', [numFeatures]);
     }
-    this.runningMean = this.param('running_mean', [numFeatures]);
-    this.runningVar = this.param('running_var', [numFeatures]);
+    this.runningMean = this.buffer('running_mean', [numFeatures]);
+    this.runningVar = this.buffer('running_var', [numFeatures]);
     this.runningVar.data.fill(1);
-    this.numBatchesTracked = this.param('num_batches_tracked', [], true);
+    this.numBatchesTracked = this.buffer('num_batches_tracked', [], true);
   }
 
   /** Per-channel scale and shift of the inference transform. */
@@ -136,6 +140,8 @@ export interface LocalResponseNormOptions {
   k?: number;
 }
 
+const LRN_OPTION_KEYS = optionKeys<LocalResponseNormOptions>({ alpha: 1, beta: 1, k: 1 });
+
 /** Across-channel LRN as torch.nn.LocalResponseNorm(size, alpha=1e-4, beta=0.75, k=1). */
 export class LocalResponseNorm extends Module {
   readonly size: number;
@@ -144,6 +150,7 @@ export class LocalResponseNorm extends Module {
   readonly k: number;
   constructor(size: number, opts: LocalResponseNormOptions = {}) {
     super();
+    opts = checkOptions('LocalResponseNorm', opts, LRN_OPTION_KEYS);
     if (!Number.isInteger(size) || size <= 0) throw new WasmzooError('E_ARGUMENT', `LocalResponseNorm: size must be a positive integer, got ${size}`);
     this.size = size;
     this.alpha = opts.alpha ?? 1e-4;

@@ -4,6 +4,7 @@
  * https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html
  */
 import { WasmzooError } from '../../errors.js';
+import { checkOptions, optionKeys } from '../../options.js';
 import { poolOut, pair, type Pair } from '../../shape.js';
 import { shapeStr } from '../../tensor.js';
 import { at, shapeError, type GraphBuilder, type Value } from '../../graph/graph.js';
@@ -25,6 +26,9 @@ export interface AvgPool2dOptions {
   countIncludePad?: boolean;
   divisorOverride?: number;
 }
+
+const MAX_POOL_OPTION_KEYS = optionKeys<MaxPool2dOptions>({ stride: 1, padding: 1, dilation: 1, ceilMode: 1 });
+const AVG_POOL_OPTION_KEYS = optionKeys<AvgPool2dOptions>({ stride: 1, padding: 1, ceilMode: 1, countIncludePad: 1, divisorOverride: 1 });
 
 function check4d(name: string, x: Value): readonly number[] {
   if (x.shape.length !== 4) throw shapeError(name, '[N, C, H, W]', x.shape);
@@ -63,6 +67,7 @@ abstract class Pool2d extends Module {
 
 export class MaxPool2d extends Pool2d {
   constructor(kernelSize: number | Pair, opts: MaxPool2dOptions = {}) {
+    opts = checkOptions('MaxPool2d', opts, MAX_POOL_OPTION_KEYS);
     super(kernelSize, opts.stride, opts.padding ?? 0, opts.dilation ?? 1, opts.ceilMode ?? false);
   }
   build(g: GraphBuilder, x: Value): Value {
@@ -81,6 +86,7 @@ export class AvgPool2d extends Pool2d {
   readonly countIncludePad: boolean;
   readonly divisorOverride: number;
   constructor(kernelSize: number | Pair, opts: AvgPool2dOptions = {}) {
+    opts = checkOptions('AvgPool2d', opts, AVG_POOL_OPTION_KEYS);
     super(kernelSize, opts.stride, opts.padding ?? 0, 1, opts.ceilMode ?? false);
     this.countIncludePad = opts.countIncludePad ?? true;
     this.divisorOverride = opts.divisorOverride ?? 0;

@@ -28,6 +28,7 @@
 import { IOPlan } from '../../graph/ioplan.js';
 import { PlanCache } from '../../graph/plancache.js';
 import { WasmzooError } from '../../errors.js';
+import { checkOptions, optionKeys } from '../../options.js';
 import { Act, FLAG_ACCUMULATE, epilogueFlags } from '../../runtime/activation.js';
 import { runtime, type Runtime } from '../../runtime/runtime.js';
 import { Tensor, numel, shapeStr, tensorArg, type Shape } from '../../tensor.js';
@@ -127,6 +128,9 @@ export interface RNNOptions extends RNNBaseOptions {
   nonlinearity?: 'tanh' | 'relu';
 }
 
+const RNN_BASE_OPTION_KEYS = optionKeys<RNNBaseOptions>({ numLayers: 1, bias: 1, batchFirst: 1, dropout: 1, bidirectional: 1 });
+const RNN_OPTION_KEYS = optionKeys<RNNOptions>({ numLayers: 1, bias: 1, batchFirst: 1, dropout: 1, bidirectional: 1, nonlinearity: 1 });
+
 /** Values of one recorded run: output sequence (API layout), h_n, c_n (LSTM). */
 export interface RecurrentValues {
   output: Value;
@@ -173,6 +177,7 @@ export abstract class RNNBase extends Module {
   constructor(mode: RNNMode, inputSize: number, hiddenSize: number, opts: RNNBaseOptions = {}) {
     super();
     const kind = mode === 'LSTM' ? 'LSTM' : mode === 'GRU' ? 'GRU' : 'RNN';
+    opts = checkOptions(kind, opts, kind === 'RNN' ? RNN_OPTION_KEYS : RNN_BASE_OPTION_KEYS);
     const numLayers = opts.numLayers ?? 1;
     for (const [n, v] of [['inputSize', inputSize], ['hiddenSize', hiddenSize], ['numLayers', numLayers]] as const) {
       if (!Number.isInteger(v) || v <= 0) throw new WasmzooError('E_ARGUMENT', `${kind}: ${n} must be a positive integer, got ${v}`);
@@ -572,6 +577,7 @@ export abstract class RNNBase extends Module {
 export class RNN extends RNNBase {
   readonly nonlinearity: 'tanh' | 'relu';
   constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
+    opts = checkOptions('RNN', opts, RNN_OPTION_KEYS);
     const nl = opts.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new WasmzooError('E_ARGUMENT', `RNN: nonlinearity must be 'tanh' or 'relu', got ${JSON.stringify(nl)}`);
     super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts);
