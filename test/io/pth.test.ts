@@ -203,7 +203,7 @@ describe('loading checkpoints into models', () => {
     const seed = Number(gold.metadata.seed);
     const c = (JSON.parse(gold.metadata.cases!) as { name: string; input_seed: number; shape: number[] }[]).find((k) => k.name === 'b2_64')!;
     const src = hashWeights(await resnet18(), seed);
-    const specs: [string, PthTensorSpec][] = src.namedParameters().map(([k, p]) => [k, p.integer
+    const specs: [string, PthTensorSpec][] = src.namedState().map(([k, p]) => [k, p.integer
       ? tensor('I64', BigInt64Array.from(p.data, (x) => BigInt(x)), [...p.shape])
       : tensor('F32', p.data, [...p.shape])]);
     expect(specs.filter(([, s]) => s.storage.dtype === 'I64').length).toBe(20); // every BatchNorm's counter
