@@ -13,15 +13,20 @@ alexnet, tools/lenet.py's LeNet-5 and a 2-layer nn.LSTM classifier):
 - check that every state_dict entry except the num_batches_tracked counters (which no op reads) is an
   initializer of that name, holding exactly hash_tensor(seed, key, dims, keys) with `keys` the set of
   those initializer names (the set the test has: it sees no num_batches_tracked, and no hash rule looks at one),
+- rename the values between nodes to v0, v1, ... (the exporter's '/features/denseblock1/.../Conv_output_0'
+  names are most of a graph's bytes), check the model with onnx.checker,
 - strip those initializers' data (name, data type and dims stay; raw_data empty) and save the graph alone as
-  zoo_<name>.onnx (a few KB to ~100 KB). Initializers that are not state_dict keys (constants the exporter
-  made) keep their data; the goldens list them under `kept`.
+  zoo_<name>.onnx (1 KB for LeNet-5 to 116 KB for DenseNet-121, whose 606 initializer names are most of it).
+  Initializers that are not state_dict keys (constants the exporter made) would keep their data and be listed
+  under `kept`; with these exports there are none: the exporter's own constants are Constant nodes (e.g. the
+  LSTM export's gate reordering is Slice/Concat nodes over the state_dict weights, folded by wasmzoo at load).
 
-zoo_goldens.json: {meta, models: {<name>: {file, seed, input: {name, dims}, output, hashed: [names], kept: [names],
-rows: [{head, top5, sum, sumsq}]}}}: PyTorch's outputs on hash_tensor(seed, 'input', dims) for a batch of 2:
-per row the first 32 logits, the top-5 indices, and the sum and sum of squares of the whole row
-(float32 values written as the doubles they are exactly). Images are 96x96 where the model allows (AlexNet's
-adaptive pool exports only when its 6x6 input is static: 224x224).
+zoo_goldens.json: {meta, models: {<name>: {file, seed, input: {name, dims}, output, classes, ops, hashed (count),
+kept: [names], rows: [{head, top5, gap5, sum, sumsq}]}}}: PyTorch's outputs on hash_tensor(seed, 'input', dims)
+for a batch of 2: per row the first 32 logits, the top-5 indices (gap5: 5th minus 6th logit, so a reader sees
+the top-5 is not a near tie), and the sum and sum of squares of the whole row (float32 values written as the
+doubles they are exactly). Images are 96x96 where the model allows (AlexNet's adaptive pool exports only when its
+6x6 input is static: 224x224).
 """
 import io
 import json
