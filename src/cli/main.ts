@@ -4,6 +4,7 @@
  *
  *   demo                                   LeNet-5 on the 64 shipped Fashion-MNIST images
  *   predict <model> --input IMG [--weights FILE] [--top 5] [--json]
+ *   predict FILE.onnx --input IMG [--size 224] [--labels imagenet|none] [--top 5] [--json]
  *   inspect FILE.safetensors [--json]      names, dtypes, shapes, parameter count, metadata
  *   inspect FILE.pth [--json]              the same for a PyTorch checkpoint (told apart by magic bytes)
  *   inspect FILE.onnx [--json]             ops, inputs/outputs, parameter count, unsupported ops
@@ -13,6 +14,7 @@
  * usage errors, 1 for bad input files). Long work draws a progress bar on stderr when it is a terminal.
  */
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as wasmzoo from '../index.js';
@@ -38,6 +40,9 @@ commands:
           [--weights FILE] [--top 5] [--json]
           model: lenet5 (28x28 grey, Fashion-MNIST; shipped weights by default) or a zoo model
           (${wasmzoo.zooNames.join(', ')}; ImageNet preprocessing; --weights required)
+  predict FILE.onnx --input IMAGE       classify with an ONNX image classifier (ImageNet preprocessing)
+          [--size 224] [--labels imagenet|none] [--top 5] [--json]
+          the input size comes from the model when fixed, else --size (default 224)
   inspect FILE.safetensors [--json]     tensor names, dtypes, shapes, parameter count, metadata
   inspect FILE.pth [--json]             the same for a PyTorch checkpoint (torch.save of a state_dict)
   inspect FILE.onnx [--json]            ops, inputs/outputs, parameter count, what wasmzoo cannot run
@@ -62,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
         top: { type: 'string', short: 'k' },
         runs: { type: 'string' },
         batch: { type: 'string' },
+        size: { type: 'string' },
+        labels: { type: 'string' },
         backend: { type: 'string' },
         invert: { type: 'string' },
         json: { type: 'boolean' },
@@ -185,6 +192,8 @@ function modelName(name: string | undefined, cmd: string): 'lenet5' | ZooName {
 }
 
 async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOptions | undefined): Promise<number> {
+  if (name && /\.onnx$/i.test(name)) return predictOnnx(name, o, init);
+  for (const k of ['size', 'labels'] as const) if (o[k] !== undefined) throw new CliError(`predict: --${k} is for .onnx models`, 2);
   const model = modelName(name, 'predict');
   if (typeof o.input !== 'string') throw new CliError('predict: --input IMAGE (a PNG or JPEG) is required', 2);
   const top = positiveInt('top', o.top, 5, model === 'lenet5' ? 10 : 1000);
@@ -237,6 +246,78 @@ async function predict(name: string | undefined, o: Values, init: wasmzoo.InitOp
   console.log(`${model} (${wasmzoo.backend()}) on ${o.input} (${image.format} ${image.width}x${image.height} -> ${note}): ${ms.toFixed(2)} ms`);
   const w = Math.max(...best.map((e) => (e.label ?? String(e.index)).length));
   best.forEach((e, i) => console.log(`  ${i + 1}. ${(e.label ?? String(e.index)).padEnd(w)}  ${(e.probability * 100).toFixed(1).padStart(5)}%`));
+  return 0;
+}
+
+/**
+ * An ONNX image classifier: one input [N, 3, H, W] (N 1 or symbolic), ImageNet preprocessing to H x W when the
+ * file fixes them (else --size): shorter side to size / 0.875, then the center crop, as torchvision's preset
+ * (256 -> 224). The output is read as one row of class scores; ImageNet labels when it has 1000 classes.
+ */
+async function predictOnnx(path: string, o: Values, init: wasmzoo.InitOptions | undefined): Promise<number> {
+  if (typeof o.input !== 'string') throw new CliError('predict: --input IMAGE (a PNG or JPEG) is required', 2);
+  if (o.weights !== undefined) throw new CliError('predict: an .onnx file holds its weights; --weights is for zoo models', 2);
+  const labelsOpt = (o.labels ?? 'auto') as string;
+  if (!['auto', 'imagenet', 'none'].includes(labelsOpt)) throw new CliError(`--labels must be imagenet or none, got ${JSON.stringify(labelsOpt)}`, 2);
+  const sizeOpt = o.size === undefined ? undefined : positiveInt('size', o.size, 224, 4096);
+  const top = positiveInt('top', o.top, 5, 100000);
+  const bytes = await readBytes(path, 'model');
+  const image = decodeImage(await readBytes(o.input, 'input'), o.input);
+  if (init) await wasmzoo.init(init);
+  let model: onnx.OnnxModel;
+  try {
+    model = await onnx.loadOnnx(bytes);
+  } catch (e) {
+    if (e instanceof wasmzoo.WasmzooError) throw new CliError(`${path}: ${e.message}`);
+    throw e;
+  }
+  const input = model.inputs[0];
+  const shape = input?.shape;
+  if (model.inputs.length !== 1 || !shape || shape.length !== 4 || shape[1] !== 3 || (input.dtype && input.dtype !== 'float32')) {
+    const got = model.inputs.map((v) => `${v.name}: ${v.dtype ?? '?'} [${v.shape?.map((d) => d ?? '?').join(', ') ?? '?'}]`).join('; ');
+    throw new CliError(`${path}: predict needs an image classifier with one float32 input [N, 3, H, W]; this model takes ${got || 'no input'}`);
+  }
+  if (typeof shape[0] === 'number' && shape[0] !== 1) throw new CliError(`${path}: the input's batch dim is fixed at ${shape[0]}; predict classifies one image`);
+  const fixed = typeof shape[2] === 'number' && typeof shape[3] === 'number';
+  let h: number, w: number;
+  if (fixed) {
+    [h, w] = [shape[2] as number, shape[3] as number];
+    if (sizeOpt !== undefined && (sizeOpt !== h || sizeOpt !== w)) throw new CliError(`--size ${sizeOpt}: ${path} takes ${h}x${w} images only`, 2);
+  } else {
+    h = typeof shape[2] === 'number' ? shape[2] : sizeOpt ?? 224;
+    w = typeof shape[3] === 'number' ? shape[3] : sizeOpt ?? 224;
+  }
+  const x = wasmzoo.preprocessImageNet(image, { resize: Math.round(Math.max(h, w) / 0.875), crop: [h, w] });
+  const t0 = performance.now();
+  let y: wasmzoo.Tensor;
+  try {
+    y = model.forward(x);
+  } catch (e) {
+    if (e instanceof wasmzoo.WasmzooError) throw new CliError(`${path}: ${e.message}`);
+    throw e;
+  }
+  const ms = performance.now() - t0;
+  const classes = y.size;
+  if (y.shape[0] !== 1 || classes < 1) throw new CliError(`${path}: output '${model.outputs[0].name}' has shape [${y.shape.join(', ')}], not one row of class scores`);
+  if (labelsOpt === 'imagenet' && classes !== 1000) throw new CliError(`--labels imagenet: the model gives ${classes} classes, ImageNet has 1000`, 2);
+  const useImagenet = labelsOpt === 'imagenet' || (labelsOpt === 'auto' && classes === 1000);
+  const row = y.data.subarray(0, classes);
+  // a model that ends in Softmax already gives probabilities: show them, not a softmax of them
+  let sum = 0;
+  for (const v of row) sum += v;
+  const probabilities = row.every((v) => v >= 0 && v <= 1) && Math.abs(sum - 1) < 1e-3;
+  const best = wasmzoo.topK(row, top, useImagenet ? wasmzoo.imagenetClasses : Array.from({ length: classes }, () => ''))[0].map((e) => ({
+    index: e.index, label: useImagenet ? e.label : undefined, logit: e.logit, probability: probabilities ? e.logit : e.probability,
+  }));
+  if (o.json) {
+    console.log(JSON.stringify({ model: path, backend: wasmzoo.backend(), input: o.input, size: [h, w], ms, classes, top: best }));
+    return 0;
+  }
+  console.log(`${basename(path)} (${wasmzoo.backend()}) on ${o.input} (${image.format} ${image.width}x${image.height} -> ${w}x${h} RGB, ImageNet preset): ${ms.toFixed(2)} ms`);
+  const idx = best.map((e) => `[${e.index}]`);
+  const iw = Math.max(...idx.map((s) => s.length));
+  const lw = Math.max(0, ...best.map((e) => e.label?.length ?? 0));
+  best.forEach((e, i) => console.log(`  ${i + 1}. ${idx[i].padEnd(iw)} ${lw ? `${(e.label ?? '').padEnd(lw)}  ` : ''}${(e.probability * 100).toFixed(1).padStart(5)}%`));
   return 0;
 }
 
