@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import * as esbuild from 'esbuild';
+import { inlinedBase64 } from '../tools/inline-binary.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OPTIONAL = ['registry', 'alexnet', 'zfnet', 'vgg', 'resnet', 'googlenet'].map((m) => `src/models/${m}.ts`);
@@ -16,9 +17,11 @@ const OPTIONAL = ['registry', 'alexnet', 'zfnet', 'vgg', 'resnet', 'googlenet'].
 const wasmPlugin = {
   name: 'wasm-inline',
   setup(build) {
-    build.onLoad({ filter: /\.(wasm|patch)$/ }, (args) => ({
+    // `x.wasm?deflate`: esbuild knows no queries; keep the query in a namespace of our own
+    build.onResolve({ filter: /\.(wasm|patch)(\?deflate)?$/ }, (args) => ({ path: join(args.resolveDir, args.path), namespace: 'wasm-inline' }));
+    build.onLoad({ filter: /.*/, namespace: 'wasm-inline' }, (args) => ({
       loader: 'js',
-      contents: `export default ${JSON.stringify(readFileSync(args.path).toString('base64'))};`,
+      contents: `export default ${JSON.stringify(inlinedBase64(args.path))};`,
     }));
   },
 };

@@ -7,3 +7,11 @@ declare module '*.patch' {
   const base64: string;
   export default base64;
 }
+declare module '*.wasm?deflate' {
+  const base64: string;
+  export default base64;
+}
+declare module '*.patch?deflate' {
+  const base64: string;
+  export default base64;
+}

@@ -11,9 +11,12 @@
  * memory (shared-module.ts), one instance here and one per worker, and the kernels split across them
  * (parallel.ts). Where threads cannot run, the runtime runs on one thread and `threadsNote` says why.
  */
-import relaxedPatch from '../../build/wasmzoo.relaxed.patch';
-import simdBase64 from '../../build/wasmzoo.simd.wasm';
+// SIMD kernels and the relaxed patch travel zlib-compressed (tools/inline-binary.mjs); the scalar ones plain,
+// for engines too old to inflate
+import relaxedPatch from '../../build/wasmzoo.relaxed.patch?deflate';
+import simdBase64 from '../../build/wasmzoo.simd.wasm?deflate';
 import scalarBase64 from '../../build/wasmzoo.scalar.wasm';
+import { inflate } from './inflate.js';
 import { applyWasmPatch, fromBase64 } from './wasm-patch.js';
 import { WasmzooError } from '../errors.js';
 import { checkOptions, optionKeys } from '../options.js';
@@ -117,14 +120,14 @@ let current: Runtime | undefined;
 let pending: Promise<Runtime> | undefined;
 
 /** The embedded bytes of a variant (relaxed is rebuilt from SIMD plus a patch, see wasm-patch.ts). */
-export function variantBytes(backend: Backend): Uint8Array<ArrayBuffer> {
+export async function variantBytes(backend: Backend): Promise<Uint8Array<ArrayBuffer>> {
   if (backend === 'scalar') return fromBase64(scalarBase64);
-  const simd = fromBase64(simdBase64);
-  return backend === 'simd' ? simd : applyWasmPatch(simd, fromBase64(relaxedPatch));
+  const simd = await inflate(fromBase64(simdBase64));
+  return backend === 'simd' ? simd : applyWasmPatch(simd, await inflate(fromBase64(relaxedPatch)));
 }
 
 async function compile(backend: Backend): Promise<WebAssembly.Module> {
-  const bytes = variantBytes(backend);
+  const bytes = await variantBytes(backend);
   // validate first: an engine without (relaxed) SIMD says no quickly and without an exception trace
   if (!WebAssembly.validate(bytes)) throw new WasmzooError('E_RUNTIME', `this engine does not accept the ${backend} kernels`);
   return WebAssembly.compile(bytes);
@@ -204,7 +207,7 @@ export async function instantiate(opts: InitOptions = {}): Promise<Runtime> {
     }
     if (!note) {
       try {
-        const shared = opts.module ?? await WebAssembly.compile(toSharedMemoryModule(variantBytes(chosen!)));
+        const shared = opts.module ?? await WebAssembly.compile(toSharedMemoryModule(await variantBytes(chosen!)));
         const maxPages = Math.min(MAX_PAGES, Math.ceil((opts.maxMemory ?? defaultMaxMemory()) / 65536));
         const memory = new WebAssembly.Memory({ initial: 1, maximum: maxPages, shared: true });
         const instance = await WebAssembly.instantiate(shared, { env: { memory } });

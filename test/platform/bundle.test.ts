@@ -3,6 +3,7 @@
  * build/*.wasm as base64), loads nothing at run time (no require/import; no fetch of the wasm), the IIFE defines the
  * global, and dist/wasmzoo.d.ts is one self-contained file a NodeNext TypeScript user can compile against.
  */
+import { inlinedBase64 } from '../../tools/inline-binary.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +17,11 @@ describe('dist bundles', () => {
     const code = read(file);
     for (const v of VARIANTS) {
       const b64 = readFileSync(join(ROOT, `build/wasmzoo.${v}.wasm`)).toString('base64');
-      // scalar and simd are inlined whole; relaxed as a patch on simd (src/runtime/wasm-patch.ts; the
-      // rebuilt bytes are checked against the relaxed build in test/runtime/runtime.test.ts)
-      const inlined = v === 'relaxed' ? readFileSync(join(ROOT, 'build/wasmzoo.relaxed.patch')).toString('base64') : b64;
-      expect(code.includes(inlined), `${file} holds build/wasmzoo.${v === 'relaxed' ? 'relaxed.patch' : `${v}.wasm`} (stale build?)`).toBe(true);
+      // scalar is inlined whole, simd zlib-compressed, relaxed as a compressed patch on simd
+      // (tools/inline-binary.mjs, src/runtime/wasm-patch.ts; the rebuilt bytes are checked against the
+      // relaxed build in test/runtime/runtime.test.ts)
+      const src = v === 'relaxed' ? 'build/wasmzoo.relaxed.patch?deflate' : v === 'simd' ? 'build/wasmzoo.simd.wasm?deflate' : 'build/wasmzoo.scalar.wasm';
+      expect(code.includes(inlinedBase64(join(ROOT, src))), `${file} holds ${src} (stale build?)`).toBe(true);
       expect(readFileSync(join(DIST, `wasm/wasmzoo.${v}.wasm`)).toString('base64'), `dist/wasm/wasmzoo.${v}.wasm = build/`).toBe(b64);
     }
     expect(code).toMatch(/\batob\b/);

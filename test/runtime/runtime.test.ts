@@ -81,7 +81,7 @@ describe('embedded kernels', () => {
     const { readFileSync } = await import('node:fs');
     const { variantBytes } = await import('../../src/runtime/runtime.js');
     for (const v of ['scalar', 'simd', 'relaxed'] as const) {
-      expect(Buffer.from(variantBytes(v)).equals(readFileSync(`build/wasmzoo.${v}.wasm`)), v).toBe(true);
+      expect(Buffer.from(await variantBytes(v)).equals(readFileSync(`build/wasmzoo.${v}.wasm`)), v).toBe(true);
     }
   });
 });

@@ -28,7 +28,7 @@ function same(a: Float32Array, b: Float32Array, what: string): void {
 
 describe('the shared-memory kernels', () => {
   it('are the variant with its memory imported as shared, and compute the same', async () => {
-    const simd = variantBytes('simd');
+    const simd = await variantBytes('simd');
     const shared = toSharedMemoryModule(simd);
     expect(WebAssembly.validate(shared)).toBe(true);
     const mod = await WebAssembly.compile(shared);
