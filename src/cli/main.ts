@@ -339,6 +339,18 @@ async function inspect(path: string, json: boolean): Promise<number> {
     if (e instanceof wasmzoo.WasmzooError) throw new CliError(fileProblem(path, e));
     throw e;
   }
+  return printTensors(path, bytes, f, json, { metadata: f.metadata }, [
+    `${path}: ${formatBytes(bytes.byteLength)}, ${f.names.length} tensors`,
+    ...Object.entries(f.metadata ?? {}).map(([k, v]) => `  ${k}: ${v}`),
+  ]);
+}
+
+/**
+ * The tensor table of a weight file (safetensors or a PyTorch checkpoint): `head` lines, then name, dtype,
+ * shape and size of each tensor and the parameter count; or, with --json, one object with `extra`'s fields.
+ */
+function printTensors(path: string, bytes: Uint8Array, f: { names: readonly string[]; get(name: string): { dtype: string; shape: readonly number[] } },
+  json: boolean, extra: Record<string, unknown>, head: string[]): number {
   const rows = f.names.map((name) => {
     const t = f.get(name);
     return { name, dtype: t.dtype, shape: [...t.shape], numel: t.shape.reduce((a, b) => a * b, 1) };
@@ -347,12 +359,10 @@ async function inspect(path: string, json: boolean): Promise<number> {
   // Running statistics and counters are state, not parameters (as torchvision's num_params).
   const params = rows.filter((r) => !/(^|\.)(running_mean|running_var|num_batches_tracked)$/.test(r.name)).reduce((a, r) => a + r.numel, 0);
   if (json) {
-    console.log(JSON.stringify({ file: path, bytes: bytes.byteLength, metadata: f.metadata, tensors: rows, values: total, parameters: params }));
+    console.log(JSON.stringify({ file: path, bytes: bytes.byteLength, ...extra, tensors: rows, values: total, parameters: params }));
     return 0;
   }
-  console.log(`${path}: ${formatBytes(bytes.byteLength)}, ${rows.length} tensors`);
-  const meta = Object.entries(f.metadata ?? {});
-  if (meta.length) for (const [k, v] of meta) console.log(`  ${k}: ${v}`);
+  for (const line of head) console.log(line);
   const nw = Math.max(4, ...rows.map((r) => r.name.length));
   const shapes = rows.map((r) => `[${r.shape.join(', ')}]`);
   const sw = Math.max(5, ...shapes.map((x) => x.length));
@@ -371,26 +381,11 @@ async function inspectPth(path: string, bytes: Uint8Array, json: boolean): Promi
     if (e instanceof wasmzoo.WasmzooError) throw new CliError(`${path}: not a readable PyTorch checkpoint: ${e.message}`);
     throw e;
   }
-  const rows = f.names.map((name) => {
-    const t = f.get(name);
-    return { name, dtype: t.dtype, shape: [...t.shape], numel: t.shape.reduce((a, b) => a * b, 1) };
-  });
-  const total = rows.reduce((a, r) => a + r.numel, 0);
-  const params = rows.filter((r) => !/(^|\.)(running_mean|running_var|num_batches_tracked)$/.test(r.name)).reduce((a, r) => a + r.numel, 0);
-  if (json) {
-    console.log(JSON.stringify({ file: path, bytes: bytes.byteLength, format: `pth-${f.format}`, container: f.container, skipped: f.skipped, tensors: rows, values: total, parameters: params }));
-    return 0;
-  }
   const where = f.container ? `, state dict under ${JSON.stringify(f.container)}` : '';
-  console.log(`${path}: ${formatBytes(bytes.byteLength)}, PyTorch checkpoint (${f.format} format${where}), ${rows.length} tensors`);
-  if (f.skipped.length) console.log(`  not tensors (skipped): ${f.skipped.slice(0, 8).join(', ')}${f.skipped.length > 8 ? ', ...' : ''}`);
-  const nw = Math.max(4, ...rows.map((r) => r.name.length));
-  const shapes = rows.map((r) => `[${r.shape.join(', ')}]`);
-  const sw = Math.max(5, ...shapes.map((x) => x.length));
-  console.log(`  ${'name'.padEnd(nw)}  dtype  ${'shape'.padEnd(sw)}  values`);
-  rows.forEach((r, i) => console.log(`  ${r.name.padEnd(nw)}  ${r.dtype.padEnd(5)}  ${shapes[i].padEnd(sw)}  ${r.numel.toLocaleString('en-US')}`));
-  console.log(`parameters: ${params.toLocaleString('en-US')}${params !== total ? ` (+ ${(total - params).toLocaleString('en-US')} buffer values)` : ''}`);
-  return 0;
+  return printTensors(path, bytes, f, json, { format: `pth-${f.format}`, container: f.container, skipped: f.skipped }, [
+    `${path}: ${formatBytes(bytes.byteLength)}, PyTorch checkpoint (${f.format} format${where}), ${f.names.length} tensors`,
+    ...(f.skipped.length ? [`  not tensors (skipped): ${f.skipped.slice(0, 8).join(', ')}${f.skipped.length > 8 ? ', ...' : ''}`] : []),
+  ]);
 }
 
 /** An ONNX file: producer, opset, inputs/outputs, op counts, parameters, and what wasmzoo does not run. */
