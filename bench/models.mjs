@@ -22,6 +22,7 @@ import { buildTfjs } from './tfjs-models.mjs';
 import { threadArgs, perThreadCount } from './threads.mjs';
 // threads of every runtime: --threads=N (or env THREADS); --threads=1,2 runs each count in a child and puts
 // them side by side in bench/RESULTS-threads.md (bench/threads.mjs)
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { counts: THREAD_COUNTS, json: JSON_OUT } = threadArgs();
 if (THREAD_COUNTS.length > 1) {
   await threadsReport(perThreadCount(fileURLToPath(import.meta.url), THREAD_COUNTS));
@@ -29,7 +30,6 @@ if (THREAD_COUNTS.length > 1) {
 }
 const THREADS = THREAD_COUNTS[0];
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SEED = 1; // as tools/export_onnx.py
 const args = process.argv.slice(2);
 const filter = args.find((a) => !a.startsWith('--'));
