@@ -20,10 +20,17 @@ import { decodeModel, fillFromRaw, type Graph, type Model, type ValueInfo } from
 import { allocData, numel, type OnnxDType, type OnnxTensor } from './value.js';
 import { ONNX_OPS } from './ops/index.js';
 import { Attrs, type OpNode } from './ops/types.js';
+import { fuseNodes, planLayouts, runStep } from './fuse.js';
+import { toNchw } from './ops/nhwc.js';
 
 export interface LoadOnnxOptions extends LoadWeightsOptions {
   /** Bytes of external-data files by their `location` (models saved with save_as_external_data). */
   externalData?: Record<string, Uint8Array>;
+  /**
+   * false: run every node of the file as it is, NCHW between ops (to compare or debug). Default true: fuse
+   * activations and residual adds into the convs and keep activations NHWC between them (src/onnx/fuse.ts).
+   */
+  fuse?: boolean;
 }
 
 /** A graph input or output: name, dtype and dims (a number, a symbolic name, or null when unknown). */
@@ -89,7 +96,7 @@ export class OnnxModel {
     // topological order, and which values are known at load
     const known = new Set<string>([...initialized, '']);
     const available = new Set<string>([...known, ...this.inputs.map((v) => v.name)]);
-    const dynamic: OpNode[] = [];
+    let dynamic: OpNode[] = [];
     for (const node of nodes) {
       for (const x of node.inputs) {
         if (!available.has(x)) throw new WasmzooError('E_ONNX', `onnx: node '${node.name}' (${node.opType}) reads '${x}', which no earlier node, input or initializer produces`);
@@ -108,16 +115,20 @@ export class OnnxModel {
     for (const o of this.outputs) {
       if (!available.has(o.name)) throw new WasmzooError('E_ONNX', `onnx: graph output '${o.name}' is produced by no node`);
     }
+    const outputNames = new Set(this.outputs.map((o) => o.name));
+    if (opts.fuse !== false) {
+      dynamic = fuseNodes(dynamic, outputNames);
+      planLayouts(dynamic, outputNames);
+    }
     // drop each dynamic value after its last reader
     const lastUse = new Map<string, number>();
     dynamic.forEach((node, i) => node.inputs.forEach((x) => { if (x && !this.constants.has(x)) lastUse.set(x, i); }));
-    const outputNames = new Set(this.outputs.map((o) => o.name));
     const frees: string[][] = dynamic.map(() => []);
     for (const [x, i] of lastUse) if (!outputNames.has(x)) frees[i].push(x);
     dynamic.forEach((node, i) => this.steps.push({ node, free: frees[i] }));
   }
 
-  /** Number of nodes that run per call (after constant folding). */
+  /** Number of nodes that run per call (after constant folding and fusion). */
   get runtimeNodes(): number {
     return this.steps.length;
   }
@@ -129,7 +140,8 @@ export class OnnxModel {
       const t = feeds[inp.name];
       if (!t) throw new WasmzooError('E_ARGUMENT', `onnx: input '${inp.name}' is missing (the model's inputs: ${this.inputs.map((v) => `'${v.name}'`).join(', ')})`);
       checkFeed(inp, t);
-      values.set(inp.name, t);
+      // a caller's tensor is NCHW whatever it says (layout is the session's own tag)
+      values.set(inp.name, t.layout ? { dtype: t.dtype, dims: t.dims, data: t.data } : t);
     }
     for (const k of Object.keys(feeds)) {
       if (!this.inputs.some((v) => v.name === k)) throw new WasmzooError('E_ARGUMENT', `onnx: '${k}' is not an input of this model (its inputs: ${this.inputs.map((v) => `'${v.name}'`).join(', ')})`);
@@ -140,7 +152,7 @@ export class OnnxModel {
       for (const x of free) values.delete(x);
     }
     const result: Record<string, OnnxTensor> = {};
-    for (const o of this.outputs) result[o.name] = values.get(o.name)!;
+    for (const o of this.outputs) result[o.name] = toNchw(this.rt, values.get(o.name)!);
     return result;
   }
 
@@ -167,7 +179,7 @@ export class OnnxModel {
   private exec(node: OpNode, values: Map<string, OnnxTensor>): OnnxTensor[] {
     const inputs = node.inputs.map((x) => (x === '' ? undefined : values.get(x)));
     const constant = node.inputs.map((x) => x !== '' && this.constants.has(x));
-    return ONNX_OPS[node.opType].run(node, inputs, { rt: this.rt, constant });
+    return runStep(node, inputs, { rt: this.rt, constant });
   }
 }
 
