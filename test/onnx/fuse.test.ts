@@ -8,7 +8,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadOnnx, type OnnxModel, type OnnxTensor } from '../../src/onnx/index.js';
-import { init, tensor, WasmzooError } from '../../src/index.js';
+import { init, runtime, tensor, WasmzooError } from '../../src/index.js';
 import { onnxModel, type ModelSpec, type NodeSpec, type TensorSpec } from './build.js';
 import { fuseNodes, planLayouts } from '../../src/onnx/fuse.js';
 import { Attrs, type OpNode } from '../../src/onnx/ops/types.js';
@@ -366,5 +366,86 @@ describe('run-time inputs the kernels do not take', () => {
     }
     expect(err).toBeInstanceOf(WasmzooError);
     expect((err as Error).message).toMatch(/Conv 'my_conv'/);
+  });
+});
+
+/** Calls of kernel `name` while `fn` runs (a copy of the runtime's kernel table with that one wrapped). */
+function countKernelCalls(name: string, fn: () => void): number {
+  const rt = runtime() as unknown as { k: Record<string, unknown> };
+  const k = rt.k;
+  let calls = 0;
+  const real = k[name] as (...a: unknown[]) => unknown;
+  rt.k = { ...k, [name]: (...a: unknown[]) => { calls++; return real(...a); } };
+  try {
+    fn();
+  } finally {
+    rt.k = k;
+  }
+  return calls;
+}
+
+describe('large float32 elementwise ops and softmax run on the kernels (ops/fast-f32.ts)', () => {
+  const one = (op: string, arity: number, attrs: NodeSpec['attrs'] = {}, opset = 13) => loadOnnx(onnxModel({
+    opset,
+    nodes: [{ op, inputs: arity === 2 ? ['a', 'b'] : ['a'], outputs: ['y'], attrs }],
+    inputs: arity === 2 ? [{ name: 'a' }, { name: 'b' }] : [{ name: 'a' }],
+    outputs: [{ name: 'y' }],
+  }));
+  // 5000 elements take the kernels, 300 the TypeScript loop: both against float64 Math here
+  for (const n of [5000, 300]) {
+    it(`Relu, LeakyRelu, Sigmoid, Tanh, Add, Mul on ${n} elements`, async () => {
+      const a = f32([2, n / 2], 31), b = f32([2, n / 2], 32);
+      const ad = a.data as Float32Array, bd = b.data as Float32Array;
+      const unary: Array<[string, NodeSpec['attrs'], (x: number) => number, number]> = [
+        ['Relu', {}, (x) => Math.max(0, x), 0],
+        ['LeakyRelu', { alpha: { float: 0.25 } }, (x) => (x < 0 ? 0.25 * x : x), 0],
+        ['Sigmoid', {}, (x) => 1 / (1 + Math.exp(-x)), 2e-7],
+        ['Tanh', {}, Math.tanh, 2e-7],
+      ];
+      for (const [op, attrs, fn, tol] of unary) {
+        const m = await one(op, 1, attrs);
+        const calls = countKernelCalls('activation', () => m.runTensors({ a }));
+        expect(calls, `${op} on the kernel`).toBe(n >= 4096 ? 1 : 0);
+        const y = m.runTensors({ a }).y.data as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(y[i] - fn(ad[i])));
+        expect(worst, op).toBeLessThanOrEqual(tol === 0 ? 0 : tol);
+      }
+      const add = await one('Add', 2), mul = await one('Mul', 2);
+      expect(countKernelCalls('add', () => add.runTensors({ a, b })) + countKernelCalls('mul', () => mul.runTensors({ a, b }))).toBe(n >= 4096 ? 2 : 0);
+      const sum = add.runTensors({ a, b }).y.data as Float32Array;
+      const prod = mul.runTensors({ a, b }).y.data as Float32Array;
+      expect(Array.from(sum)).toEqual(Array.from(ad, (x, i) => Math.fround(x + bd[i])));
+      expect(Array.from(prod)).toEqual(Array.from(ad, (x, i) => Math.fround(x * bd[i])));
+      // broadcasting stays on the generic path
+      const row = f32([n / 2], 33);
+      const bsum = (await one('Add', 2)).runTensors({ a, b: row }).y.data as Float32Array;
+      expect(bsum[n / 2 + 1]).toBe(Math.fround(ad[n / 2 + 1] + (row.data as Float32Array)[1]));
+    });
+  }
+
+  it('Softmax / LogSoftmax over the last axis (opset 13) and over the flattened tail (opset 11), vs float64', async () => {
+    const x = f32([3, 2, 1000], 34);
+    const xd = x.data as Float32Array;
+    const rows = (cols: number, log: boolean) => {
+      const out = new Float64Array(xd.length);
+      for (let r = 0; r < xd.length / cols; r++) {
+        let m = -Infinity, s = 0;
+        for (let j = 0; j < cols; j++) m = Math.max(m, xd[r * cols + j]);
+        for (let j = 0; j < cols; j++) s += Math.exp(xd[r * cols + j] - m);
+        for (let j = 0; j < cols; j++) out[r * cols + j] = log ? xd[r * cols + j] - m - Math.log(s) : Math.exp(xd[r * cols + j] - m) / s;
+      }
+      return out;
+    };
+    for (const [opset, cols] of [[13, 1000], [11, 2000]] as const) {
+      for (const log of [false, true]) {
+        const m = await one(log ? 'LogSoftmax' : 'Softmax', 1, opset === 11 ? { axis: 1 } : {}, opset);
+        expect(countKernelCalls(log ? 'log_softmax' : 'softmax', () => m.runTensors({ a: x }))).toBe(1);
+        const y = m.runTensors({ a: x }).y.data as Float32Array, want = rows(cols, log);
+        let worst = 0;
+        for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i] - want[i]) / Math.max(1e-3, Math.abs(want[i])));
+        expect(worst, `${log ? 'LogSoftmax' : 'Softmax'} opset ${opset}`).toBeLessThan(2e-6);
+      }
+    }
   });
 });
