@@ -14,7 +14,8 @@
  *
  * Layout: the conv and pool kernels work in NHWC, ONNX in NCHW. A value every reader of which takes NHWC
  * (a Conv's X or residual, a pool's X, or an elementwise op below) stays NHWC (OnnxTensor.layout, ops/nhwc.ts)
- * instead of being transposed back and forth at every op. Elementwise ops are layout-blind when their
+ * instead of being transposed back and forth at every op; a kernel leaves such a value in its arena block
+ * (OnnxTensor.ptr) for the next kernel to read there, and the session releases it after its last reader. Elementwise ops are layout-blind when their
  * operands are NHWC values of one shape and scalars: they run on the data as it is. Every other op, and the
  * caller, gets NCHW: runStep transposes before it runs whatever does not read NHWC, and after it the outputs
  * the plan did not mark (OpNode.nhwcOut).
@@ -25,7 +26,7 @@ import { ONNX_OPS } from './ops/index.js';
 import type { Fusion, OpContext, OpNode } from './ops/types.js';
 import { convFused } from './ops/conv.js';
 import { gemmFused } from './ops/matmul.js';
-import { isNhwc, toNchw } from './ops/nhwc.js';
+import { isNhwc, isResident, releaseResident, toJs, toNchw } from './ops/nhwc.js';
 
 /** Ops that read input 0 in either layout (and write NHWC when OpNode.nhwcOut): the kernels' NHWC ops. */
 const NHWC_NATIVE = new Set(['Conv', 'MaxPool', 'AveragePool']);
@@ -149,15 +150,15 @@ export function planLayouts(nodes: readonly OpNode[], outputs: ReadonlySet<strin
  * through its op, with NHWC inputs transposed for ops that do not read them and NHWC outputs transposed
  * unless the layout plan kept them.
  */
-export function runStep(node: OpNode, inputs: Array<OnnxTensor | undefined>, ctx: OpContext): OnnxTensor[] {
+export function runStep(node: OpNode, inputs: Array<OnnxTensor | undefined>, ctx: OpContext, freed?: readonly string[]): OnnxTensor[] {
   const rt = ctx.rt;
   let outs: OnnxTensor[];
-  if (node.fused) outs = runFused(node, node.fused, inputs, ctx);
+  if (node.fused) outs = runFused(node, node.fused, inputs, ctx, freed);
   else if (!inputs.some(isNhwc)) outs = ONNX_OPS[node.opType].run(node, inputs, ctx);
   else if (NHWC_NATIVE.has(node.opType)) outs = ONNX_OPS[node.opType].run(node, inputs.map((t, i) => (i === 0 ? t : toNchw(rt, t))), ctx);
   else if (LAYOUT_BLIND.has(node.opType) && layoutBlindFits(inputs)) {
     const dims = inputs.find(isNhwc)!.dims;
-    const plain = inputs.map((t) => (t && isNhwc(t) ? { dtype: t.dtype, dims: t.dims, data: t.data } : t));
+    const plain = inputs.map((t) => (t && isNhwc(t) ? { dtype: t.dtype, dims: t.dims, data: toJs(rt, t).data } : t));
     outs = ONNX_OPS[node.opType].run(node, plain, ctx).map((y) => {
       // the operands' shape and scalars of rank <= 4 give that shape: anything else would be a bug, never NHWC data
       if (y.dtype !== 'float32' || y.dims.length !== 4 || y.dims.some((d, i) => d !== dims[i])) {
@@ -166,7 +167,14 @@ export function runStep(node: OpNode, inputs: Array<OnnxTensor | undefined>, ctx
       return { ...y, layout: 'nhwc' as const };
     });
   } else outs = ONNX_OPS[node.opType].run(node, inputs.map((t) => toNchw(rt, t)), ctx);
-  return node.nhwcOut ? outs : outs.map((y) => toNchw(rt, y));
+  return outs.map((y) => {
+    // the session releases a resident value once, by name: an op handing back a resident input would alias it
+    if (isResident(y) && inputs.includes(y)) y = toJs(rt, y);
+    if (node.nhwcOut || !isNhwc(y)) return y;
+    const z = toNchw(rt, y);
+    releaseResident(rt, y);
+    return z;
+  });
 }
 
 /** An elementwise op can run on NHWC data as it is: the NHWC operands share one shape, the rest are scalars of rank <= 4. */
@@ -179,11 +187,15 @@ function layoutBlindFits(inputs: ReadonlyArray<OnnxTensor | undefined>): boolean
   });
 }
 
-function runFused(node: OpNode, f: Fusion, inputs: Array<OnnxTensor | undefined>, ctx: OpContext): OnnxTensor[] {
+function runFused(node: OpNode, f: Fusion, inputs: Array<OnnxTensor | undefined>, ctx: OpContext, freed?: readonly string[]): OnnxTensor[] {
   // the plan leaves only X and the residual NHWC; anything else gets NCHW, as for any op
   if (node.opType === 'Conv') inputs = inputs.map((t, i) => (i === 0 || i === f.residual ? t : toNchw(ctx.rt, t)));
+  const residual = f.residual === undefined ? undefined : inputs[f.residual];
+  // dropped after this step and read here only as the residual: its arena block may take the output
+  const takeResidual = f.residual !== undefined && !!freed?.includes(node.inputs[f.residual])
+    && node.inputs.filter((x) => x === node.inputs[f.residual!]).length === 1;
   const y = node.opType === 'Conv'
-    ? convFused(node, inputs, ctx, { act: f.act, alpha: f.alpha, residual: f.residual === undefined ? undefined : inputs[f.residual] })
+    ? convFused(node, inputs, ctx, { act: f.act, alpha: f.alpha, residual, takeResidual })
     : gemmFused(node, inputs.map((t) => toNchw(ctx.rt, t)), ctx, { act: f.act, alpha: f.alpha });
   return y ? [y] : runOriginals(node, f, inputs, ctx);
 }

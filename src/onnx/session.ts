@@ -21,7 +21,7 @@ import { allocData, numel, type OnnxDType, type OnnxTensor } from './value.js';
 import { ONNX_OPS } from './ops/index.js';
 import { Attrs, type OpNode } from './ops/types.js';
 import { fuseNodes, planLayouts, runStep } from './fuse.js';
-import { toNchw } from './ops/nhwc.js';
+import { releaseResident, toNchw } from './ops/nhwc.js';
 
 export interface LoadOnnxOptions extends LoadWeightsOptions {
   /** Bytes of external-data files by their `location` (models saved with save_as_external_data). */
@@ -146,14 +146,22 @@ export class OnnxModel {
     for (const k of Object.keys(feeds)) {
       if (!this.inputs.some((v) => v.name === k)) throw new WasmzooError('E_ARGUMENT', `onnx: '${k}' is not an input of this model (its inputs: ${this.inputs.map((v) => `'${v.name}'`).join(', ')})`);
     }
-    for (const { node, free } of this.steps) {
-      const outs = this.exec(node, values);
-      node.outputs.forEach((y, j) => { if (y && outs[j]) values.set(y, outs[j]); });
-      for (const x of free) values.delete(x);
+    try {
+      for (const { node, free } of this.steps) {
+        const outs = this.exec(node, values, free);
+        node.outputs.forEach((y, j) => { if (y && outs[j]) values.set(y, outs[j]); });
+        for (const x of free) {
+          releaseResident(this.rt, values.get(x));
+          values.delete(x);
+        }
+      }
+      const result: Record<string, OnnxTensor> = {};
+      for (const o of this.outputs) result[o.name] = toNchw(this.rt, values.get(o.name)!);
+      return result;
+    } finally {
+      // values kept in arena blocks between kernels (ops/nhwc.ts): none outlives the call, thrown or not
+      for (const t of values.values()) releaseResident(this.rt, t);
     }
-    const result: Record<string, OnnxTensor> = {};
-    for (const o of this.outputs) result[o.name] = toNchw(this.rt, values.get(o.name)!);
-    return result;
   }
 
   /** Run with wasmzoo Tensors (float32) or ONNX tensors by input name; outputs as Tensors (float32) or ONNX tensors (other dtypes). */
@@ -176,10 +184,11 @@ export class OnnxModel {
     return y;
   }
 
-  private exec(node: OpNode, values: Map<string, OnnxTensor>): OnnxTensor[] {
+  /** `free`: the values dropped after this step (their last reader), which a fused conv may write in place. */
+  private exec(node: OpNode, values: Map<string, OnnxTensor>, free?: readonly string[]): OnnxTensor[] {
     const inputs = node.inputs.map((x) => (x === '' ? undefined : values.get(x)));
     const constant = node.inputs.map((x) => x !== '' && this.constants.has(x));
-    return runStep(node, inputs, { rt: this.rt, constant });
+    return runStep(node, inputs, { rt: this.rt, constant }, free);
   }
 }
 

@@ -24,6 +24,11 @@ export interface OnnxTensor {
    * them) ever see such a tensor; every other op, and the caller, gets NCHW.
    */
   layout?: 'nhwc';
+  /**
+   * Inside a session only, with layout 'nhwc': the value stays in the runtime's arena, in the block at this
+   * byte pointer, between kernels (`data` is then empty); the session releases the block after its last reader.
+   */
+  ptr?: number;
 }
 
 /** TensorProto.DataType codes. */

@@ -144,15 +144,22 @@ describe('Conv + Add (+ Relu): the residual accumulates in the kernel', () => {
         conv('conv1', 'x', 'w1', 'b1', 'c1', { pads: [1, 1, 1, 1], strides: [2, 2] }), { op: 'Relu', inputs: ['c1'], outputs: ['r1'] },
         conv('conv2', 'r1', 'w2', 'b2', 'c2'),
         conv('down', 'x', 'wd', 'bd', 'd', { strides: [2, 2] }),
-        { op: 'Add', inputs: ['c2', 'd'], outputs: ['s'] }, { op: 'Relu', inputs: ['s'], outputs: ['y'] },
+        { op: 'Add', inputs: ['c2', 'd'], outputs: ['s'] }, { op: 'Relu', inputs: ['s'], outputs: ['r2'] },
+        // the shortcut's output d stays in the arena and is read last by the block's Add: conv2 accumulates in
+        // its block; the block's output stays there too, for conv3
+        conv('conv3', 'r2', 'w3', undefined, 'y', { pads: [1, 1, 1, 1] }),
       ],
       inputs: [{ name: 'x', shape: [1, 8, 10, 10] }],
       outputs: [{ name: 'y' }],
       initializers: [init32('w1', [16, 8, 3, 3], 41), init32('b1', [16], 42), init32('w2', [16, 16, 3, 3], 43), init32('b2', [16], 44),
-        init32('wd', [16, 8, 1, 1], 45), init32('bd', [16], 46)],
+        init32('wd', [16, 8, 1, 1], 45), init32('bd', [16], 46), init32('w3', [4, 16, 3, 3], 47)],
     });
-    expect(m.fused.runtimeNodes).toBe(3);
-    agree(m, { x: f32([1, 8, 10, 10], 8) });
+    expect(m.fused.runtimeNodes).toBe(4);
+    const x = f32([1, 8, 10, 10], 8);
+    agree(m, { x });
+    const used = runtime().arena.used;
+    agree(m, { x });
+    expect(runtime().arena.used).toBe(used);
   });
 
   it('Conv + Add without an activation after it, and the Add output read twice', async () => {
@@ -312,6 +319,36 @@ describe('the passes on node lists', () => {
     const out = fuseNodes([node('Conv', ['x', 'w'], ['a']), node('Conv', ['x', 'a'], ['b']), node('Reshape', ['b', 'shape'], ['y'])], new Set(['y']));
     planLayouts(out, new Set(['y']));
     expect(out.map((n) => !!n.nhwcOut)).toEqual([false, false, false]);
+  });
+});
+
+describe('values kept in the arena between kernels', () => {
+  // p1 stays in the arena from the MaxPool to conv c2; the Reshape between them may throw
+  const chain: ModelSpec = {
+    nodes: [
+      conv('c1', 'x', 'w1', 'b1', 'a1'), { op: 'Relu', inputs: ['a1'], outputs: ['r1'] },
+      { op: 'MaxPool', inputs: ['r1'], outputs: ['p1'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+      { op: 'Reshape', name: 'reshape', inputs: ['x', 'shape'], outputs: ['z'] },
+      conv('c2', 'p1', 'w2', 'b2', 'a2'), { op: 'Add', inputs: ['a2', 'p1'], outputs: ['s'] }, { op: 'Relu', inputs: ['s'], outputs: ['y'] },
+    ],
+    inputs: [{ name: 'x', shape: [1, 8, 8, 8] }, { name: 'shape', dtype: 'int64', shape: [2] }],
+    outputs: [{ name: 'y' }, { name: 'z' }],
+    initializers: [init32('w1', [8, 8, 3, 3], 151), init32('b1', [8], 152), init32('w2', [8, 8, 3, 3], 153), init32('b2', [8], 154)],
+  };
+  const shape = (v: number[]): OnnxTensor => ({ dtype: 'int64', dims: [2], data: new BigInt64Array(v.map(BigInt)) });
+
+  it('are all released after every call, and after a call that throws midway', async () => {
+    const m = await both(chain);
+    expect(m.fused.runtimeNodes).toBe(4);
+    const x = f32([1, 8, 8, 8], 25);
+    agree(m, { x, shape: shape([8, 64]) }); // packs the weights
+    const arena = runtime().arena;
+    const used = arena.used;
+    for (let i = 0; i < 3; i++) agree(m, { x, shape: shape([8, 64]) });
+    expect(arena.used).toBe(used);
+    // the Reshape throws while p1 is in the arena
+    expect(() => m.fused.runTensors({ x, shape: shape([7, 64]) })).toThrow(/Reshape 'reshape'/);
+    expect(arena.used).toBe(used);
   });
 });
 

@@ -95,8 +95,12 @@ function as2d(v: readonly number[], one: number): [number, number] {
   return v.length === 1 ? [one, v[0]] : [v[0], v[1]];
 }
 
-/** What a fused node (src/onnx/fuse.ts) adds to the conv's epilogue: an activation and a residual to accumulate onto. */
-export interface ConvEpilogue { act: number; alpha: number; residual?: OnnxTensor; }
+/**
+ * What a fused node (src/onnx/fuse.ts) adds to the conv's epilogue: an activation and a residual to
+ * accumulate onto. `takeResidual`: this node is the residual's last reader, so when it is an arena-resident
+ * value its block may become the output (the kernels accumulate in place, as the zoo's residual blocks do).
+ */
+export interface ConvEpilogue { act: number; alpha: number; residual?: OnnxTensor; takeResidual?: boolean; }
 
 function convKernel(node: OpNode, s: ConvShapes, win: Window, dims: number[], ctx: OpContext, ep?: ConvEpilogue): OnnxTensor {
   const { rt } = ctx, k = rt.k;
@@ -121,11 +125,13 @@ function convKernel(node: OpNode, s: ConvShapes, win: Window, dims: number[], ct
   const x4: OnnxTensor = rank4 ? s.x : { dtype: 'float32', dims: [n, c, h, w], data: s.x.data };
   const out4 = [n, oc, oh, ow];
   const flags = ep ? (ep.act << 1) | (ep.residual ? 1 : 0) : 0, alpha = ep?.alpha ?? 0;
+  const r = ep?.residual;
   return withArena(rt, (a) => {
     const xh = putNhwc(a, x4);
-    const yh = a.alloc(n * oh * ow * oc);
     // accumulate: the kernels add the block's contents before the activation (a fused residual Add)
-    if (ep?.residual) writeNhwc(a, yh, rank4 ? ep.residual : { ...ep.residual, dims: out4 });
+    const inPlace = !!(r?.ptr && ep?.takeResidual && r.ptr !== xh);
+    const yh = inPlace ? r!.ptr! : a.alloc(n * oh * ow * oc);
+    if (r && !inPlace) writeNhwc(a, yh, rank4 ? r : { ...r, dims: out4 });
     if (winograd) {
       const scratch = a.scratch(k.conv2d_winograd_scratch_size(n, oh, ow, c, oc));
       k.conv2d_winograd(yh, xh, pwPtr, biasPtr, n, h, w, c, oh, ow, oc, ph, pw, oc, flags, scratch, alpha);
@@ -133,7 +139,10 @@ function convKernel(node: OpNode, s: ConvShapes, win: Window, dims: number[], ct
       const scratch = a.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups));
       k.conv2d_nhwc(yh, xh, pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, oc, flags, scratch, alpha);
     }
-    const y = readNhwc(a, yh, out4, rank4 && !!node.nhwcOut);
+    const keep = rank4 && !!node.nhwcOut;
+    const y = readNhwc(a, yh, out4, keep);
+    // the residual's block is the output's now (else the session releases it with the residual)
+    if (inPlace && keep) r!.ptr = undefined;
     return rank4 ? y : { dtype: 'float32', dims, data: y.data };
   });
 }

@@ -1,11 +1,13 @@
 /**
- * NHWC-resident values (OnnxTensor.layout = 'nhwc'): the conv and pool kernels read and write [N, H, W, C],
- * ONNX says [N, C, H, W]. A chain Conv -> Relu -> MaxPool -> Conv transposed in and out at every op; the
- * session's layout pass (src/onnx/fuse.ts) lets a value stay NHWC while all its readers take it, and these
- * helpers move data between the layouts at the edges. dims always stay the logical NCHW ones.
+ * NHWC values (OnnxTensor.layout = 'nhwc'): the conv and pool kernels read and write [N, H, W, C], ONNX says
+ * [N, C, H, W]. A chain Conv -> Relu -> MaxPool -> Conv transposed in and out at every op, and copied into the
+ * arena and out again. The session's layout pass (src/onnx/fuse.ts) marks the values all of whose readers
+ * take NHWC; a kernel writing such a value leaves it in its arena block (OnnxTensor.ptr, "resident"), the next
+ * kernel reads it there, and the session releases the block after the last reader. These helpers move data
+ * between the layouts and out of the arena at the edges. dims always stay the logical NCHW ones.
  */
 import type { Runtime } from '../../index.js';
-import type { OnnxTensor } from '../value.js';
+import { numel, type OnnxTensor } from '../value.js';
 import type { ArenaScope } from './wasm.js';
 import { withArena } from './wasm.js';
 
@@ -13,29 +15,51 @@ export function isNhwc(t: OnnxTensor | undefined): boolean {
   return t?.layout === 'nhwc';
 }
 
+/** Whether the value lives in an arena block (its data empty). */
+export function isResident(t: OnnxTensor | undefined): boolean {
+  return !!t?.ptr;
+}
+
 /** NCHW and NHWC are the same bytes when C or H*W is 1 (or the tensor is not rank 4). */
 function sameBytes(dims: readonly number[]): boolean {
   return dims.length !== 4 || dims[1] === 1 || dims[2] * dims[3] === 1;
 }
 
-/** `t` with NCHW data: itself when it already is, else a transposed copy (the input is never changed). */
+const EMPTY = new Float32Array(0);
+
+/** `t` with NCHW data in a JS array: itself when it already is, else a transposed copy (the input is never changed). */
 export function toNchw(rt: Runtime, t: OnnxTensor): OnnxTensor;
 export function toNchw(rt: Runtime, t: OnnxTensor | undefined): OnnxTensor | undefined;
 export function toNchw(rt: Runtime, t: OnnxTensor | undefined): OnnxTensor | undefined {
   if (!t || t.layout !== 'nhwc') return t;
-  if (sameBytes(t.dims)) return { dtype: t.dtype, dims: t.dims, data: t.data };
-  const [n, c, h, w] = t.dims;
-  const out = new Float32Array(t.data.length);
+  const n = numel(t.dims);
+  if (sameBytes(t.dims)) return { dtype: t.dtype, dims: t.dims, data: t.ptr ? rt.arena.read(t.ptr, n) : t.data };
+  const [b, c, h, w] = t.dims;
+  const out = new Float32Array(n);
   withArena(rt, (a) => {
-    const src = a.put(t.data as Float32Array), dst = a.alloc(out.length);
-    rt.k.nhwc_to_nchw(dst, src, n, c, h, w);
-    rt.arena.read(dst, out.length, out);
+    const src = t.ptr || a.put(t.data as Float32Array), dst = a.alloc(n);
+    rt.k.nhwc_to_nchw(dst, src, b, c, h, w);
+    rt.arena.read(dst, n, out);
   });
   return { dtype: t.dtype, dims: t.dims, data: out };
 }
 
-/** An arena block holding `t` (rank-4 float32, either layout) as NHWC. */
+/** `t` with its data in a JS array, in the layout it has (a resident value is copied out of the arena). */
+export function toJs(rt: Runtime, t: OnnxTensor): OnnxTensor {
+  return t.ptr ? { dtype: t.dtype, dims: t.dims, data: rt.arena.read(t.ptr, numel(t.dims)), layout: t.layout } : t;
+}
+
+/** Frees a resident value's block (after its last reader); other values are left alone. */
+export function releaseResident(rt: Runtime, t: OnnxTensor | undefined): void {
+  if (t?.ptr) {
+    rt.arena.release(t.ptr);
+    t.ptr = undefined;
+  }
+}
+
+/** An arena block holding `t` (rank-4 float32, either layout, maybe resident) as NHWC; a resident block is not copied. */
 export function putNhwc(a: ArenaScope, t: OnnxTensor): number {
+  if (t.ptr) return t.ptr;
   const data = t.data as Float32Array;
   if (t.layout === 'nhwc' || sameBytes(t.dims)) return a.put(data);
   const [n, c, h, w] = t.dims;
@@ -44,8 +68,12 @@ export function putNhwc(a: ArenaScope, t: OnnxTensor): number {
   return dst;
 }
 
-/** Writes `t` (rank-4 float32, either layout) into the block `dst` as NHWC (the accumulate operand of a conv). */
+/** Writes `t` (rank-4 float32, either layout, maybe resident) into the block `dst` as NHWC (the accumulate operand of a conv). */
 export function writeNhwc(a: ArenaScope, dst: number, t: OnnxTensor): void {
+  if (t.ptr) {
+    a.rt.arena.copy(dst, t.ptr, numel(t.dims));
+    return;
+  }
   const data = t.data as Float32Array;
   if (t.layout === 'nhwc' || sameBytes(t.dims)) {
     a.rt.arena.write(dst, data);
@@ -56,15 +84,20 @@ export function writeNhwc(a: ArenaScope, dst: number, t: OnnxTensor): void {
 }
 
 /**
- * The float32 output [n, c, h, w] from the NHWC block `src`: left NHWC when `keepNhwc` (the node's readers
- * take it), else transposed to NCHW.
+ * The float32 output [n, c, h, w] in the NHWC block `src` (allocated from `a`): left there as a resident
+ * value when `keep` (the node's readers all take NHWC: the session releases it), else read out as NCHW.
+ * Call it last in the op: after `keep`, an exception would leak the block.
  */
-export function readNhwc(a: ArenaScope, src: number, dims: number[], keepNhwc: boolean): OnnxTensor {
+export function readNhwc(a: ArenaScope, src: number, dims: number[], keep: boolean): OnnxTensor {
+  if (keep) {
+    a.keep(src);
+    return { dtype: 'float32', dims, data: EMPTY, layout: 'nhwc', ptr: src };
+  }
   const [n, c, h, w] = dims;
   const out = new Float32Array(n * c * h * w);
-  if (keepNhwc || sameBytes(dims)) {
+  if (sameBytes(dims)) {
     a.rt.arena.read(src, out.length, out);
-    return keepNhwc && !sameBytes(dims) ? { dtype: 'float32', dims, data: out, layout: 'nhwc' } : { dtype: 'float32', dims, data: out };
+    return { dtype: 'float32', dims, data: out };
   }
   const dst = a.alloc(out.length);
   a.rt.k.nhwc_to_nchw(dst, src, n, c, h, w);
