@@ -2,7 +2,8 @@
 // wasmzoo.resnet18"): wasmzoo's ONNX session vs the core's wasmzoo.resnet18 on the same hashed weights, and
 // onnxruntime-web on the same file, one thread each, batch 1, in one Node process.
 //
-// Run: node --experimental-wasm-relaxed-simd bench/onnx-resnet.mjs [--reps=N] [--model=resnet18] [--profile]
+// Run: node --experimental-wasm-relaxed-simd bench/onnx-resnet.mjs [--reps=N] [--model=resnet18] [--threads=1] [--profile]
+// (--model: any export_onnx.py model the zoo also builds: resnet18, resnet50, googlenet, alexnet, vgg16)
 // Needs .cache/onnx/<model>.onnx (/usr/bin/python3 tools/export_onnx.py resnet18: torchvision's network with
 // tools/hashweights.py's weights, seed 1, the values wasmzoo's hashWeights(model, 1) gives), read from this
 // checkout's .cache or, in a worktree, from ONNX_DIR (default /work/main/.cache/onnx).
@@ -23,6 +24,7 @@ const opt = (name, dflt) => args.find((a) => a.startsWith(`--${name}=`))?.slice(
 const reps = Number(opt('reps', 15));
 const name = opt('model', 'resnet18');
 const profile = args.includes('--profile');
+const threads = Number(opt('threads', 1));
 const log = (...a) => console.error(...a);
 
 const dirs = [join(root, '.cache', 'onnx'), process.env.ONNX_DIR ?? '/work/main/.cache/onnx'];
@@ -33,11 +35,11 @@ const expected = JSON.parse(readFileSync(join(dir, `${name}.expected.json`), 'ut
 
 const { path } = await bundleWasmzoo({ extra: ["export { loadOnnx, ONNX_OPS } from './src/onnx/index.ts';"], name: 'wasmzoo-onnx-bench.mjs' });
 const wz = await import(path);
-await wz.init({ threads: 1 });
-log(`wasmzoo backend ${wz.backend()}, 1 thread`);
+await wz.init({ threads });
+log(`wasmzoo backend ${wz.backend()}, ${wz.threads()} thread(s)`);
 
 const ort = await import('onnxruntime-web');
-ort.env.wasm.numThreads = 1;
+ort.env.wasm.numThreads = threads;
 ort.env.wasm.simd = true;
 ort.env.logLevel = 'error';
 

@@ -26,7 +26,7 @@ import { ONNX_OPS } from './ops/index.js';
 import type { Fusion, OpContext, OpNode } from './ops/types.js';
 import { convFused } from './ops/conv.js';
 import { gemmFused } from './ops/matmul.js';
-import { isNhwc, isResident, releaseResident, toJs, toNchw } from './ops/nhwc.js';
+import { concatChannelsNhwc, isNhwc, isResident, releaseResident, toJs, toNchw } from './ops/nhwc.js';
 
 /** Ops that read input 0 in either layout (and write NHWC when OpNode.nhwcOut): the kernels' NHWC ops. */
 const NHWC_NATIVE = new Set(['Conv', 'MaxPool', 'AveragePool']);
@@ -126,7 +126,7 @@ export function fuseNodes(nodes: readonly OpNode[], outputs: ReadonlySet<string>
 function takesNhwc(reader: OpNode, at: number): boolean {
   if (reader.fused) return reader.opType === 'Conv' && (at === 0 || at === reader.fused.residual);
   if (NHWC_NATIVE.has(reader.opType)) return at === 0;
-  return LAYOUT_BLIND.has(reader.opType);
+  return LAYOUT_BLIND.has(reader.opType) || reader.opType === 'Concat';
 }
 
 /**
@@ -137,7 +137,7 @@ function takesNhwc(reader: OpNode, at: number): boolean {
 export function planLayouts(nodes: readonly OpNode[], outputs: ReadonlySet<string>): void {
   const readers = readersOf(nodes);
   for (const node of nodes) {
-    const writes = (node.fused && node.opType === 'Conv') || NHWC_NATIVE.has(node.opType) || LAYOUT_BLIND.has(node.opType);
+    const writes = (node.fused && node.opType === 'Conv') || NHWC_NATIVE.has(node.opType) || LAYOUT_BLIND.has(node.opType) || node.opType === 'Concat';
     const y = node.outputs[0];
     if (!writes || !y || node.outputs.slice(1).some((o) => o) || outputs.has(y)) continue;
     const list = readers.get(y);
@@ -152,22 +152,7 @@ export function planLayouts(nodes: readonly OpNode[], outputs: ReadonlySet<strin
  */
 export function runStep(node: OpNode, inputs: Array<OnnxTensor | undefined>, ctx: OpContext, freed?: readonly string[]): OnnxTensor[] {
   const rt = ctx.rt;
-  let outs: OnnxTensor[];
-  if (node.fused) outs = runFused(node, node.fused, inputs, ctx, freed);
-  else if (!inputs.some(isNhwc)) outs = ONNX_OPS[node.opType].run(node, inputs, ctx);
-  else if (NHWC_NATIVE.has(node.opType)) outs = ONNX_OPS[node.opType].run(node, inputs.map((t, i) => (i === 0 ? t : toNchw(rt, t))), ctx);
-  else if (LAYOUT_BLIND.has(node.opType) && layoutBlindFits(inputs)) {
-    const dims = inputs.find(isNhwc)!.dims;
-    const plain = inputs.map((t) => (t && isNhwc(t) ? { dtype: t.dtype, dims: t.dims, data: toJs(rt, t).data } : t));
-    outs = ONNX_OPS[node.opType].run(node, plain, ctx).map((y) => {
-      // the operands' shape and scalars of rank <= 4 give that shape: anything else would be a bug, never NHWC data
-      if (y.dtype !== 'float32' || y.dims.length !== 4 || y.dims.some((d, i) => d !== dims[i])) {
-        throw new WasmzooError('E_ONNX', `onnx: ${node.opType} '${node.name}': internal: a layout-blind op changed the shape [${dims.join(', ')}] to [${y.dims.join(', ')}]`);
-      }
-      return { ...y, layout: 'nhwc' as const };
-    });
-  } else outs = ONNX_OPS[node.opType].run(node, inputs.map((t) => toNchw(rt, t)), ctx);
-  return outs.map((y) => {
+  return runOp(node, inputs, ctx, freed).map((y) => {
     // the session releases a resident value once, by name: an op handing back a resident input would alias it
     if (isResident(y) && inputs.includes(y)) y = toJs(rt, y);
     if (node.nhwcOut || !isNhwc(y)) return y;
@@ -175,6 +160,35 @@ export function runStep(node: OpNode, inputs: Array<OnnxTensor | undefined>, ctx
     releaseResident(rt, y);
     return z;
   });
+}
+
+function runOp(node: OpNode, inputs: Array<OnnxTensor | undefined>, ctx: OpContext, freed?: readonly string[]): OnnxTensor[] {
+  const rt = ctx.rt, op = ONNX_OPS[node.opType];
+  if (node.fused) return runFused(node, node.fused, inputs, ctx, freed);
+  if (!inputs.some(isNhwc)) return op.run(node, inputs, ctx);
+  if (node.opType === 'Concat' && channelAxis(node, inputs[0])) {
+    const y = concatChannelsNhwc(rt, inputs, !!node.nhwcOut);
+    if (y) return [y];
+  }
+  if (NHWC_NATIVE.has(node.opType)) return op.run(node, inputs.map((t, i) => (i === 0 ? t : toNchw(rt, t))), ctx);
+  if (LAYOUT_BLIND.has(node.opType) && layoutBlindFits(inputs)) {
+    const dims = inputs.find(isNhwc)!.dims;
+    const plain = inputs.map((t) => (t && isNhwc(t) ? { dtype: t.dtype, dims: t.dims, data: toJs(rt, t).data } : t));
+    return op.run(node, plain, ctx).map((y) => {
+      // the operands' shape and scalars of rank <= 4 give that shape: anything else would be a bug, never NHWC data
+      if (y.dtype !== 'float32' || y.dims.length !== 4 || y.dims.some((d, i) => d !== dims[i])) {
+        throw new WasmzooError('E_ONNX', `onnx: ${node.opType} '${node.name}': internal: a layout-blind op changed the shape [${dims.join(', ')}] to [${y.dims.join(', ')}]`);
+      }
+      return { ...y, layout: 'nhwc' as const };
+    });
+  }
+  return op.run(node, inputs.map((t) => toNchw(rt, t)), ctx);
+}
+
+/** Whether a Concat joins rank-4 values along channels (axis 1 or -3; 1 before opset 4, where it was optional). */
+function channelAxis(node: OpNode, first: OnnxTensor | undefined): boolean {
+  const axis = node.attrs.int('axis', 1);
+  return !!first && first.dims.length === 4 && (axis === 1 || axis === -3);
 }
 
 /** An elementwise op can run on NHWC data as it is: the NHWC operands share one shape, the rest are scalars of rank <= 4. */

@@ -278,6 +278,27 @@ describe('NHWC between convs and pools, NCHW for everything else', () => {
     agree(m, { x: f32([2, 3, 8, 8], 20) });
   });
 
+  it('an inception-style channel Concat of NHWC branches (and a graph input) feeds the next conv in NHWC', async () => {
+    for (const axis of [1, -3]) {
+      const m = await both({
+        nodes: [
+          conv('a', 'x', 'wa', 'ba', 'ya', {}), { op: 'Relu', inputs: ['ya'], outputs: ['ra'] },
+          conv('b', 'x', 'wb', 'bb', 'yb'), { op: 'Relu', inputs: ['yb'], outputs: ['rb'] },
+          conv('c', 'x', 'wc', undefined, 'yc'), // one channel: NCHW and NHWC are the same bytes
+          { op: 'MaxPool', inputs: ['x'], outputs: ['p'], attrs: { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] } },
+          { op: 'Concat', inputs: ['ra', 'rb', 'yc', 'p', 'extra'], outputs: ['cat'], attrs: { axis } },
+          conv('d', 'cat', 'wd', 'bd', 'yd'), { op: 'Relu', inputs: ['yd'], outputs: ['y'] },
+          { op: 'Concat', inputs: ['ra', 'ra'], outputs: ['rows'], attrs: { axis: 2 } }, // not channels: the op on NCHW
+        ],
+        inputs: [{ name: 'x', shape: [2, 6, 5, 5] }, { name: 'extra', shape: [2, 3, 5, 5] }],
+        outputs: [{ name: 'y' }, { name: 'rows' }],
+        initializers: [init32('wa', [4, 6, 1, 1], 161), init32('ba', [4], 162), init32('wb', [5, 6, 3, 3], 163), init32('bb', [5], 164),
+          init32('wc', [1, 6, 3, 3], 165), init32('wd', [8, 19, 3, 3], 166), init32('bd', [8], 167)],
+      });
+      agree(m, { x: f32([2, 6, 5, 5], 26), extra: f32([2, 3, 5, 5], 27) });
+    }
+  });
+
   it('a caller tensor that claims layout nhwc is read as NCHW', async () => {
     const m = await both({
       nodes: [conv('c', 'x', 'w', 'b', 'a'), { op: 'Relu', inputs: ['a'], outputs: ['y'] }],

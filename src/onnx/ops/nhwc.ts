@@ -104,3 +104,31 @@ export function readNhwc(a: ArenaScope, src: number, dims: number[], keep: boole
   a.rt.arena.read(dst, out.length, out);
   return { dtype: 'float32', dims, data: out };
 }
+
+/**
+ * Concat along channels (axis 1) of rank-4 float32 values in either layout, in NHWC: every input's channels
+ * land at their offset in each output pixel (copy_channels); the output stays resident when `keep`. Undefined
+ * when the inputs are not such values (the caller runs the Concat op on NCHW).
+ */
+export function concatChannelsNhwc(rt: Runtime, inputs: ReadonlyArray<OnnxTensor | undefined>, keep: boolean): OnnxTensor | undefined {
+  const first = inputs[0];
+  if (!first || first.dims.length !== 4 || inputs.length < 1) return undefined;
+  const [n, , h, w] = first.dims;
+  let total = 0;
+  for (const t of inputs) {
+    if (!t || t.dtype !== 'float32' || t.dims.length !== 4 || t.dims[0] !== n || t.dims[2] !== h || t.dims[3] !== w) return undefined;
+    total += t.dims[1];
+  }
+  const dims = [n, total, h, w], pixels = n * h * w;
+  if (!(numel(dims) <= 2 ** 31)) return undefined;
+  return withArena(rt, (a) => {
+    const y = a.alloc(numel(dims));
+    let offset = 0;
+    for (const t of inputs as OnnxTensor[]) {
+      const c = t.dims[1];
+      if (c > 0 && pixels > 0) rt.k.copy_channels(y + offset * 4, putNhwc(a, t), pixels, c, total, c);
+      offset += c;
+    }
+    return readNhwc(a, y, dims, keep);
+  });
+}
