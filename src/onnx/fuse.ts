@@ -3,14 +3,14 @@
  * call), and how their nodes run. Two passes, both so an exported convnet runs as the zoo's own models do:
  *
  * Fusion: a Conv whose only reader is an activation the kernels compute in their epilogue (Relu, LeakyRelu,
- * Sigmoid, Tanh) becomes one Conv with that activation; a Conv whose only reader is an Add (a residual: the
+ * Sigmoid, Tanh, Clip(0, cap)) becomes one Conv with that activation; a Conv whose only reader is an Add (a residual: the
  * other operand has the output's shape), optionally followed by such an activation as the Add's only reader,
  * becomes one Conv that accumulates onto the other operand before the activation (src/models/resnet.ts fuses
  * its blocks so); Gemm / MatMul + activation likewise. A fused node keeps the Conv's (Gemm's) name and
  * opType and lists the original nodes (OpNode.fused); it runs where the last of them ran, reading the
  * original inputs. When the kernel path does not take what arrives at run time (a float64 model, a 3-D conv,
  * an Add that broadcasts), it runs the original nodes one by one, so results and error messages are the
- * unfused ones. Clip(0, 6) (ReLU6) has no kernel activation code and stays a node of its own.
+ * unfused ones. Clip(0, cap) with constant bounds is the kernels' relu_cap (ReLU6), or relu without a cap.
  *
  * Layout: the conv and pool kernels work in NHWC, ONNX in NCHW. A value every reader of which takes NHWC
  * (a Conv's X or residual, a pool's X, or an elementwise op below) stays NHWC (OnnxTensor.layout, ops/nhwc.ts)
@@ -42,9 +42,42 @@ const LAYOUT_BLIND = new Set([
   'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'PRelu',
 ]);
 
+/** A load-time constant by name (initializers and folded values), for the bounds of a Clip. */
+export type ConstantOf = (name: string) => OnnxTensor | undefined;
+
+/** A float32 scalar constant's value; undefined when `name` is empty (the bound is absent), null when it is not such a constant. */
+function scalarConstant(name: string | undefined, constantOf: ConstantOf): number | undefined | null {
+  if (!name) return undefined;
+  const t = constantOf(name);
+  return t && t.dtype === 'float32' && t.data.length === 1 ? (t.data as Float32Array)[0] : null;
+}
+
+/**
+ * Clip(0, cap) as the kernels' relu (no cap) or relu_cap (ReLU6 and the like), or undefined: the bounds are
+ * attributes before opset 11, optional float32 scalar inputs from 11 (which must be load-time constants).
+ */
+function clipActivation(node: OpNode, constantOf: ConstantOf): { act: number; alpha: number } | undefined {
+  let lo: number | undefined | null, hi: number | undefined | null;
+  if (node.opset < 11) {
+    if (node.inputs.length !== 1) return undefined;
+    lo = node.attrs.float('min', -Infinity);
+    hi = node.attrs.float('max', Infinity);
+  } else {
+    if (node.inputs.length > 3) return undefined;
+    lo = scalarConstant(node.inputs[1], constantOf);
+    hi = scalarConstant(node.inputs[2], constantOf);
+    if (hi === undefined) hi = Infinity; // absent; null (not a constant scalar) stays null
+  }
+  if (lo !== 0 || hi === null || !(hi > 0)) return undefined;
+  if (hi === Infinity) return { act: activation('relu').code, alpha: 0 };
+  return Number.isFinite(hi) ? { act: activation('relu_cap', hi).code, alpha: hi } : undefined;
+}
+
 /** The kernels' activation code and parameter for an activation node they can compute, or undefined. */
-function epilogueActivation(node: OpNode): { act: number; alpha: number } | undefined {
-  if (node.inputs.length !== 1 || node.outputs.length !== 1) return undefined;
+function epilogueActivation(node: OpNode, constantOf: ConstantOf): { act: number; alpha: number } | undefined {
+  if (node.outputs.length !== 1) return undefined;
+  if (node.opType === 'Clip') return clipActivation(node, constantOf);
+  if (node.inputs.length !== 1) return undefined;
   switch (node.opType) {
     case 'Relu': return { act: activation('relu').code, alpha: 0 };
     case 'Sigmoid': return { act: activation('sigmoid').code, alpha: 0 };
@@ -78,7 +111,7 @@ function readersOf(nodes: readonly OpNode[]): Map<string, Reader[]> {
  * one fused node at the place of its last member. `outputs`: the graph's output names (a value the caller
  * sees is never fused away).
  */
-export function fuseNodes(nodes: readonly OpNode[], outputs: ReadonlySet<string>): OpNode[] {
+export function fuseNodes(nodes: readonly OpNode[], outputs: ReadonlySet<string>, constantOf: ConstantOf = () => undefined): OpNode[] {
   const readers = readersOf(nodes);
   /** The one node reading `value` (at one position), when no other node and no graph output reads it. */
   const onlyReader = (value: string): Reader | undefined => {
@@ -96,7 +129,7 @@ export function fuseNodes(nodes: readonly OpNode[], outputs: ReadonlySet<string>
     const group = [head];
     const inputs = [...head.inputs];
     let residual: number | undefined;
-    let act = epilogueActivation(next.node);
+    let act = epilogueActivation(next.node, constantOf);
     if (act) group.push(next.node);
     else if (kind === 'Conv' && next.node.opType === 'Add' && next.node.inputs.length === 2 && next.node.outputs.length === 1) {
       const other = next.node.inputs[1 - next.at];
@@ -105,10 +138,16 @@ export function fuseNodes(nodes: readonly OpNode[], outputs: ReadonlySet<string>
       residual = inputs.push(other) - 1;
       group.push(next.node);
       const after = onlyReader(next.node.outputs[0]);
-      act = after && after.at === 0 && !absorbed.has(after.node) ? epilogueActivation(after.node) : undefined;
+      act = after && after.at === 0 && !absorbed.has(after.node) ? epilogueActivation(after.node, constantOf) : undefined;
       if (act) group.push(after!.node);
     } else continue;
     const last = group[group.length - 1];
+    // the activation's other inputs (a Clip's bounds) ride along, for the fallback to the original nodes
+    const extra = act ? last.inputs.slice(1).filter((x) => x) : [];
+    if (extra.length) {
+      while (inputs.length < 3) inputs.push('');
+      inputs.push(...extra);
+    }
     const fused: Fusion = { nodes: group, act: act?.act ?? 0, alpha: act?.alpha ?? 0, residual };
     for (const n of group) absorbed.add(n);
     replacing.set(last, { ...head, inputs, outputs: [...last.outputs], fused, nhwcOut: undefined });

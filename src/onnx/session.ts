@@ -117,7 +117,7 @@ export class OnnxModel {
     }
     const outputNames = new Set(this.outputs.map((o) => o.name));
     if (opts.fuse !== false) {
-      dynamic = fuseNodes(dynamic, outputNames);
+      dynamic = fuseNodes(dynamic, outputNames, (name) => this.constants.get(name));
       planLayouts(dynamic, outputNames);
     }
     // drop each dynamic value after its last reader

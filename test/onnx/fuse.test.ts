@@ -8,7 +8,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadOnnx, type OnnxModel, type OnnxTensor } from '../../src/onnx/index.js';
-import { init, runtime, tensor, WasmzooError } from '../../src/index.js';
+import { activation, init, runtime, tensor, WasmzooError } from '../../src/index.js';
 import { onnxModel, type ModelSpec, type NodeSpec, type TensorSpec } from './build.js';
 import { fuseNodes, planLayouts } from '../../src/onnx/fuse.js';
 import { Attrs, type OpNode } from '../../src/onnx/ops/types.js';
@@ -78,6 +78,66 @@ describe('Conv + activation', () => {
       }
     });
   }
+
+  it('Conv -> Clip(0, cap) is the kernels\' relu_cap (ReLU6), Clip(0) relu; other bounds stay apart', async () => {
+    const scalar = (name: string, v: number): TensorSpec => ({ name, dims: [], values: [v] });
+    const cases: Array<{ clip: NodeSpec; opset?: number; fused: boolean; inputs?: Array<{ name: string; shape: number[] }> }> = [
+      { clip: { op: 'Clip', inputs: ['c', 'zero', 'six'], outputs: ['y'] }, fused: true },
+      { clip: { op: 'Clip', inputs: ['c', 'zero'], outputs: ['y'] }, fused: true },
+      { clip: { op: 'Clip', inputs: ['c', 'zero', ''], outputs: ['y'] }, fused: true },
+      { clip: { op: 'Clip', inputs: ['c'], outputs: ['y'], attrs: { min: { float: 0 }, max: { float: 6 } } }, opset: 6, fused: true },
+      { clip: { op: 'Clip', inputs: ['c', 'minus1', 'six'], outputs: ['y'] }, fused: false },
+      { clip: { op: 'Clip', inputs: ['c', '', 'six'], outputs: ['y'] }, fused: false },
+      { clip: { op: 'Clip', inputs: ['c', 'zero', 'cap'], outputs: ['y'] }, fused: false, inputs: [{ name: 'cap', shape: [] }] },
+    ];
+    for (const c of cases) {
+      const m = await both({
+        opset: c.opset,
+        nodes: [conv('conv', 'x', 'w', 'b', 'c'), c.clip],
+        inputs: [{ name: 'x', shape: [1, 8, 6, 6] }, ...(c.inputs ?? [])],
+        outputs: [{ name: 'y' }],
+        initializers: [init32('w', [8, 8, 3, 3], 171, 1), init32('b', [8], 172), scalar('zero', 0), scalar('six', 0.5), scalar('minus1', -1)],
+      });
+      expect(m.fused.runtimeNodes, JSON.stringify(c.clip)).toBe(c.fused ? 1 : 2);
+      const feeds: Record<string, OnnxTensor> = { x: f32([1, 8, 6, 6], 28) };
+      if (c.inputs) feeds.cap = { dtype: 'float32', dims: [], data: new Float32Array([0.5]) };
+      const y = agree(m, feeds).y.data as Float32Array;
+      // the cap is reached and 0 too, so a missing clamp would show
+      if (c.clip.inputs[1] === 'zero' && c.clip.inputs[2] === 'six') expect(y.some((v) => v === 0.5) && y.some((v) => v === 0) && y.every((v) => v <= 0.5)).toBe(true);
+    }
+    // and after a residual Add (MobileNetV2 has none, but the pattern is the same)
+    const m = await both({
+      nodes: [conv('conv', 'x', 'w', 'b', 'c'), { op: 'Add', inputs: ['x', 'c'], outputs: ['s'] }, { op: 'Clip', inputs: ['s', 'zero', 'six'], outputs: ['y'] }],
+      inputs: [{ name: 'x', shape: [1, 8, 6, 6] }],
+      outputs: [{ name: 'y' }],
+      initializers: [init32('w', [8, 8, 3, 3], 173, 1), init32('b', [8], 174), scalar('zero', 0), scalar('six', 0.5)],
+    });
+    expect(m.fused.runtimeNodes).toBe(1);
+    agree(m, { x: f32([1, 8, 6, 6], 29) });
+  });
+
+  it('relu_cap on the kernels: min(max(x, 0), cap) forward (NaN kept), dy where 0 < y < cap backward', () => {
+    const rt = runtime(), k = rt.k, n = 37; // a SIMD body and a scalar tail
+    const x = Float32Array.from(values(n, 30), (v) => v * 10);
+    x[3] = NaN;
+    x[4] = 6;
+    const cap = activation('relu_cap', 6);
+    const p = rt.arena.alloc(n * 4), d = rt.arena.alloc(n * 4);
+    try {
+      rt.arena.write(p, x);
+      k.activation(p, p, n, cap.code, cap.alpha);
+      const y = rt.arena.read(p, n);
+      x.forEach((v, i) => (Number.isNaN(v) ? expect(Number.isNaN(y[i])).toBe(true) : expect(y[i]).toBe(Math.min(Math.max(v, 0), 6))));
+      rt.arena.write(d, new Float32Array(n).fill(2));
+      k.act_backward(d, d, p, n, cap.code, cap.alpha);
+      const dx = rt.arena.read(d, n);
+      y.forEach((v, i) => expect(dx[i]).toBe(v > 0 && v < 6 ? 2 : 0));
+    } finally {
+      rt.arena.release(p);
+      rt.arena.release(d);
+    }
+    expect(() => activation('relu_cap', Infinity)).toThrow(WasmzooError);
+  });
 
   it('a 1-D conv fuses too (height 1 on the kernels, no layout)', async () => {
     const m = await both({
