@@ -3,7 +3,8 @@
 // onnxruntime-web on the same file, one thread each, batch 1, in one Node process.
 //
 // Run: node --experimental-wasm-relaxed-simd bench/onnx-resnet.mjs [--reps=N] [--model=resnet18] [--threads=1] [--profile]
-// (--model: any export_onnx.py model the zoo also builds: resnet18, resnet50, googlenet, alexnet, vgg16)
+// (--model: an export_onnx.py model, e.g. resnet18, resnet50, googlenet; compared with the zoo's own build when
+// there is one)
 // Needs .cache/onnx/<model>.onnx (/usr/bin/python3 tools/export_onnx.py resnet18: torchvision's network with
 // tools/hashweights.py's weights, seed 1, the values wasmzoo's hashWeights(model, 1) gives), read from this
 // checkout's .cache or, in a worktree, from ONNX_DIR (default /work/main/.cache/onnx).
@@ -52,7 +53,8 @@ let t0 = performance.now();
 const onnx = await wz.loadOnnx(bytes);
 const onnxLoad = performance.now() - t0;
 const unfused = await wz.loadOnnx(bytes, { fuse: false }); // every node as in the file, NCHW between ops
-const zoo = wz.hashWeights(await wz[name](), SEED);
+// the zoo's own build of the network, when it has one (MobileNetV2 and others: ONNX vs onnxruntime-web only)
+const zoo = typeof wz[name] === 'function' ? wz.hashWeights(await wz[name](), SEED) : undefined;
 t0 = performance.now();
 const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
 const ortLoad = performance.now() - t0;
@@ -61,7 +63,7 @@ const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, shape)
 const runners = {
   'wasmzoo onnx': () => onnx.forward(x).data,
   'wasmzoo onnx, fuse: false': () => unfused.forward(x).data,
-  [`wasmzoo.${name}`]: () => zoo.forward(x).data,
+  ...(zoo ? { [`wasmzoo.${name}`]: () => zoo.forward(x).data } : {}),
   'onnxruntime-web': async () => (await session.run(feeds))[session.outputNames[0]].data,
 };
 
@@ -91,7 +93,8 @@ const median = (a) => { const s = [...a].sort((p, q) => p - q); const m = s.leng
 const ms = Object.fromEntries(labels.map((l) => [l, median(times[l])]));
 const zooMs = ms[`wasmzoo.${name}`];
 for (const l of labels) {
-  log(`  ${l}: median ${ms[l].toFixed(1)} ms, best ${Math.min(...times[l]).toFixed(1)} ms over ${reps} (${(ms[l] / zooMs).toFixed(2)}x wasmzoo.${name}, ${(ms[l] / ms['onnxruntime-web']).toFixed(2)}x onnxruntime-web)`);
+  const vsZoo = zooMs ? `${(ms[l] / zooMs).toFixed(2)}x wasmzoo.${name}, ` : '';
+  log(`  ${l}: median ${ms[l].toFixed(1)} ms, best ${Math.min(...times[l]).toFixed(1)} ms over ${reps} (${vsZoo}${(ms[l] / ms['onnxruntime-web']).toFixed(2)}x onnxruntime-web)`);
 }
 console.log(JSON.stringify({ model: name, reps, ms, best: Object.fromEntries(labels.map((l) => [l, Math.min(...times[l])])) }));
 
@@ -117,4 +120,4 @@ if (profile) {
   log(`  ${'(session outside exec)'.padEnd(28)} ${(total - rows.reduce((a, r) => a + r[1], 0) / rounds).toFixed(2)}`);
 }
 session.release();
-zoo.dispose?.();
+zoo?.dispose?.();

@@ -10,9 +10,10 @@
  * dropped after its last use. Shapes come from the inputs of each call, so batch size and other symbolic
  * dims may change between calls.
  *
- * This is the reference executor: ops run one at a time, the heavy ones (Conv, Gemm, MatMul, pools) on the
- * wasmzoo kernels, the rest in TypeScript. Lowering whole graphs onto the planner (fusions, one arena plan)
- * is the next step of issue 11.
+ * Ops run one at a time, the heavy ones (Conv, Gemm, MatMul, pools) on the wasmzoo kernels, the rest in
+ * TypeScript. After folding, src/onnx/fuse.ts fuses activations and residual adds into the convs' kernel
+ * epilogues and lets values stay NHWC in arena blocks between the kernels that read them (an exported
+ * ResNet-18 runs as fast as wasmzoo.resnet18: bench/onnx-resnet.mjs); `fuse: false` turns that off.
  */
 // the core only through its public index: dist/onnx.mjs imports it from ./wasmzoo.mjs, the same copy users load
 import { WasmzooError, Tensor, init, runtime, loadWeights, type Runtime, type ByteSource, type LoadWeightsOptions } from '../index.js';
