@@ -13,7 +13,7 @@
  * unfused ones. Clip(0, cap) with constant bounds is the kernels' relu_cap (ReLU6), or relu without a cap.
  *
  * Layout: the conv and pool kernels work in NHWC, ONNX in NCHW. A value every reader of which takes NHWC
- * (a Conv's X or residual, a pool's X, or an elementwise op below) stays NHWC (OnnxTensor.layout, ops/nhwc.ts)
+ * (a Conv's X or residual, a pool's X, a channel Concat, or an elementwise op below) stays NHWC (OnnxTensor.layout, ops/nhwc.ts)
  * instead of being transposed back and forth at every op; a kernel leaves such a value in its arena block
  * (OnnxTensor.ptr) for the next kernel to read there, and the session releases it after its last reader. Elementwise ops are layout-blind when their
  * operands are NHWC values of one shape and scalars: they run on the data as it is. Every other op, and the
@@ -129,7 +129,7 @@ export function fuseNodes(nodes: readonly OpNode[], outputs: ReadonlySet<string>
     const group = [head];
     const inputs = [...head.inputs];
     let residual: number | undefined;
-    let act = epilogueActivation(next.node, constantOf);
+    let act = next.at === 0 ? epilogueActivation(next.node, constantOf) : undefined;
     if (act) group.push(next.node);
     else if (kind === 'Conv' && next.node.opType === 'Add' && next.node.inputs.length === 2 && next.node.outputs.length === 1) {
       const other = next.node.inputs[1 - next.at];
@@ -169,8 +169,8 @@ function takesNhwc(reader: OpNode, at: number): boolean {
 }
 
 /**
- * The layout pass: marks OpNode.nhwcOut on every node that may write NHWC (a conv or pool kernel, an
- * elementwise op passing NHWC through) and whose output has readers that all take NHWC (and is no graph
+ * The layout pass: marks OpNode.nhwcOut on every node that may write NHWC (a conv or pool kernel, a channel
+ * Concat, an elementwise op passing NHWC through) and whose output has readers that all take NHWC (and is no graph
  * output). Nodes are the session's own objects (fresh per model), so marking them is safe.
  */
 export function planLayouts(nodes: readonly OpNode[], outputs: ReadonlySet<string>): void {
