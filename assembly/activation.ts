@@ -6,7 +6,8 @@
 // './activation' from this folder: keep the file here and under this name.
 //
 // act codes (the table in src/runtime/activation.ts; flags bits 1..4 of the fused kernels):
-//   0 none, 1 relu, 2 tanh, 3 sigmoid, 4 leaky_relu (alpha = negative_slope).
+//   0 none, 1 relu, 2 tanh, 3 sigmoid, 4 leaky_relu (alpha = negative_slope), 5 relu_cap (min(max(x, 0), alpha):
+//   ReLU6 is alpha 6; ONNX Clip(0, alpha) fused into a conv).
 // An activation is its forward (act_f32 / act_f32x4) and its derivative from the forward OUTPUT
 // (act_bw_f32 / act_bw_f32x4), side by side at the end of this file: adding one is a case in each of the
 // four plus a row in the TypeScript table. Kernels specialise the common codes 1..3 as constants and run
@@ -170,6 +171,7 @@ let act_alpha: f32 = 0;
   if (act == 2) return tanh_f32(x);
   if (act == 3) return sigmoid_f32(x);
   if (act == 4) return x > 0 ? x : x * act_alpha; // NaN -> NaN * alpha = NaN, as torch
+  if (act == 5) return min<f32>(max<f32>(x, 0), act_alpha); // f32.min/max propagate NaN
   return x;
 }
 
@@ -178,18 +180,21 @@ let act_alpha: f32 = 0;
   if (act == 2) return tanh_f32x4(v);
   if (act == 3) return sigmoid_f32x4(v);
   if (act == 4) return v128.bitselect(v, f32x4.mul(v, f32x4.splat(act_alpha)), f32x4.gt(v, f32x4.splat(0)));
+  if (act == 5) return f32x4.min(f32x4.max(v, f32x4.splat(0)), f32x4.splat(act_alpha));
   return v;
 }
 
 // ---- derivatives, from the forward OUTPUT y (what the fused epilogues leave behind) ----
 // relu dy*(y>0), tanh dy*(1-y²), sigmoid dy*y*(1-y), leaky_relu dy*(y>0 ? 1 : alpha) (y>0 iff x>0 for
-// alpha >= 0: the TypeScript table refuses training with a negative slope), 0 (none) passes dy.
+// alpha >= 0: the TypeScript table refuses training with a negative slope), relu_cap dy*(0<y<cap) (cap > 0),
+// 0 (none) passes dy.
 
 @inline export function act_bw_f32(d: f32, y: f32, act: i32): f32 {
   if (act == 1) return y > 0 ? d : 0;
   if (act == 2) return d * (1 - y * y);
   if (act == 3) return d * (y * (1 - y));
   if (act == 4) return y > 0 ? d : d * act_alpha;
+  if (act == 5) return y > 0 && y < act_alpha ? d : 0;
   return d;
 }
 
@@ -199,5 +204,6 @@ let act_alpha: f32 = 0;
   if (act == 2) return f32x4.mul(d, f32x4.sub(one, f32x4.mul(y, y)));
   if (act == 3) return f32x4.mul(d, f32x4.mul(y, f32x4.sub(one, y)));
   if (act == 4) return v128.bitselect(d, f32x4.mul(d, f32x4.splat(act_alpha)), f32x4.gt(y, f32x4.splat(0)));
+  if (act == 5) return v128.and(d, v128.and(f32x4.gt(y, f32x4.splat(0)), f32x4.lt(y, f32x4.splat(act_alpha))));
   return d;
 }

@@ -26,8 +26,9 @@ const wasmPlugin = {
   },
 };
 
-export async function bundleWasmzoo() {
-  const outfile = join(root, '.cache', 'bench', 'wasmzoo-bench.mjs');
+// `extra`: more export lines for the entry (bench/onnx-resnet.mjs adds the ONNX importer), bundled to `name`.
+export async function bundleWasmzoo({ extra = [], name = 'wasmzoo-bench.mjs' } = {}) {
+  const outfile = join(root, '.cache', 'bench', name);
   mkdirSync(dirname(outfile), { recursive: true });
   for (const v of ['simd', 'relaxed']) {
     if (!existsSync(join(root, 'build', `wasmzoo.${v}.wasm`))) throw new Error(`build/wasmzoo.${v}.wasm is missing: run \`npm run build:wasm\``);
@@ -41,6 +42,7 @@ export async function bundleWasmzoo() {
       "export { runtime } from './src/runtime/runtime.ts';",
       "export { GraphBuilder, Plan, toNCHW, toNHWC } from './src/graph/graph.ts';",
       ...files.map((f) => `export * from './${f}';`),
+      ...extra,
     ].join('\n');
     try {
       await esbuild.build({

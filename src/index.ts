@@ -9,6 +9,8 @@ export { backend, memoryStats, threads, release, threadsLimit, type Backend, typ
  */
 export { runtime, type Runtime } from './runtime/runtime.js';
 export type { Kernels } from './runtime/kernels.js';
+/** Extension API: the kernels' activation codes and epilogue flags (wasmzoo/onnx fuses activations into its convs). */
+export { activation, epilogueFlags, type Activation, type ActivationName } from './runtime/activation.js';
 
 /** What init() started. */
 export interface RuntimeInfo {

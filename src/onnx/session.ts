@@ -10,9 +10,10 @@
  * dropped after its last use. Shapes come from the inputs of each call, so batch size and other symbolic
  * dims may change between calls.
  *
- * This is the reference executor: ops run one at a time, the heavy ones (Conv, Gemm, MatMul, pools) on the
- * wasmzoo kernels, the rest in TypeScript. Lowering whole graphs onto the planner (fusions, one arena plan)
- * is the next step of issue 11.
+ * Ops run one at a time, the heavy ones (Conv, Gemm, MatMul, pools) on the wasmzoo kernels, the rest in
+ * TypeScript. After folding, src/onnx/fuse.ts fuses activations and residual adds into the convs' kernel
+ * epilogues and lets values stay NHWC in arena blocks between the kernels that read them (an exported
+ * ResNet-18 runs as fast as wasmzoo.resnet18: bench/onnx-resnet.mjs); `fuse: false` turns that off.
  */
 // the core only through its public index: dist/onnx.mjs imports it from ./wasmzoo.mjs, the same copy users load
 import { WasmzooError, Tensor, init, runtime, loadWeights, type Runtime, type ByteSource, type LoadWeightsOptions } from '../index.js';
@@ -20,10 +21,17 @@ import { decodeModel, fillFromRaw, type Graph, type Model, type ValueInfo } from
 import { allocData, numel, type OnnxDType, type OnnxTensor } from './value.js';
 import { ONNX_OPS } from './ops/index.js';
 import { Attrs, type OpNode } from './ops/types.js';
+import { fuseNodes, planLayouts, runStep } from './fuse.js';
+import { releaseResident, toNchw } from './ops/nhwc.js';
 
 export interface LoadOnnxOptions extends LoadWeightsOptions {
   /** Bytes of external-data files by their `location` (models saved with save_as_external_data). */
   externalData?: Record<string, Uint8Array>;
+  /**
+   * false: run every node of the file as it is, NCHW between ops (to compare or debug). Default true: fuse
+   * activations and residual adds into the convs and keep activations NHWC between them (src/onnx/fuse.ts).
+   */
+  fuse?: boolean;
 }
 
 /** A graph input or output: name, dtype and dims (a number, a symbolic name, or null when unknown). */
@@ -89,7 +97,7 @@ export class OnnxModel {
     // topological order, and which values are known at load
     const known = new Set<string>([...initialized, '']);
     const available = new Set<string>([...known, ...this.inputs.map((v) => v.name)]);
-    const dynamic: OpNode[] = [];
+    let dynamic: OpNode[] = [];
     for (const node of nodes) {
       for (const x of node.inputs) {
         if (!available.has(x)) throw new WasmzooError('E_ONNX', `onnx: node '${node.name}' (${node.opType}) reads '${x}', which no earlier node, input or initializer produces`);
@@ -108,16 +116,20 @@ export class OnnxModel {
     for (const o of this.outputs) {
       if (!available.has(o.name)) throw new WasmzooError('E_ONNX', `onnx: graph output '${o.name}' is produced by no node`);
     }
+    const outputNames = new Set(this.outputs.map((o) => o.name));
+    if (opts.fuse !== false) {
+      dynamic = fuseNodes(dynamic, outputNames, (name) => this.constants.get(name));
+      planLayouts(dynamic, outputNames);
+    }
     // drop each dynamic value after its last reader
     const lastUse = new Map<string, number>();
     dynamic.forEach((node, i) => node.inputs.forEach((x) => { if (x && !this.constants.has(x)) lastUse.set(x, i); }));
-    const outputNames = new Set(this.outputs.map((o) => o.name));
     const frees: string[][] = dynamic.map(() => []);
     for (const [x, i] of lastUse) if (!outputNames.has(x)) frees[i].push(x);
     dynamic.forEach((node, i) => this.steps.push({ node, free: frees[i] }));
   }
 
-  /** Number of nodes that run per call (after constant folding). */
+  /** Number of nodes that run per call (after constant folding and fusion). */
   get runtimeNodes(): number {
     return this.steps.length;
   }
@@ -129,19 +141,28 @@ export class OnnxModel {
       const t = feeds[inp.name];
       if (!t) throw new WasmzooError('E_ARGUMENT', `onnx: input '${inp.name}' is missing (the model's inputs: ${this.inputs.map((v) => `'${v.name}'`).join(', ')})`);
       checkFeed(inp, t);
-      values.set(inp.name, t);
+      // a caller's tensor is NCHW whatever it says (layout is the session's own tag)
+      values.set(inp.name, t.layout ? { dtype: t.dtype, dims: t.dims, data: t.data } : t);
     }
     for (const k of Object.keys(feeds)) {
       if (!this.inputs.some((v) => v.name === k)) throw new WasmzooError('E_ARGUMENT', `onnx: '${k}' is not an input of this model (its inputs: ${this.inputs.map((v) => `'${v.name}'`).join(', ')})`);
     }
-    for (const { node, free } of this.steps) {
-      const outs = this.exec(node, values);
-      node.outputs.forEach((y, j) => { if (y && outs[j]) values.set(y, outs[j]); });
-      for (const x of free) values.delete(x);
+    try {
+      for (const { node, free } of this.steps) {
+        const outs = this.exec(node, values, free);
+        node.outputs.forEach((y, j) => { if (y && outs[j]) values.set(y, outs[j]); });
+        for (const x of free) {
+          releaseResident(this.rt, values.get(x));
+          values.delete(x);
+        }
+      }
+      const result: Record<string, OnnxTensor> = {};
+      for (const o of this.outputs) result[o.name] = toNchw(this.rt, values.get(o.name)!);
+      return result;
+    } finally {
+      // values kept in arena blocks between kernels (ops/nhwc.ts): none outlives the call, thrown or not
+      for (const t of values.values()) releaseResident(this.rt, t);
     }
-    const result: Record<string, OnnxTensor> = {};
-    for (const o of this.outputs) result[o.name] = values.get(o.name)!;
-    return result;
   }
 
   /** Run with wasmzoo Tensors (float32) or ONNX tensors by input name; outputs as Tensors (float32) or ONNX tensors (other dtypes). */
@@ -164,10 +185,11 @@ export class OnnxModel {
     return y;
   }
 
-  private exec(node: OpNode, values: Map<string, OnnxTensor>): OnnxTensor[] {
+  /** `free`: the values dropped after this step (their last reader), which a fused conv may write in place. */
+  private exec(node: OpNode, values: Map<string, OnnxTensor>, free?: readonly string[]): OnnxTensor[] {
     const inputs = node.inputs.map((x) => (x === '' ? undefined : values.get(x)));
     const constant = node.inputs.map((x) => x !== '' && this.constants.has(x));
-    return ONNX_OPS[node.opType].run(node, inputs, { rt: this.rt, constant });
+    return runStep(node, inputs, { rt: this.rt, constant }, free);
   }
 }
 

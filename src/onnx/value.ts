@@ -18,6 +18,17 @@ export interface OnnxTensor {
   dtype: OnnxDType;
   dims: number[];
   data: OnnxData;
+  /**
+   * Inside a session only: 'nhwc' when a rank-4 float32 value's data is stored [N, H, W, C] (dims still say
+   * [N, C, H, W]), as the conv and pool kernels write it. Only ops that read NHWC (src/onnx/fuse.ts lists
+   * them) ever see such a tensor; every other op, and the caller, gets NCHW.
+   */
+  layout?: 'nhwc';
+  /**
+   * Inside a session only, with layout 'nhwc': the value stays in the runtime's arena, in the block at this
+   * byte pointer, between kernels (`data` is then empty); the session releases the block after its last reader.
+   */
+  ptr?: number;
 }
 
 /** TensorProto.DataType codes. */

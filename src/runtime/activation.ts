@@ -25,6 +25,9 @@ const SPECS = {
   // torch.nn.LeakyReLU(negative_slope): x > 0 ? x : negative_slope * x. The derivative is read off the
   // output (y > 0 iff x > 0), which needs a slope >= 0.
   leaky_relu: { code: 4, noBackward: (a: number) => (a < 0 ? `a negative slope (${a})` : undefined) },
+  // min(max(x, 0), cap): ReLU6 is cap 6 (ONNX Clip(0, cap) fused into a conv by wasmzoo/onnx). The derivative
+  // read off the output (0 < y < cap) needs a positive cap.
+  relu_cap: { code: 5, noBackward: (a: number) => (a > 0 ? undefined : `a cap <= 0 (${a})`) },
 } satisfies Record<string, Spec>;
 
 export type ActivationName = keyof typeof SPECS;

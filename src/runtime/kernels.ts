@@ -146,7 +146,7 @@ export interface Kernels {
   bias_grad(db: number, dy: number, M: number, N: number, flags: number): void;
   /**
    * dx = dy * act'(y) from the forward OUTPUT y: relu dy*(y>0), tanh dy*(1-y²), sigmoid dy*y*(1-y),
-   * leaky_relu dy*(y>0 ? 1 : alpha), 0 = copy. In place allowed.
+   * leaky_relu dy*(y>0 ? 1 : alpha), relu_cap dy*(0<y<alpha), 0 = copy. In place allowed.
    */
   act_backward(dx: number, dy: number, y: number, n: number, act: number, alpha: number): void;
   /** out = a * b elementwise (dropout forward/backward with the mask). In place allowed. */

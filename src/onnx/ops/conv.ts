@@ -18,6 +18,7 @@ import {
   type FloatTensor, type Window, type WindowAttrs,
 } from './spatial.js';
 import { packedBlock, withArena, repackUnlessConstant } from './wasm.js';
+import { putNhwc, readNhwc, toNchw, writeNhwc } from './nhwc.js';
 
 function groupAttr(node: OpNode): number | string {
   const g = node.attrs.int('group', 1);
@@ -79,7 +80,7 @@ const Conv: OpSpec = {
     const dims = [s.x.dims[0], s.w.dims[0], ...win.outSize];
     capElements(node, dims);
     if (s.x.dtype === 'float32' && s.r <= 2 && !oneByOneMisfit(win)) return [convKernel(node, s, win, dims, ctx)];
-    return [convReference(s, win, dims)];
+    return [convReference({ ...s, x: toNchw(ctx.rt, s.x) as FloatTensor }, win, dims)];
   },
 };
 
@@ -94,7 +95,14 @@ function as2d(v: readonly number[], one: number): [number, number] {
   return v.length === 1 ? [one, v[0]] : [v[0], v[1]];
 }
 
-function convKernel(node: OpNode, s: ConvShapes, win: Window, dims: number[], ctx: OpContext): FloatTensor {
+/**
+ * What a fused node (src/onnx/fuse.ts) adds to the conv's epilogue: an activation and a residual to
+ * accumulate onto. `takeResidual`: this node is the residual's last reader, so when it is an arena-resident
+ * value its block may become the output (the kernels accumulate in place, as the zoo's residual blocks do).
+ */
+export interface ConvEpilogue { act: number; alpha: number; residual?: OnnxTensor; takeResidual?: boolean; }
+
+function convKernel(node: OpNode, s: ConvShapes, win: Window, dims: number[], ctx: OpContext, ep?: ConvEpilogue): OnnxTensor {
   const { rt } = ctx, k = rt.k;
   const [n, c] = s.x.dims, oc = s.w.dims[0], groups = s.group, icg = c / groups;
   const [h, w] = as2d(win.inSize, 1), [kh, kw] = as2d(win.kernel, 1), [sh, sw] = as2d(win.strides, 1);
@@ -112,31 +120,49 @@ function convKernel(node: OpNode, s: ConvShapes, win: Window, dims: number[], ct
     rt.arena.write(ptr + packedFloats * 4, bt ? (bt.data as Float32Array) : new Float32Array(oc));
   });
   const biasPtr = pwPtr + packedFloats * 4;
-  const out = floatOutput(s.x, dims);
-  withArena(rt, (a) => {
-    const xin = a.put(s.x.data as Float32Array);
-    // NCHW and NHWC are the same bytes when one of C and H*W is 1
-    let xh = xin;
-    if (c > 1 && h * w > 1) {
-      xh = a.alloc(n * c * h * w);
-      k.nchw_to_nhwc(xh, xin, n, c, h, w);
-    }
-    const yh = a.alloc(n * oh * ow * oc);
+  // a 1-D conv is a 2-D one of height 1; only rank-4 values carry a layout
+  const rank4 = s.x.dims.length === 4;
+  const x4: OnnxTensor = rank4 ? s.x : { dtype: 'float32', dims: [n, c, h, w], data: s.x.data };
+  const out4 = [n, oc, oh, ow];
+  const flags = ep ? (ep.act << 1) | (ep.residual ? 1 : 0) : 0, alpha = ep?.alpha ?? 0;
+  const r = ep?.residual;
+  return withArena(rt, (a) => {
+    const xh = putNhwc(a, x4);
+    // accumulate: the kernels add the block's contents before the activation (a fused residual Add)
+    const inPlace = !!(r?.ptr && ep?.takeResidual && r.ptr !== xh);
+    const yh = inPlace ? r!.ptr! : a.alloc(n * oh * ow * oc);
+    if (r && !inPlace) writeNhwc(a, yh, rank4 ? r : { ...r, dims: out4 });
     if (winograd) {
       const scratch = a.scratch(k.conv2d_winograd_scratch_size(n, oh, ow, c, oc));
-      k.conv2d_winograd(yh, xh, pwPtr, biasPtr, n, h, w, c, oh, ow, oc, ph, pw, oc, 0, scratch, 0);
+      k.conv2d_winograd(yh, xh, pwPtr, biasPtr, n, h, w, c, oh, ow, oc, ph, pw, oc, flags, scratch, alpha);
     } else {
       const scratch = a.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups));
-      k.conv2d_nhwc(yh, xh, pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, oc, 0, scratch, 0);
+      k.conv2d_nhwc(yh, xh, pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, oc, flags, scratch, alpha);
     }
-    let y = yh;
-    if (oc > 1 && oh * ow > 1) {
-      y = a.alloc(n * oc * oh * ow);
-      k.nhwc_to_nchw(y, yh, n, oc, oh, ow);
-    }
-    rt.arena.read(y, out.data.length, out.data as Float32Array);
+    const keep = rank4 && !!node.nhwcOut;
+    const y = readNhwc(a, yh, out4, keep);
+    // the residual's block is the output's now (else the session releases it with the residual)
+    if (inPlace && keep) r!.ptr = undefined;
+    return rank4 ? y : { dtype: 'float32', dims, data: y.data };
   });
-  return out;
+}
+
+/**
+ * A fused Conv (src/onnx/fuse.ts) on the kernels with `ep` in its epilogue, or undefined when the kernel path
+ * does not take these inputs (not float32, 3-D, a residual of another shape or dtype): the caller then runs
+ * the original nodes one by one.
+ */
+export function convFused(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: OpContext, ep: ConvEpilogue): OnnxTensor | undefined {
+  repackUnlessConstant(node, ctx, [1, 2]);
+  const s = convInputs(node, inputs, false);
+  const attrs = windowAttrs(node, { dilations: true }) as WindowAttrs;
+  const win = windowFor(node, attrs, s.x.dims.slice(2), s.kernel);
+  const dims = [s.x.dims[0], s.w.dims[0], ...win.outSize];
+  capElements(node, dims);
+  if (s.x.dtype !== 'float32' || s.r > 2 || oneByOneMisfit(win)) return undefined;
+  const r = ep.residual;
+  if (r && (r.dtype !== 'float32' || r.dims.length !== dims.length || r.dims.some((d, i) => d !== dims[i]))) return undefined;
+  return convKernel(node, s, win, dims, ctx, ep);
 }
 
 /** out[n, m, o...] = B[m] + sum over the group's channels and the kernel taps inside the input, in f64. */

@@ -12,6 +12,7 @@ import {
   finish, kindOf, mapBroadcast, need, outValues, sameDtype, values, MAX_ELEMENTS,
   type ElemFn, type Kind, type OutValues, type Values,
 } from './broadcast.js';
+import { elementwiseF32 } from './fast-f32.js';
 
 /** An op's function per compute kind: `f` for floats (and ints when `int` is absent), `big` for 64-bit ints. */
 interface Fns { f: ElemFn; int?: ElemFn; big?: ElemFn }
@@ -56,7 +57,9 @@ function elementwise(op: ElementwiseOp, arity: number): OpSpec {
       if (node.opset < 7 && (node.attrs.has('broadcast') || node.opType === 'PRelu')) return `opset ${node.opset}'s legacy broadcasting is not supported`;
       return op.check?.(node);
     },
-    run(node, inputs) {
+    run(node, inputs, ctx) {
+      const fast = elementwiseF32(node, inputs, ctx);
+      if (fast) return [fast];
       const xs = sameDtype(node, op.variadic ? inputs : Array.from({ length: arity }, (_, i) => inputs[i]));
       const dtype = xs[0].dtype, outType = op.out?.(dtype) ?? dtype;
       if (op.only && dtype !== op.only) throw opError(node, `takes ${op.only} tensors, got ${dtype}`);

@@ -24,6 +24,49 @@ function cStrides(c: OnnxTensor, m: number, n: number): [number, number] | strin
   return [rows === 1 ? 0 : cols, cols === 1 ? 0 : 1];
 }
 
+/** The kernels' activation code and parameter a fused node (src/onnx/fuse.ts) applies in the GEMM's epilogue. */
+export interface GemmEpilogue { act: number; alpha: number; }
+
+/** Gemm's output; with `ep`, undefined when the activation cannot ride in the kernel's epilogue (see gemmFused). */
+function gemm(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: OpContext, ep?: GemmEpilogue): FloatTensor | undefined {
+  repackUnlessConstant(node, ctx, [1]);
+  const a = floatInput(node, inputs[0], 'A'), b = floatInput(node, inputs[1], 'B');
+  const c = inputs[2] ? floatInput(node, inputs[2], 'C') : undefined;
+  sameDtype(node, a, b, 'B');
+  sameDtype(node, a, c, 'C');
+  if (a.dims.length !== 2 || b.dims.length !== 2) throw opError(node, `A and B must be 2-D, got [${a.dims.join(', ')}] and [${b.dims.join(', ')}]`);
+  const transA = node.attrs.int('transA', 0) === 1, transB = node.attrs.int('transB', 0) === 1;
+  const alpha = node.attrs.float('alpha', 1), beta = node.attrs.float('beta', 1);
+  const [m, k] = transA ? [a.dims[1], a.dims[0]] : a.dims;
+  const [kb, n] = transB ? [b.dims[1], b.dims[0]] : b.dims;
+  if (k !== kb) throw opError(node, `A${transA ? 'ᵀ' : ''} [${m}, ${k}] and B${transB ? 'ᵀ' : ''} [${kb}, ${n}] do not multiply`);
+  const cs = c ? cStrides(c, m, n) : undefined;
+  if (typeof cs === 'string') throw opError(node, cs);
+  capElements(node, [m, n]);
+  const g: GemmArgs = { a, b, m, n, k, transA, transB };
+  let y: FloatTensor;
+  // alpha = 1 and C a row vector: C (times beta) is the kernel's fused bias
+  const fusedBias = c && cs && alpha === 1 && cs[0] === 0;
+  // an activation rides in the epilogue only when nothing is applied after the kernel
+  if (ep && !(a.dtype === 'float32' && m * n * k > 0 && alpha === 1 && (!c || fusedBias))) return undefined;
+  if (a.dtype === 'float32' && m * n * k > 0) {
+    let bias: Float32Array | undefined;
+    if (fusedBias) {
+      bias = new Float32Array(n);
+      for (let j = 0; j < n; j++) bias[j] = beta * c.data[j * cs[1]];
+    }
+    y = gemmKernel(node, g, bias, ctx, ep);
+    if (fusedBias) return y;
+  } else y = gemmReference(g);
+  const yd = y.data;
+  if (alpha !== 1) for (let i = 0; i < yd.length; i++) yd[i] *= alpha;
+  if (c && cs && beta !== 0) {
+    const cd = c.data;
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) yd[i * n + j] += beta * cd[i * cs[0] + j * cs[1]];
+  }
+  return y;
+}
+
 const Gemm: OpSpec = {
   check(node) {
     for (const name of ['transA', 'transB']) {
@@ -34,48 +77,23 @@ const Gemm: OpSpec = {
     if (node.inputs.length < 2 || node.inputs.length > 3) return `needs inputs A, B and an optional C, got ${node.inputs.length}`;
     return undefined;
   },
-  run(node, inputs, ctx) {
-    repackUnlessConstant(node, ctx, [1]);
-    const a = floatInput(node, inputs[0], 'A'), b = floatInput(node, inputs[1], 'B');
-    const c = inputs[2] ? floatInput(node, inputs[2], 'C') : undefined;
-    sameDtype(node, a, b, 'B');
-    sameDtype(node, a, c, 'C');
-    if (a.dims.length !== 2 || b.dims.length !== 2) throw opError(node, `A and B must be 2-D, got [${a.dims.join(', ')}] and [${b.dims.join(', ')}]`);
-    const transA = node.attrs.int('transA', 0) === 1, transB = node.attrs.int('transB', 0) === 1;
-    const alpha = node.attrs.float('alpha', 1), beta = node.attrs.float('beta', 1);
-    const [m, k] = transA ? [a.dims[1], a.dims[0]] : a.dims;
-    const [kb, n] = transB ? [b.dims[1], b.dims[0]] : b.dims;
-    if (k !== kb) throw opError(node, `A${transA ? 'ᵀ' : ''} [${m}, ${k}] and B${transB ? 'ᵀ' : ''} [${kb}, ${n}] do not multiply`);
-    const cs = c ? cStrides(c, m, n) : undefined;
-    if (typeof cs === 'string') throw opError(node, cs);
-    capElements(node, [m, n]);
-    const g: GemmArgs = { a, b, m, n, k, transA, transB };
-    let y: FloatTensor;
-    // alpha = 1 and C a row vector: C (times beta) is the kernel's fused bias
-    const fusedBias = c && cs && alpha === 1 && cs[0] === 0;
-    if (a.dtype === 'float32' && m * n * k > 0) {
-      let bias: Float32Array | undefined;
-      if (fusedBias) {
-        bias = new Float32Array(n);
-        for (let j = 0; j < n; j++) bias[j] = beta * c.data[j * cs[1]];
-      }
-      y = gemmKernel(node, g, bias, ctx);
-      if (fusedBias) return [y];
-    } else y = gemmReference(g);
-    const yd = y.data;
-    if (alpha !== 1) for (let i = 0; i < yd.length; i++) yd[i] *= alpha;
-    if (c && cs && beta !== 0) {
-      const cd = c.data;
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) yd[i * n + j] += beta * cd[i * cs[0] + j * cs[1]];
-    }
-    return [y];
-  },
+  run: (node, inputs, ctx) => [gemm(node, inputs, ctx)!],
 };
+
+/**
+ * A fused Gemm or MatMul (src/onnx/fuse.ts) with the activation `ep` in the kernel's epilogue, or undefined
+ * when the kernel path does not end the computation (not float32, Gemm's alpha or a C of full rows applied
+ * after, an empty product): the caller then runs the original nodes one by one.
+ */
+export function gemmFused(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: OpContext, ep: GemmEpilogue): OnnxTensor | undefined {
+  if (node.opType === 'Gemm') return gemm(node, inputs, ctx, ep);
+  return matmul(node, inputs, ctx, ep);
+}
 
 interface GemmArgs { a: FloatTensor; b: FloatTensor; m: number; n: number; k: number; transA: boolean; transB: boolean; }
 
 /** Y[M, N] = op(A) · op(B) (+ bias[N]) on the packed GEMM; op(B) packed once per node. */
-function gemmKernel(node: OpNode, g: GemmArgs, bias: Float32Array | undefined, ctx: OpContext): FloatTensor {
+function gemmKernel(node: OpNode, g: GemmArgs, bias: Float32Array | undefined, ctx: OpContext, ep?: GemmEpilogue): FloatTensor {
   const { rt } = ctx, kk = rt.k, { m, n, k } = g;
   const pb = packedB(node, ctx, g.b, k, n, g.transB ? 1 : n, g.transB ? k : 1);
   const out = floatOutput(g.a, [m, n]);
@@ -83,7 +101,7 @@ function gemmKernel(node: OpNode, g: GemmArgs, bias: Float32Array | undefined, c
     const ap = s.put(g.a.data as Float32Array);
     const bp = bias ? s.put(bias) : 0;
     const yp = s.alloc(m * n);
-    kk.gemm_packed(yp, ap, pb, bp, m, n, k, g.transA ? 1 : k, g.transA ? m : 1, n, 0, 0);
+    kk.gemm_packed(yp, ap, pb, bp, m, n, k, g.transA ? 1 : k, g.transA ? m : 1, n, (ep?.act ?? 0) << 1, ep?.alpha ?? 0);
     rt.arena.read(yp, m * n, out.data as Float32Array);
   });
   return out;
@@ -161,23 +179,28 @@ function batchOffsets(s: MatMulShape): Array<[number, number]> {
   return out;
 }
 
+/** MatMul's output; with `ep`, undefined off the kernel path (see gemmFused). */
+function matmul(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: OpContext, ep?: GemmEpilogue): OnnxTensor | undefined {
+  repackUnlessConstant(node, ctx, [1]);
+  const a = inputs[0], b = inputs[1];
+  if (!a || !b) throw opError(node, 'the inputs A and B are required');
+  if (a.dtype !== b.dtype) throw opError(node, `A is ${a.dtype} and B is ${b.dtype} (they must match)`);
+  const s = matmulShape(node, a.dims, b.dims);
+  capElements(node, s.dims);
+  if (a.dtype === 'float32' && s.m * s.n * s.k > 0) return matmulKernel(node, a as FloatTensor, b as FloatTensor, s, ctx, ep);
+  if (ep) return undefined;
+  if (a.dtype === 'float32' || a.dtype === 'float64' || INT_MATMUL.has(a.dtype)) return matmulReference(a, b, s);
+  throw opError(node, `${a.dtype} is not supported (float32, float64, int32, uint32, int64, uint64 are)`);
+}
+
 const MatMul: OpSpec = {
   check: (node) => (node.inputs.length === 2 ? undefined : `needs inputs A and B, got ${node.inputs.length}`),
-  run(node, inputs, ctx) {
-    repackUnlessConstant(node, ctx, [1]);
-    const a = inputs[0], b = inputs[1];
-    if (!a || !b) throw opError(node, 'the inputs A and B are required');
-    if (a.dtype !== b.dtype) throw opError(node, `A is ${a.dtype} and B is ${b.dtype} (they must match)`);
-    const s = matmulShape(node, a.dims, b.dims);
-    capElements(node, s.dims);
-    if (a.dtype === 'float32' && s.m * s.n * s.k > 0) return [matmulKernel(node, a as FloatTensor, b as FloatTensor, s, ctx)];
-    if (a.dtype === 'float32' || a.dtype === 'float64' || INT_MATMUL.has(a.dtype)) return [matmulReference(a, b, s)];
-    throw opError(node, `${a.dtype} is not supported (float32, float64, int32, uint32, int64, uint64 are)`);
-  },
+  run: (node, inputs, ctx) => [matmul(node, inputs, ctx)!],
 };
 
-function matmulKernel(node: OpNode, a: FloatTensor, b: FloatTensor, s: MatMulShape, ctx: OpContext): FloatTensor {
+function matmulKernel(node: OpNode, a: FloatTensor, b: FloatTensor, s: MatMulShape, ctx: OpContext, ep?: GemmEpilogue): FloatTensor {
   const { rt } = ctx, kk = rt.k, { m, n, k } = s;
+  const flags = (ep?.act ?? 0) << 1, alpha = ep?.alpha ?? 0;
   const out = floatOutput(a, s.dims);
   const bBatches = s.bStride.every((x) => x === 0);
   withArena(rt, (sc) => {
@@ -186,12 +209,12 @@ function matmulKernel(node: OpNode, a: FloatTensor, b: FloatTensor, s: MatMulSha
     if (bBatches) {
       // B is one matrix: every batch of A (contiguous, none broadcast) is rows of a single GEMM
       const pb = packedB(node, ctx, b, k, n, n, 1);
-      kk.gemm_packed(yp, ap, pb, 0, numel(s.batch) * m, n, k, k, 1, n, 0, 0);
+      kk.gemm_packed(yp, ap, pb, 0, numel(s.batch) * m, n, k, k, 1, n, flags, alpha);
     } else {
       const bp = sc.put(b.data as Float32Array);
       const scratch = sc.scratch(kk.gemm_packed_b_size(k, n) * 4);
       batchOffsets(s).forEach(([oa, ob], t) => {
-        kk.gemm(yp + t * m * n * 4, ap + oa * m * k * 4, bp + ob * k * n * 4, 0, m, n, k, k, 1, n, 1, n, 0, scratch, 0);
+        kk.gemm(yp + t * m * n * 4, ap + oa * m * k * 4, bp + ob * k * n * 4, 0, m, n, k, k, 1, n, 1, n, flags, scratch, alpha);
       });
     }
     rt.arena.read(yp, out.data.length, out.data as Float32Array);

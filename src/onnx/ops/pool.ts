@@ -16,6 +16,7 @@ import type { OnnxTensor } from '../value.js';
 import { allocData, numel } from '../value.js';
 import { capElements, floatInput, floatOutput, to3, windowAttrs, windowFor, type FloatTensor, type Window, type WindowAttrs } from './spatial.js';
 import { withArena } from './wasm.js';
+import { putNhwc, readNhwc, toNchw } from './nhwc.js';
 
 type PoolKind = 'max' | 'avg' | 'lp';
 
@@ -81,8 +82,8 @@ const MaxPool: OpSpec = {
     const p = poolArgs(node, inputs[0], 'max');
     if (!NUMERIC_MAX.has(p.x.dtype)) throw opError(node, `X is ${p.x.dtype}; MaxPool runs float32, float64, int8 and uint8`);
     const wantIndices = !!node.outputs[1];
-    if (p.x.dtype === 'float32' && p.win.inSize.length <= 2 && !wantIndices) return [poolKernel(p, 'max', false, ctx)];
-    return maxReference(p, wantIndices, node.attrs.int('storage_order', 0) === 1);
+    if (p.x.dtype === 'float32' && p.win.inSize.length <= 2 && !wantIndices) return [poolKernel(node, p, 'max', false, ctx)];
+    return maxReference({ ...p, x: toNchw(ctx.rt, p.x) }, wantIndices, node.attrs.int('storage_order', 0) === 1);
   },
 };
 
@@ -93,8 +94,8 @@ const AveragePool: OpSpec = {
     const x = floatInput(node, p.x, 'X');
     const countPad = node.attrs.int('count_include_pad', 0) === 1;
     const symmetric = p.win.padBegin.every((b, i) => b === p.win.padEnd[i]);
-    if (x.dtype === 'float32' && p.win.inSize.length <= 2 && (!countPad || symmetric)) return [poolKernel(p, 'avg', countPad, ctx)];
-    return [sumReference(p, x, countPad ? 'avg-pad' : 'avg', 1)];
+    if (x.dtype === 'float32' && p.win.inSize.length <= 2 && (!countPad || symmetric)) return [poolKernel(node, p, 'avg', countPad, ctx)];
+    return [sumReference(p, toNchw(ctx.rt, x) as FloatTensor, countPad ? 'avg-pad' : 'avg', 1)];
   },
 };
 
@@ -110,31 +111,22 @@ function as2d(v: readonly number[], one: number): [number, number] {
   return v.length === 1 ? [one, v[0]] : [v[0], v[1]];
 }
 
-function poolKernel(p: PoolArgs, kind: 'max' | 'avg', countPad: boolean, ctx: OpContext): FloatTensor {
+function poolKernel(node: OpNode, p: PoolArgs, kind: 'max' | 'avg', countPad: boolean, ctx: OpContext): OnnxTensor {
   const { rt } = ctx, k = rt.k, x = p.x as FloatTensor, win = p.win;
   const [n, c] = x.dims;
   const [h, w] = as2d(win.inSize, 1), [kh, kw] = as2d(win.kernel, 1), [sh, sw] = as2d(win.strides, 1);
   const [dh, dw] = as2d(win.dilations, 1), [ph, pw] = as2d(win.padBegin, 0), [oh, ow] = as2d(win.outSize, 1);
-  const out = floatOutput(x, p.dims);
-  withArena(rt, (a) => {
-    const xin = a.put(x.data as Float32Array);
-    const transpose = c > 1 && h * w > 1;
-    let xh = xin;
-    if (transpose) {
-      xh = a.alloc(n * c * h * w);
-      k.nchw_to_nhwc(xh, xin, n, c, h, w);
-    }
+  // a 1-D pool is a 2-D one of height 1; only rank-4 values carry a layout (nhwc.ts)
+  const rank4 = x.dims.length === 4;
+  const x4: OnnxTensor = rank4 ? x : { dtype: 'float32', dims: [n, c, h, w], data: x.data };
+  return withArena(rt, (a) => {
+    const xh = putNhwc(a, x4);
     const yh = a.alloc(n * c * oh * ow);
     if (kind === 'max') k.maxpool2d_nhwc(yh, xh, n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw);
     else k.avgpool2d_nhwc(yh, xh, n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, countPad ? 1 : 0, 0);
-    let y = yh;
-    if (c > 1 && oh * ow > 1) {
-      y = a.alloc(n * c * oh * ow);
-      k.nhwc_to_nchw(y, yh, n, c, oh, ow);
-    }
-    rt.arena.read(y, out.data.length, out.data as Float32Array);
+    const y = readNhwc(a, yh, [n, c, oh, ow], rank4 && !!node.nhwcOut);
+    return rank4 ? y : { dtype: 'float32', dims: p.dims, data: y.data };
   });
-  return out;
 }
 
 /**

@@ -9,6 +9,7 @@
 import { numel, type OnnxDType, type OnnxTensor } from '../value.js';
 import { opError, type OpNode, type OpSpec, type OpTable } from './types.js';
 import { broadcastIndex, finish, kindOf, need, normAxis, outValues, values } from './broadcast.js';
+import { softmaxF32 } from './fast-f32.js';
 
 type Acc = number | bigint;
 
@@ -185,15 +186,17 @@ const hardmaxRow: RowFn = (src, out, base, len, stride) => {
 };
 
 /** Softmax-style ops over rows: before opset 13 rows are the input flattened to 2-D at `axis`, from 13 the one axis. */
-function rowSpec(row: RowFn): OpSpec {
+function rowSpec(row: RowFn, kernel?: 'softmax' | 'log_softmax'): OpSpec {
   return {
-    run(node, inputs) {
+    run(node, inputs, ctx) {
       const x = need(node, inputs, 0);
       if (kindOf(x.dtype) !== 'float') throw opError(node, `does not take ${x.dtype} tensors (float types only)`);
       const v13 = node.opset >= 13, rank = x.dims.length;
       const axis = normAxis(node, node.attrs.int('axis', v13 ? -1 : 1), rank);
       const outer = numel(x.dims.slice(0, axis));
       const len = v13 ? x.dims[axis] : numel(x.dims.slice(axis)), inner = v13 ? numel(x.dims.slice(axis + 1)) : 1;
+      const fast = kernel && inner === 1 ? softmaxF32(x, len, kernel === 'log_softmax', ctx) : undefined;
+      if (fast) return [fast];
       const src = values(x) as ArrayLike<number>, out = outValues(node, x.dtype, src.length) as { [i: number]: number };
       for (let o = 0; o < outer; o++) for (let k = 0; k < inner; k++) row(src, out, o * len * inner + k, len, inner);
       return [finish(x.dtype, [...x.dims], out as Float32Array)];
@@ -206,7 +209,7 @@ export const REDUCE_OPS: OpTable = {
   ReduceLogSumExp: reduceSpec(REDUCERS.ReduceSum, true),
   ArgMax: argSpec(true),
   ArgMin: argSpec(false),
-  Softmax: rowSpec(softmaxRow(false)),
-  LogSoftmax: rowSpec(softmaxRow(true)),
+  Softmax: rowSpec(softmaxRow(false), 'softmax'),
+  LogSoftmax: rowSpec(softmaxRow(true), 'log_softmax'),
   Hardmax: rowSpec(hardmaxRow),
 };

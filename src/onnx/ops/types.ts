@@ -68,6 +68,27 @@ export interface OpNode {
   attrs: Attrs;
   inputs: string[];
   outputs: string[];
+  /** Set by the session's fusion pass (src/onnx/fuse.ts) on a node that stands for several: see Fusion. */
+  fused?: Fusion;
+  /**
+   * Set by the session's layout pass: every reader of this node's output accepts NHWC data, so a rank-4
+   * float32 output may stay NHWC (OnnxTensor.layout) rather than be transposed back to NCHW.
+   */
+  nhwcOut?: boolean;
+}
+
+/**
+ * A Conv (or Gemm / MatMul) with what followed it folded into the kernel's epilogue: `nodes` are the original
+ * nodes in order (the first is the conv / gemm, whose name and opType the fused node keeps; the others name
+ * what was folded, for messages), `act`/`alpha` the kernels' activation code (src/runtime/activation.ts) and
+ * parameter, and `residual` the input index of a tensor of the output's shape that is added before the
+ * activation (a residual Add, run as the kernels' accumulate).
+ */
+export interface Fusion {
+  nodes: OpNode[];
+  act: number;
+  alpha: number;
+  residual?: number;
 }
 
 export interface OpContext {

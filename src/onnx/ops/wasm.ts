@@ -37,6 +37,11 @@ export class ArenaScope {
   read(ptr: number, n: number): Float32Array {
     return this.rt.arena.read(ptr, n);
   }
+  /** Hands the block `ptr` (allocated here) to the caller: release() leaves it (an arena-resident value, nhwc.ts). */
+  keep(ptr: number): void {
+    const i = this.blocks.lastIndexOf(ptr);
+    if (i >= 0) this.blocks.splice(i, 1);
+  }
   release(): void {
     for (const p of this.blocks) this.rt.arena.release(p);
     this.blocks.length = 0;
