@@ -25,7 +25,20 @@ import { threadArgs, perThreadCount } from './threads.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { counts: THREAD_COUNTS, json: JSON_OUT } = threadArgs();
 if (THREAD_COUNTS.length > 1) {
-  await threadsReport(perThreadCount(fileURLToPath(import.meta.url), THREAD_COUNTS));
+  // Each runtime in a process of its own: init({ backend }) for a second variant would replace the first's
+  // runtime (and end its workers), and two thread pools in one process on 2 cores starve each other
+  // (onnxruntime-web's idle threads spin: wasmzoo's LSTM took 34 ms beside it, 5 ms alone).
+  const script = fileURLToPath(import.meta.url);
+  const base = process.argv.slice(2);
+  const relaxed = perThreadCount(script, THREAD_COUNTS, [...base, '--wasmzoo=relaxed', '--no-peers']);
+  const simd = perThreadCount(script, THREAD_COUNTS, [...base, '--wasmzoo=simd', '--no-peers']);
+  const peers = perThreadCount(script, THREAD_COUNTS, [...base, '--wasmzoo=none']);
+  for (const n of THREAD_COUNTS) {
+    for (const row of relaxed[n]) {
+      for (const other of [simd[n], peers[n]]) Object.assign(row.ms, other.find((r) => r.name === row.name)?.ms);
+    }
+  }
+  await threadsReport(relaxed);
   process.exit(0);
 }
 const THREADS = THREAD_COUNTS[0];
@@ -143,11 +156,14 @@ for (const { name, reps: defaultReps, inner = 1 } of MODELS) {
   const input = wz.hashInto(new Float32Array(shape.reduce((a, b) => a * b, 1)), SEED, 'input', shape);
   const expFile = join(root, '.cache', 'onnx', `${name}.expected.json`);
   const expected = existsSync(expFile) ? JSON.parse(readFileSync(expFile, 'utf8')) : undefined;
+  const only = args.find((a) => a.startsWith('--wasmzoo='))?.slice(10); // one variant per process (threads)
+  const peers = !args.includes('--no-peers');
+  const skip = (what) => ({ missing: what });
   const runners = {
-    'wasmzoo simd': await wasmzooRunner(name, 'simd', input, shape),
-    'wasmzoo relaxed': await wasmzooRunner(name, 'relaxed', input, shape),
-    'onnxruntime-web': await ortRunner(name, input, shape),
-    'tfjs-wasm': THREADS === 1 ? tfjsRunner(built, input) : { missing: 'TF.js wasm runs one thread in Node' },
+    'wasmzoo simd': only && only !== 'simd' ? skip('other process') : await wasmzooRunner(name, 'simd', input, shape),
+    'wasmzoo relaxed': only && only !== 'relaxed' ? skip('other process') : await wasmzooRunner(name, 'relaxed', input, shape),
+    'onnxruntime-web': peers ? await ortRunner(name, input, shape) : skip('--no-peers'),
+    'tfjs-wasm': !peers ? skip('--no-peers') : THREADS === 1 ? tfjsRunner(built, input) : skip('TF.js wasm runs one thread in Node'),
   };
   const active = Object.entries(runners).filter(([label, r]) => {
     if (r.missing) log(`  ${label}: skipped (${r.missing})`);
@@ -168,7 +184,7 @@ for (const { name, reps: defaultReps, inner = 1 } of MODELS) {
   const best = Object.fromEntries(Object.entries(times).map(([l, t]) => [l, Math.min(...t)]));
   const spread = Object.fromEntries(Object.entries(times).map(([l, t]) => [l, (Math.max(...t) - Math.min(...t)) / median(t)]));
   for (const [l, v] of Object.entries(ms)) log(`  ${l}: median ${v.toFixed(3)} ms over ${reps}${inner > 1 ? `x${inner}` : ''} (spread ${(100 * spread[l]).toFixed(0)}%), ${(gflop / v * 1e3).toFixed(1)} GFLOP/s`);
-  const mem = runners['wasmzoo relaxed'].mem ?? runners['wasmzoo simd'].mem;
+  const mem = runners['wasmzoo relaxed'].mem ?? runners['wasmzoo simd'].mem; // undefined in a --wasmzoo= child
   rows.push({ name, gflop, ms, best, spread, mem, checks: Object.fromEntries(active.map(([l, r]) => [l, check(r.out, expected)])) });
   for (const [, r] of active) r.dispose?.();
 }
@@ -265,8 +281,8 @@ async function threadsReport(byCount) {
 Batch 1, Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} vCPU (load average at the end:
 ${os.loadavg().map((v) => v.toFixed(1)).join(', ')}), ${new Date().toISOString().slice(0, 10)}. Median ms over alternating rounds; each thread count
 in its own process (wasmzoo \`init({ threads: n })\`, onnxruntime-web \`env.wasm.numThreads = n\`; TF.js's wasm
-backend runs one thread in Node, so it is left out here: see bench/RESULTS-models.md). Speedups compare two processes run
-one after the other; the ratios to onnxruntime-web compare runtimes within one process.
+backend runs one thread in Node, so it is left out here: see bench/RESULTS-models.md). Every runtime and count ran in a process of
+its own, one after the other (two thread pools in one process on 2 cores starve each other).
 Targets (issue 10): ${lo}t/${hi}t >= 1.85x for the convnets; wasmzoo <= 0.6x of onnxruntime-web at ${hi} threads.
 
 ${table}

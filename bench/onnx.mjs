@@ -17,6 +17,9 @@ const args = process.argv.slice(2);
 const filter = args.find((a) => !a.startsWith('--'));
 const reps = Number(args.find((a) => a.startsWith('--reps='))?.slice(7)) || 9;
 const THREADS = threadArgs(args).counts[0];
+// --only=wasmzoo|ort: time one runtime (above 1 thread each runs in a process of its own: two thread pools
+// in one process on 2 cores starve each other; onnxruntime-web's idle threads spin)
+const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7);
 
 const MODELS = [
   { name: 'resnet18', file: '.cache/onnx/resnet18.onnx', input: [1, 3, 224, 224] },
@@ -67,14 +70,14 @@ for (const m of MODELS) {
   for (let i = 0; i < 2; i++) { runWz(); await runOrt(); }
   const tw = [], to = [];
   for (let r = 0; r < reps; r++) {
-    const order = r % 2 ? ['o', 'w'] : ['w', 'o'];
+    const order = (r % 2 ? ['o', 'w'] : ['w', 'o']).filter((w) => !ONLY || (w === 'w') === (ONLY === 'wasmzoo'));
     for (const who of order) {
       const t0 = performance.now();
       if (who === 'w') runWz(); else await runOrt();
       (who === 'w' ? tw : to).push(performance.now() - t0);
     }
   }
-  const row = { name: m.name, wz: median(tw), ort: median(to), loadWz: Math.min(...loadWz), loadOrt: Math.min(...loadOrt), diff, scale, nodes: model.runtimeNodes };
+  const row = { name: m.name, wz: tw.length ? median(tw) : NaN, ort: to.length ? median(to) : NaN, loadWz: Math.min(...loadWz), loadOrt: Math.min(...loadOrt), diff, scale, nodes: model.runtimeNodes };
   rows.push(row);
   log(`${m.name}: wasmzoo ${row.wz.toFixed(1)} ms, onnxruntime-web ${row.ort.toFixed(1)} ms (${(row.wz / row.ort).toFixed(2)}x); load ${row.loadWz.toFixed(0)} / ${row.loadOrt.toFixed(0)} ms; max |d| ${diff.toExponential(1)} (|y| <= ${scale.toFixed(1)})`);
   await session.release();

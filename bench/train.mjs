@@ -10,8 +10,11 @@
 import { spawnSync } from 'node:child_process';
 import * as wasmzoo from '../dist/wasmzoo.mjs';
 import * as tf from '@tensorflow/tfjs';
+import { threadArgs } from './threads.mjs';
+// threads of wasmzoo: --threads=N (or env THREADS), 1 unless set; the peers here (TF.js cpu, PyTorch) run one thread
+const THREADS = threadArgs().counts[0];
 
-const STEPS = Number(process.argv[2] ?? 30);
+const STEPS = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 30);
 const B = 128;
 const EPOCH = 60000;
 const rand = (n) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
@@ -95,8 +98,6 @@ m = G(); x = torch.randn(${B}, 28, 28); y = torch.arange(${B}) % 10; lossf = F.c
 function torchStep(setup) {
   const py = `
 import sys, time, torch, torch.nn as nn, torch.nn.functional as F
-// threads of wasmzoo (THREADS=2 npm run bench:...): 1 unless set, as the peers' tables here are single-thread
-const THREADS = Number(process.env.THREADS ?? 1);
 sys.path.insert(0, 'tools')
 from lenet import LeNet5
 torch.set_num_threads(1)
