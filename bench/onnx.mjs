@@ -67,7 +67,12 @@ for (const m of MODELS) {
   const a = runWz(), b = await runOrt();
   let diff = 0, scale = 0;
   for (let i = 0; i < b.length; i++) { diff = Math.max(diff, Math.abs(a[i] - b[i])); scale = Math.max(scale, Math.abs(b[i])); }
-  for (let i = 0; i < 2; i++) { runWz(); await runOrt(); }
+  for (let i = 0; i < 2; i++) {
+    if (ONLY !== 'ort') runWz();
+    if (ONLY !== 'wasmzoo') await runOrt();
+  }
+  // with --only, the other runtime's session goes before timing (onnxruntime-web's idle threads spin)
+  if (ONLY === 'wasmzoo') await session.release();
   const tw = [], to = [];
   for (let r = 0; r < reps; r++) {
     const order = (r % 2 ? ['o', 'w'] : ['w', 'o']).filter((w) => !ONLY || (w === 'w') === (ONLY === 'wasmzoo'));
@@ -80,7 +85,7 @@ for (const m of MODELS) {
   const row = { name: m.name, wz: tw.length ? median(tw) : NaN, ort: to.length ? median(to) : NaN, loadWz: Math.min(...loadWz), loadOrt: Math.min(...loadOrt), diff, scale, nodes: model.runtimeNodes };
   rows.push(row);
   log(`${m.name}: wasmzoo ${row.wz.toFixed(1)} ms, onnxruntime-web ${row.ort.toFixed(1)} ms (${(row.wz / row.ort).toFixed(2)}x); load ${row.loadWz.toFixed(0)} / ${row.loadOrt.toFixed(0)} ms; max |d| ${diff.toExponential(1)} (|y| <= ${scale.toFixed(1)})`);
-  await session.release();
+  if (ONLY !== 'wasmzoo') await session.release();
 }
 
 console.log(`\nwasmzoo/onnx vs onnxruntime-web ${ort.env.versions?.web ?? ''} (wasm), ${THREADS} thread${THREADS > 1 ? 's' : ''}, batch 1, Node ${process.version}, ` +
