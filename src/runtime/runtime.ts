@@ -128,9 +128,13 @@ export async function variantBytes(backend: Backend): Promise<Uint8Array<ArrayBu
 
 async function compile(backend: Backend): Promise<WebAssembly.Module> {
   const bytes = await variantBytes(backend);
-  // validate first: an engine without (relaxed) SIMD says no quickly and without an exception trace
-  if (!WebAssembly.validate(bytes)) throw new WasmzooError('E_RUNTIME', `this engine does not accept the ${backend} kernels`);
-  return WebAssembly.compile(bytes);
+  // no WebAssembly.validate first: it decodes the whole module again (3 ms of start-up); an engine without
+  // (relaxed) SIMD rejects the compile, and init() moves on to the next variant
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (e) {
+    throw new WasmzooError('E_RUNTIME', `this engine does not accept the ${backend} kernels (${(e as Error).message})`);
+  }
 }
 
 /** What identifies an init request: a later init with the same key is served by the same runtime. */
