@@ -70,15 +70,21 @@ function convInputs(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>,
 
 // ---- Conv ----
 
+/** A Conv node's inputs, window and output dims (checked against the size cap), plain or fused alike. */
+function convSetup(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: OpContext) {
+  repackUnlessConstant(node, ctx, [1, 2]);
+  const s = convInputs(node, inputs, false);
+  const attrs = windowAttrs(node, { dilations: true }) as WindowAttrs;
+  const win = windowFor(node, attrs, s.x.dims.slice(2), s.kernel);
+  const dims = [s.x.dims[0], s.w.dims[0], ...win.outSize];
+  capElements(node, dims);
+  return { s, win, dims };
+}
+
 const Conv: OpSpec = {
   check: (node) => checkConvLike(node, false),
   run(node, inputs, ctx) {
-    repackUnlessConstant(node, ctx, [1, 2]);
-    const s = convInputs(node, inputs, false);
-    const attrs = windowAttrs(node, { dilations: true }) as WindowAttrs;
-    const win = windowFor(node, attrs, s.x.dims.slice(2), s.kernel);
-    const dims = [s.x.dims[0], s.w.dims[0], ...win.outSize];
-    capElements(node, dims);
+    const { s, win, dims } = convSetup(node, inputs, ctx);
     if (s.x.dtype === 'float32' && s.r <= 2 && !oneByOneMisfit(win)) return [convKernel(node, s, win, dims, ctx)];
     return [convReference({ ...s, x: toNchw(ctx.rt, s.x) as FloatTensor }, win, dims)];
   },
@@ -153,12 +159,7 @@ function convKernel(node: OpNode, s: ConvShapes, win: Window, dims: number[], ct
  * the original nodes one by one.
  */
 export function convFused(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: OpContext, ep: ConvEpilogue): OnnxTensor | undefined {
-  repackUnlessConstant(node, ctx, [1, 2]);
-  const s = convInputs(node, inputs, false);
-  const attrs = windowAttrs(node, { dilations: true }) as WindowAttrs;
-  const win = windowFor(node, attrs, s.x.dims.slice(2), s.kernel);
-  const dims = [s.x.dims[0], s.w.dims[0], ...win.outSize];
-  capElements(node, dims);
+  const { s, win, dims } = convSetup(node, inputs, ctx);
   if (s.x.dtype !== 'float32' || s.r > 2 || oneByOneMisfit(win)) return undefined;
   const r = ep.residual;
   if (r && (r.dtype !== 'float32' || r.dims.length !== dims.length || r.dims.some((d, i) => d !== dims[i]))) return undefined;
