@@ -56,23 +56,25 @@ for (const m of MODELS) {
     let t0 = performance.now();
     model = await wzOnnx.loadOnnx(bytes);
     loadWz.push(performance.now() - t0);
+    if (ONLY === 'wasmzoo') continue; // no onnxruntime-web session at all: its threads would share the cores
     t0 = performance.now();
     session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
     loadOrt.push(performance.now() - t0);
   }
   const inName = model.inputs[0].name, outName = model.outputs[0].name;
   const runWz = () => model.run({ [inName]: wz.tensor(x, m.input) })[outName].data;
-  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, m.input) };
-  const runOrt = async () => (await session.run(feeds))[session.outputNames[0]].data;
+  const runOrt = session
+    ? async () => (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, m.input) }))[session.outputNames[0]].data
+    : async () => runWz();
   const a = runWz(), b = await runOrt();
   let diff = 0, scale = 0;
   for (let i = 0; i < b.length; i++) { diff = Math.max(diff, Math.abs(a[i] - b[i])); scale = Math.max(scale, Math.abs(b[i])); }
-  for (let i = 0; i < 2; i++) {
-    if (ONLY !== 'ort') runWz();
-    if (ONLY !== 'wasmzoo') await runOrt();
+  // warm-up: >= 10 calls and ~1 s each, so V8 has tiered the wasm up (timing earlier measures its baseline compiler)
+  for (const [who, f] of [['w', async () => runWz()], ['o', runOrt]]) {
+    if (ONLY && (who === 'w') !== (ONLY === 'wasmzoo')) continue;
+    const t0 = performance.now();
+    for (let i = 0; i < 200 && (i < 10 || performance.now() - t0 < 1000); i++) await f();
   }
-  // with --only, the other runtime's session goes before timing (onnxruntime-web's idle threads spin)
-  if (ONLY === 'wasmzoo') await session.release();
   const tw = [], to = [];
   for (let r = 0; r < reps; r++) {
     const order = (r % 2 ? ['o', 'w'] : ['w', 'o']).filter((w) => !ONLY || (w === 'w') === (ONLY === 'wasmzoo'));
@@ -82,10 +84,10 @@ for (const m of MODELS) {
       (who === 'w' ? tw : to).push(performance.now() - t0);
     }
   }
-  const row = { name: m.name, wz: tw.length ? median(tw) : NaN, ort: to.length ? median(to) : NaN, loadWz: Math.min(...loadWz), loadOrt: Math.min(...loadOrt), diff, scale, nodes: model.runtimeNodes };
+  const row = { name: m.name, wz: tw.length ? median(tw) : NaN, ort: to.length ? median(to) : NaN, loadWz: Math.min(...loadWz), loadOrt: loadOrt.length ? Math.min(...loadOrt) : NaN, diff, scale, nodes: model.runtimeNodes };
   rows.push(row);
   log(`${m.name}: wasmzoo ${row.wz.toFixed(1)} ms, onnxruntime-web ${row.ort.toFixed(1)} ms (${(row.wz / row.ort).toFixed(2)}x); load ${row.loadWz.toFixed(0)} / ${row.loadOrt.toFixed(0)} ms; max |d| ${diff.toExponential(1)} (|y| <= ${scale.toFixed(1)})`);
-  if (ONLY !== 'wasmzoo') await session.release();
+  await session?.release();
 }
 
 console.log(`\nwasmzoo/onnx vs onnxruntime-web ${ort.env.versions?.web ?? ''} (wasm), ${THREADS} thread${THREADS > 1 ? 's' : ''}, batch 1, Node ${process.version}, ` +
