@@ -13,16 +13,9 @@ import {
   seq2seq, sequenceGRU, sequenceLSTM, tensor, vae, zoo, zooNames,
 } from '../../src/index.js';
 import { Golden } from '../golden/load.js';
+import { wasmzooError } from '../helpers/errors.js';
 
-async function error(f: () => unknown): Promise<WasmzooError> {
-  try {
-    await f();
-  } catch (e) {
-    if (e instanceof WasmzooError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
+const error = wasmzooError;
 
 const SEQ = { inputSize: 5, hiddenSize: 12, numLayers: 2, outputSize: 3 };
 const S2S = { srcVocab: 12, tgtVocab: 12, embeddingDim: 8, hiddenSize: 24, numLayers: 2 };

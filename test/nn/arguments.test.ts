@@ -7,16 +7,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../../src/runtime/runtime.js';
 import { CharTokenizer, WasmzooError, nn, optim, preprocess, resize, tensor } from '../../src/index.js';
+import { wasmzooError } from '../helpers/errors.js';
 
-async function error(f: () => unknown): Promise<WasmzooError> {
-  try {
-    await f();
-  } catch (e) {
-    if (e instanceof WasmzooError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
+const error = wasmzooError;
 
 // Every layer with options: its constructor with one bogus option, and the options it takes.
 const withOptions: [string, (o: object) => nn.Module][] = [

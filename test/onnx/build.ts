@@ -7,7 +7,8 @@ import { CODE_BY_DTYPE, type OnnxDType } from '../../src/onnx/value.js';
 
 type Part = number[] | Uint8Array;
 
-function varint(n: number | bigint): number[] {
+/** Protobuf varint (unsigned LEB128; negative int64 as its 64-bit two's complement). */
+export function varint(n: number | bigint): number[] {
   let x = BigInt.asUintN(64, BigInt(n));
   const out: number[] = [];
   do {

@@ -11,22 +11,12 @@
 import { hashInto } from '../../src/models/hashweights.js';
 import { ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../src/onnx/protobuf.js';
 import { DTYPE_BY_CODE } from '../../src/onnx/value.js';
+import { varint } from './build.js';
 
 /** TensorProto fields that carry data: float, int32, string, int64, raw, double, uint64 data and data_location. */
 const DATA_FIELDS = new Set([4, 5, 6, 7, 9, 10, 11, 14]);
 
 interface Field { field: number; bytes: Uint8Array; payload?: Uint8Array }
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
 
 function cat(parts: ArrayLike<number>[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
