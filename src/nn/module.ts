@@ -326,6 +326,9 @@ export abstract class Module implements PlanOwner {
    */
   summary(inputShape: Shape): string {
     this.assertAlive();
+    if (!Array.isArray(inputShape) || !inputShape.length || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new WasmzooError('E_SHAPE', `${this.name}.summary: input shape must be positive integers, got ${Array.isArray(inputShape) ? shapeStr(inputShape) : typeof inputShape}`);
+    }
     return summaryTable(this, inputShape);
   }
 

@@ -55,6 +55,7 @@ describe('module.summary()', () => {
   it('refuses a wrong input shape the way forward() does', async () => {
     const m = await wz.lenet5();
     expect(() => m.summary([1, 3, 28, 28])).toThrow(/LeNet5|lenet/i);
+    for (const bad of [[], [1, -1, 28, 28], [1, 1, 2.5, 28], 'x']) expect(() => m.summary(bad as number[]), String(bad)).toThrow(/summary: input shape must be positive integers/);
     m.dispose();
   });
 });
