@@ -91,3 +91,32 @@ export function halfToFloat(h: number): number {
   if (e === 31) return f ? NaN : s * Infinity;
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
+
+/** Round to the nearest integer, ties to even (numpy.round, ONNX Round, IEEE conversions). */
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x), d = x - f;
+  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+}
+
+/** IEEE half bits of a Number, rounded to nearest even in one step (as numpy's double -> half). */
+export function floatToHalf(x: number): number {
+  if (Number.isNaN(x)) return 0x7e00;
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const a = Math.abs(x);
+  if (a >= 65520) return sign | 0x7c00; // 65520 is halfway between the largest half (65504) and 2^16: ties go to inf
+  if (a < 2 ** -14) return sign | roundHalfEven(a * 2 ** 24); // subnormal (a result of 1024 is the smallest normal's bits)
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  // a mantissa of 2048 after rounding carries into the exponent through the addition
+  return sign | (((e + 15) << 10) + roundHalfEven((a / 2 ** e) * 1024) - 1024);
+}
+
+const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+/** bfloat16 bits of a Number: to float32, then round the top 16 bits to nearest even. */
+export function floatToBfloat16(x: number): number {
+  if (Number.isNaN(x)) return 0x7fc0;
+  f32[0] = x;
+  const b = u32[0];
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}

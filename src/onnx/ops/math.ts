@@ -6,7 +6,7 @@
  * wrap as in C); int64/uint64 compute with BigInt so they stay exact. float32 results round once, when
  * stored into their Float32Array.
  */
-import { allocData, DTYPE_BY_CODE, type OnnxDType, type OnnxTensor } from '../value.js';
+import { allocData, DTYPE_BY_CODE, roundHalfEven, type OnnxDType, type OnnxTensor } from '../value.js';
 import { opError, type OpNode, type OpSpec, type OpTable } from './types.js';
 import {
   finish, kindOf, mapBroadcast, need, outValues, sameDtype, values, MAX_ELEMENTS,
@@ -82,11 +82,6 @@ const fl = (f: (x: number) => number) => () => ({ f });
 
 // ---- scalar functions JavaScript's Math lacks
 
-/** Round half to even (numpy.round, ONNX Round). */
-function roundEven(x: number): number {
-  const f = Math.floor(x), d = x - f;
-  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
-}
 
 /** erf(a) for 0 <= a < 2 by its Maclaurin series (terms peak near e^4, so ~1e-15 of cancellation). */
 function erfSeries(a: number): number {
@@ -152,7 +147,7 @@ const UNARY: OpTable = {
   Reciprocal: unary(fl((x) => 1 / x)),
   Floor: unary(fl(Math.floor)),
   Ceil: unary(fl(Math.ceil)),
-  Round: unary(fl(roundEven)),
+  Round: unary(fl(roundHalfEven)),
   Exp: unary(fl(Math.exp)),
   Log: unary(fl(Math.log)),
   Sqrt: unary(fl(Math.sqrt)),

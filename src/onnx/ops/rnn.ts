@@ -33,7 +33,7 @@
  * fed as graph inputs are packed afresh on every call, as a caller may mutate one buffer in place.
  */
 import { type Runtime } from '../../index.js';
-import { tensorOf, toNumbers, type OnnxDType, type OnnxTensor } from '../value.js';
+import { floatToHalf, tensorOf, toNumbers, type OnnxDType, type OnnxTensor } from '../value.js';
 import { opError, type OpNode, type OpSpec, type OpTable } from './types.js';
 
 type Kind = 'RNN' | 'LSTM' | 'GRU';
@@ -745,14 +745,8 @@ function encode(dtype: OnnxDType, v: Float64Array): OnnxTensor['data'] {
   const f32 = Float32Array.from(v);
   const u32 = new Uint32Array(f32.buffer);
   const out = new Uint16Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = dtype === 'bfloat16' ? bfloat16Bits(u32[i]) : halfBits(f32[i]);
+  for (let i = 0; i < v.length; i++) out[i] = dtype === 'bfloat16' ? bfloat16Bits(u32[i]) : floatToHalf(f32[i]);
   return out;
-}
-
-/** Round to the nearest integer, ties to even. */
-function roundEven(v: number): number {
-  const f = Math.floor(v), r = v - f;
-  return r > 0.5 || (r === 0.5 && f % 2 !== 0) ? f + 1 : f;
 }
 
 /** bfloat16 bits of the float32 with bits `u`. */
@@ -761,23 +755,6 @@ function bfloat16Bits(u: number): number {
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-/** IEEE half bits of x. */
-function halfBits(x: number): number {
-  if (Number.isNaN(x)) return 0x7e00;
-  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
-  const a = Math.abs(x);
-  if (a < 2 ** -14) return sign | roundEven(a * 2 ** 24); // subnormal (2^-14 itself rounds into the normals)
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--; // log2 rounding near powers of two
-  else if (2 ** (e + 1) <= a) e++;
-  let m = roundEven((a / 2 ** e - 1) * 1024);
-  if (m === 1024) {
-    m = 0;
-    e++;
-  }
-  if (e > 15) return sign | 0x7c00; // overflow: infinity
-  return sign | ((e + 15) << 10) | m;
-}
 
 /** Y, Y_h (and Y_c) in the node's layout and dtype from a time-major result. */
 function emit(pr: Problem, res: Result): OnnxTensor[] {

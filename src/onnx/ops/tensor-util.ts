@@ -5,7 +5,9 @@
  * per-axis gather that Slice, Pad, Tile, Expand, Transpose and nearest resizing all reduce to.
  */
 import { WasmzooError } from '../../index.js';
-import { allocData, halfToFloat, numel, type OnnxData, type OnnxDType, type OnnxTensor } from '../value.js';
+import { allocData, floatToBfloat16, floatToHalf, halfToFloat, numel, roundHalfEven, type OnnxData, type OnnxDType, type OnnxTensor } from '../value.js';
+
+export { floatToHalf, roundHalfEven } from '../value.js';
 import { opError, type OpNode } from './types.js';
 
 /** Elements above which an output is refused (the wasm memory could not hold more anyway). */
@@ -154,7 +156,7 @@ export function elementOf(dtype: OnnxDType, v: number): unknown {
   switch (dtype) {
     case 'int64': case 'uint64': return BigInt(Number.isFinite(v) ? Math.trunc(v) : 0);
     case 'float16': return floatToHalf(v);
-    case 'bfloat16': return floatToBfloat(v);
+    case 'bfloat16': return floatToBfloat16(v);
     case 'bool': return v !== 0 ? 1 : 0;
     case 'string': return String(v);
     default: return v;
@@ -178,7 +180,7 @@ export function fromFloat64(dtype: OnnxDType, v: Float64Array): OnnxData {
   const out = allocData(dtype, v.length);
   if (dtype === 'float64' || dtype === 'float32') (out as Float64Array).set(v);
   else if (dtype === 'float16') for (let i = 0; i < v.length; i++) (out as Uint16Array)[i] = floatToHalf(v[i]);
-  else if (dtype === 'bfloat16') for (let i = 0; i < v.length; i++) (out as Uint16Array)[i] = floatToBfloat(v[i]);
+  else if (dtype === 'bfloat16') for (let i = 0; i < v.length; i++) (out as Uint16Array)[i] = floatToBfloat16(v[i]);
   else if (dtype === 'bool') for (let i = 0; i < v.length; i++) (out as Uint8Array)[i] = v[i] !== 0 ? 1 : 0;
   else if (dtype === 'string') throw new WasmzooError('E_ONNX', 'onnx: cannot store numbers as strings');
   else {
@@ -198,47 +200,11 @@ const INT_RANGE: Record<string, [number, number]> = {
   int64: [-(2 ** 63), 2 ** 63 - 1024], uint64: [0, 2 ** 64 - 2048],
 };
 
-export function roundHalfEven(x: number): number {
-  const f = Math.floor(x), d = x - f;
-  if (d < 0.5) return f;
-  if (d > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
-
 const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
-
-/** A Number to IEEE half bits, rounded to nearest even. */
-export function floatToHalf(v: number): number {
-  f32[0] = v;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000, exp = (x >>> 23) & 0xff, mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const m = mant | 0x800000, shift = 14 - e;
-    let h = m >>> shift;
-    const rem = m & ((1 << shift) - 1), half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
-  return sign | h;
-}
 
 function bfloatToFloat(b: number): number {
   u32[0] = b << 16;
   return f32[0];
-}
-
-function floatToBfloat(v: number): number {
-  f32[0] = v;
-  const x = u32[0];
-  if (Number.isNaN(v)) return 0x7fc0;
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
 /** int8..uint64 (not bool). */
