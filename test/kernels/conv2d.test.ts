@@ -136,6 +136,22 @@ describe.each(BACKENDS)('conv2d_nhwc [%s]', (backend) => {
       runCase(rt, { H: 6, W: 5, C: 1, OC: 1, K: 3, PH: 1, PW: 1 }, seed); // 1 -> 1 channel
     }
   });
+  it('depthwise: channel passes of 16, 4 and 1, edge columns, clipped rows, strides, dilation', async () => {
+    // conv_depthwise finds each pixel's taps inside the input once (edge columns and rows clipped by the
+    // padding), then sums 16 channels per pass, then 4, then 1: channel counts 36, 24, 22, 9, 7 hit each mix
+    const rt = await variant(backend);
+    for (const seed of SEEDS) {
+      runCase(rt, { H: 9, W: 13, C: 36, OC: 36, K: 3, PH: 1, PW: 1, groups: 36, bias: true }, seed); // MobileNet 3x3
+      runCase(rt, { H: 8, W: 14, C: 24, OC: 24, K: 3, PH: 1, PW: 1, groups: 24, bias: true, act: 1 }, seed);
+      runCase(rt, { H: 10, W: 15, C: 22, OC: 22, K: 3, SH: 2, SW: 2, PH: 1, PW: 1, groups: 22, bias: true }, seed); // stride 2, tail 2
+      runCase(rt, { H: 7, W: 16, C: 9, OC: 9, K: 3, groups: 9 }, seed); // no padding: every column interior
+      runCase(rt, { H: 7, W: 17, C: 8, OC: 8, KH: 3, KW: 5, PH: 2, PW: 2, DH: 2, DW: 1, groups: 8, accumulate: true, bias: true, act: 3 }, seed);
+      runCase(rt, { N: 2, H: 6, W: 18, C: 12, OC: 12, K: 3, PH: 1, PW: 0, DW: 2, groups: 12, outPad: 5, outOff: 2, act: 2 }, seed);
+      runCase(rt, { H: 5, W: 19, C: 7, OC: 7, KH: 1, KW: 3, SW: 3, PW: 1, groups: 7, bias: true }, seed); // 1x3, stride 3
+      runCase(rt, { H: 3, W: 3, C: 16, OC: 16, K: 3, PH: 1, PW: 1, groups: 16, bias: true }, seed); // no 4-pixel run
+      runCase(rt, { H: 4, W: 12, C: 4, OC: 4, K: 3, PH: 3, PW: 1, groups: 4, bias: true, accumulate: true }, seed); // rows with no tap inside
+    }
+  });
   it('batch 2, out_ps > OC at a channel offset (concat slice), bias and each activation, accumulate', async () => {
     const rt = await variant(backend);
     for (const seed of SEEDS) {
