@@ -21,10 +21,13 @@ import type { SubCall, ThreadPool, PoolKernel } from './threads.js';
 
 /**
  * Below these a call runs on one thread: `flops` (2 x multiply-adds; window reads for pools) for GEMMs,
- * convs and pools, `elements` for elementwise ops and optimizer steps. Tests set both to 0 so that every
- * call is split (test/kernels/harness.ts); nothing else changes them.
+ * convs and pools, `elements` for elementwise ops and optimizer steps, `stepFlops` for one recurrent step
+ * (its GEMV streams every weight once per step, ~23 GFLOP/s against a GEMM's ~38: a 0.2 MFLOP step takes
+ * ~9 us on one thread, a split ~3 us; at the GEMMs' 0.4 MFLOP the GRU 2 x 256's steps, 0.39 MFLOP, never
+ * split and its forward gained only 1.2x from 2 threads). Tests set all to 0 so that every call is split
+ * (test/kernels/harness.ts); nothing else changes them.
  */
-export const splitLimits = { flops: 400_000, elements: 1 << 15 };
+export const splitLimits = { flops: 400_000, elements: 1 << 15, stepFlops: 150_000 };
 /** Elementwise ranges start at multiples of this (every kernel's SIMD body steps by a divisor of it). */
 const ELEMENT_UNIT = 64;
 /** GEMM row ranges start at multiples of this (every variant's row tile, 4, 5 and 6, divides 60). */
@@ -279,12 +282,12 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
   const unitBlocks = (H: number) => Math.ceil(H / 16);
   p.lstm_step = (h_out, ldh, c, h_prev, ldhp, gx, ldgx, pw, B, H) => {
     const t = T();
-    if (t === 1 || 8 * B * H * H < splitLimits.flops || H <= 16) return k.lstm_step(h_out, ldh, c, h_prev, ldhp, gx, ldgx, pw, B, H);
+    if (t === 1 || 8 * B * H * H < splitLimits.stepFlops || H <= 16) return k.lstm_step(h_out, ldh, c, h_prev, ldhp, gx, ldgx, pw, B, H);
     pool.run(byRanges(unitBlocks(H), t, (u0, u1) => [call('lstm_step_units', h_out, ldh, c, h_prev, ldhp, gx, ldgx, pw, B, H, u0, u1)]));
   };
   p.gru_step = (h_out, ldh, h_prev, ldhp, gx, ldgx, pw, bhn, B, H) => {
     const t = T();
-    if (t === 1 || 6 * B * H * H < splitLimits.flops || H <= 16) return k.gru_step(h_out, ldh, h_prev, ldhp, gx, ldgx, pw, bhn, B, H);
+    if (t === 1 || 6 * B * H * H < splitLimits.stepFlops || H <= 16) return k.gru_step(h_out, ldh, h_prev, ldhp, gx, ldgx, pw, bhn, B, H);
     pool.run(byRanges(unitBlocks(H), t, (u0, u1) => [call('gru_step_units', h_out, ldh, h_prev, ldhp, gx, ldgx, pw, bhn, B, H, u0, u1)]));
   };
   return p;

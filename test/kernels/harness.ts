@@ -13,6 +13,7 @@ export const THREADS = Number((globalThis as { process?: { env: Record<string, s
 if (THREADS > 1) {
   splitLimits.flops = 0;
   splitLimits.elements = 0;
+  splitLimits.stepFlops = 0;
 }
 
 const cache = new Map<Backend, Promise<Runtime>>();

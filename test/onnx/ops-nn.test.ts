@@ -440,6 +440,7 @@ describe('threads', () => {
     const saved = { ...splitLimits };
     splitLimits.flops = 0;
     splitLimits.elements = 0;
+    splitLimits.stepFlops = 0;
     try {
       expect(rt3.threads).toBe(3);
       for (const { n, inputs, y } of replay) {
