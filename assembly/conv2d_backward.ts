@@ -145,44 +145,80 @@ export function conv2d_backward_data(dx: usize, dy: usize, w: usize, N: i32, H: 
 export function conv2d_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32,
   OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
   groups: i32, flags: i32, scratch: usize): void {
-  conv2d_backward_weight_rows(dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags, scratch, 0, OC / groups);
+  const ICg = C / groups, OCg = OC / groups;
+  if (is_depthwise(OC, ICg, groups)) {
+    dw_backward_weight(dw, x, dy, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, (flags & 1) != 0, scratch);
+    return;
+  }
+  const M = N * OH * OW;
+  if (M <= 0) {
+    if ((flags & 1) == 0) memory.fill(dw, 0, <usize>OC * <usize>(KH * KW * ICg) << 2);
+    return;
+  }
+  // one buffer: stage s builds tile s, then its GEMM reads it (the threaded split alternates two buffers)
+  const stages = conv2d_backward_weight_stages(N, OH, OW, C, OC, KH, KW, groups);
+  for (let s = 0; s < stages; s++) {
+    weight_stage_im2col(x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, scratch, s, 0, 1);
+    weight_stage_gemm(dw, dy, N, OH, OW, C, OC, KH, KW, groups, flags, scratch, s, 0, 1);
+  }
 }
 
 /**
- * conv2d_backward_weight for the output channels r0 .. r1-1 of every group only (not depthwise convs: those
- * ignore the range). Each dw element sums the same terms in the same order as in the whole call (the GEMM
- * rows are independent, gemm_run NOTE), so threads share a weight gradient by rows (src/runtime/parallel.ts).
+ * The general weight gradient runs in stages, one per (pixel tile, group): build the tile's packed im2col,
+ * then dw_g (+)= dy_tileᵀ · col. Threads share a stage (src/runtime/parallel.ts): stage s's im2col (cut by
+ * pixel rows) runs beside stage s-1's GEMM (cut by 8-column panels of dw) over two alternating buffers, one
+ * sync per stage. Every dw element sums the same terms in the same order as one thread does (GEMM columns
+ * are independent, gemm_run NOTE), so the result does not depend on the thread count. Not for depthwise convs.
  */
-export function conv2d_backward_weight_rows(dw: usize, x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32,
-  OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
-  groups: i32, flags: i32, scratch: usize, r0: i32, r1: i32): void {
-  const ICg = C / groups, OCg = OC / groups, T = KH * KW;
+export function conv2d_backward_weight_stages(N: i32, OH: i32, OW: i32, C: i32, OC: i32, KH: i32, KW: i32, groups: i32): i32 {
   const M = N * OH * OW;
-  const accumulate = (flags & 1) != 0;
-  if (is_depthwise(OC, ICg, groups)) {
-    dw_backward_weight(dw, x, dy, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, accumulate, scratch);
-    return;
+  const mt = weight_tile(ceil8(KH * KW * (C / groups)), M);
+  return mt > 0 ? ((M + mt - 1) / mt) * groups : 0;
+}
+
+/**
+ * Part `part` of `parts` of stage s (if s < stages: pixel rows of its im2col into buffer s & 1) and of stage
+ * s - 1 (if s >= 1: dw column panels of its GEMM from buffer (s - 1) & 1). buf1 may equal buf0 only when one thread
+ * runs the stages in order.
+ */
+export function conv2d_backward_weight_stage(dw: usize, x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32,
+  OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
+  groups: i32, flags: i32, buf0: usize, buf1: usize, s: i32, part: i32, parts: i32): void {
+  const stages = conv2d_backward_weight_stages(N, OH, OW, C, OC, KH, KW, groups);
+  if (s < stages) {
+    weight_stage_im2col(x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, (s & 1) != 0 ? buf1 : buf0, s, part, parts);
   }
-  const K = T * ICg, K8 = ceil8(K);
-  if (r1 <= r0) return;
-  if (M <= 0) {
-    if (!accumulate) {
-      for (let g = 0; g < groups; g++) memory.fill(dw + (<usize>(g * OCg + r0) * <usize>K << 2), 0, <usize>(r1 - r0) * <usize>K << 2);
-    }
-    return;
+  if (s >= 1 && s <= stages) {
+    weight_stage_gemm(dw, dy, N, OH, OW, C, OC, KH, KW, groups, flags, ((s - 1) & 1) != 0 ? buf1 : buf0, s - 1, part, parts);
   }
-  const mt = weight_tile(K8, M);
-  const ocb = <usize>OC << 2;
-  for (let p0 = 0; p0 < M; p0 += mt) {
-    const m = min(mt, M - p0);
-    const f = accumulate || p0 > 0 ? 1 : 0;
-    for (let g = 0; g < groups; g++) {
-      const o0 = g * OCg + r0;
-      im2col_packed_oihw(scratch, x, p0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
-      gemm_run(dw + (<usize>o0 * <usize>K << 2), dy + <usize>p0 * ocb + (<usize>o0 << 2), scratch, 0,
-        r1 - r0, K, m, 1, OC, K, f, false);
-    }
-  }
+}
+
+function weight_stage_im2col(x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32,
+  SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, groups: i32, buf: usize, s: i32, part: i32, parts: i32): void {
+  const ICg = C / groups, M = N * OH * OW;
+  const mt = weight_tile(ceil8(KH * KW * ICg), M);
+  const tile = s / groups, g = s - tile * groups;
+  const p0 = tile * mt, m = min(mt, M - p0);
+  const i0 = part * m / parts, i1 = (part + 1) * m / parts;
+  if (i1 <= i0) return;
+  im2col_packed_oihw(buf + (<usize>i0 << 5), x, p0 + i0, i1 - i0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
+}
+
+function weight_stage_gemm(dw: usize, dy: usize, N: i32, OH: i32, OW: i32, C: i32, OC: i32, KH: i32, KW: i32,
+  groups: i32, flags: i32, buf: usize, s: i32, part: i32, parts: i32): void {
+  const ICg = C / groups, OCg = OC / groups, K = KH * KW * ICg, M = N * OH * OW;
+  const mt = weight_tile(ceil8(K), M);
+  const tile = s / groups, g = s - tile * groups;
+  const p0 = tile * mt, m = min(mt, M - p0);
+  // parts take whole 8-column panels of col (dw columns): every row of a 5- or 6-row GEMM tile stays busy
+  // (LeNet's OCg = 6 cut by rows made each half as slow as the whole)
+  const panels = ceil8(K) >> 3;
+  const j0 = (part * panels / parts) << 3, j1 = min(K, ((part + 1) * panels / parts) << 3);
+  if (j1 <= j0) return;
+  const o0 = g * OCg;
+  const f = (flags & 1) != 0 || p0 > 0 ? 1 : 0;
+  gemm_run(dw + ((<usize>o0 * <usize>K + <usize>j0) << 2), dy + <usize>p0 * (<usize>OC << 2) + (<usize>o0 << 2),
+    buf + <usize>(j0 >> 3) * (<usize>m << 5), 0, OCg, j1 - j0, m, 1, OC, K, f, false);
 }
 
 // ---- helpers ----
@@ -260,15 +296,15 @@ function data_whole_w(dx: usize, dy: usize, w: usize, N: i32, H: i32, W: i32, C:
 /**
  * The im2col tile of output pixels p0 .. p0+m-1 (channels c0 .. c0+ICg-1) as a packed GEMM B matrix
  * [m rows, K = ICg*KH*KW columns ordered (ic, kh, kw)]: column j lives in panel j>>3 (m rows of 8 floats,
- * panel stride m*8 floats), lane j&7; columns K .. ceil8(K)-1 are zero, as are taps in the padding.
+ * panel stride ld*8 floats: ld >= m is the whole tile's row count when threads write parts of it), lane j&7; columns K .. ceil8(K)-1 are zero, as are taps in the padding.
  * 1x1: per pixel, 8 channels = one panel row. Otherwise per run of pixels along an output row, per tap and
  * channel: a strided copy (input step SW*C, panel step 8 floats) with the padded ends zeroed; this
  * tap-outer order made LeNet's conv1 tile ~5x faster than a per-pixel loop over taps.
  */
-function im2col_packed_oihw(dst: usize, inp: usize, p0: i32, m: i32, c0: i32, ICg: i32, C: i32, H: i32, W: i32,
+function im2col_packed_oihw(dst: usize, inp: usize, p0: i32, m: i32, ld: i32, c0: i32, ICg: i32, C: i32, H: i32, W: i32,
   OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32): void {
   const T = KH * KW, K = T * ICg, K8 = ceil8(K);
-  const pstride = <usize>m << 5;
+  const pstride = <usize>ld << 5;
   const plane = OH * OW;
   let n = p0 / plane;
   const r = p0 - n * plane;

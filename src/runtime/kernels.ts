@@ -164,10 +164,15 @@ export interface Kernels {
     OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
     DH: number, DW: number, groups: number, flags: number, scratch: number): void;
 
-  /** conv2d_backward_weight for output channels r0 .. r1-1 of every group (depthwise: the range is ignored); threads split so. */
-  conv2d_backward_weight_rows(dw: number, x: number, dy: number, N: number, H: number, W: number, C: number,
+  /** How many stages conv2d_backward_weight runs (one per pixel tile and group; not for depthwise convs). */
+  conv2d_backward_weight_stages(N: number, OH: number, OW: number, C: number, OC: number, KH: number, KW: number, groups: number): number;
+  /**
+   * Part `part` of `parts` of stage s's im2col (into buf s & 1) and of stage s-1's GEMM (from buf (s-1) & 1):
+   * threads run s = 0 .. stages with a sync between stages; the result is the whole call's, bit for bit.
+   */
+  conv2d_backward_weight_stage(dw: number, x: number, dy: number, N: number, H: number, W: number, C: number,
     OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
-    DH: number, DW: number, groups: number, flags: number, scratch: number, r0: number, r1: number): void;
+    DH: number, DW: number, groups: number, flags: number, buf0: number, buf1: number, s: number, part: number, parts: number): void;
 
   /**
    * dx [N,H,W,C] (overwritten) of max_pool2d from dy [N,OH,OW,C] and the forward input x. Each window's

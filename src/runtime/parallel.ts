@@ -256,14 +256,20 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
       n1 - n0, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, thread === 0 ? scr : scratch.get(thread, bytes))]));
   };
   p.conv2d_backward_weight = (dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags, scr) => {
-    const t = T(), OCg = OC / groups;
+    const t = T();
     const depthwise = C / groups === 1 && OC === groups;
-    if (t === 1 || depthwise || OCg < 2 || 2 * N * OH * OW * OC * KH * KW * (C / groups) < splitLimits.flops) {
+    if (t === 1 || depthwise || 2 * N * OH * OW * OC * KH * KW * (C / groups) < splitLimits.flops) {
       return k.conv2d_backward_weight(dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags, scr);
     }
+    // stage s's im2col (cut by pixel rows) beside stage s-1's GEMM (cut by dw rows), two buffers in turn:
+    // cutting only the GEMM rows made every thread build the whole im2col (LeNet conv1: most of the work)
     const bytes = k.conv2d_backward_scratch_size(N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups);
-    pool.run(cut(OCg, t).map(([r0, r1], thread) => [call('conv2d_backward_weight_rows', dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW,
-      PH, PW, DH, DW, groups, flags, thread === 0 ? scr : scratch.get(thread, bytes), r0, r1)]));
+    const other = scratch.get(1, bytes);
+    const stages = k.conv2d_backward_weight_stages(N, OH, OW, C, OC, KH, KW, groups);
+    for (let s = 0; s <= stages; s++) {
+      pool.run(Array.from({ length: t }, (_, part) => [call('conv2d_backward_weight_stage', dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW,
+        SH, SW, PH, PW, DH, DW, groups, flags, scr, other, s, part, t)]));
+    }
   };
   p.maxpool2d_backward_nhwc = (dx, dy, x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW) => {
     const t = T();

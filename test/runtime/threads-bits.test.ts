@@ -154,13 +154,15 @@ describe('split kernels give the bits of one thread', () => {
       });
     }
   });
-  it('conv backward (data by images, weight by output channels) and pool backward by images', () => {
+  it('conv backward (data by images, weight by stages: im2col by pixels, GEMM by rows) and pool backward by images', () => {
     const cases: Conv[] = [
       { N: 3, H: 12, W: 11, C: 6, OC: 16, K: 5, P: 2 }, // small weights: one GEMM + col2im
       { N: 2, H: 6, W: 5, C: 256, OC: 128, K: 3, P: 1 }, // large weights: per tap chunks
       { N: 3, H: 7, W: 7, C: 16, OC: 24, K: 1 }, // 1x1
       { N: 3, H: 9, W: 8, C: 8, OC: 8, K: 3, P: 1, G: 8 }, // depthwise
       { N: 2, H: 10, W: 9, C: 8, OC: 12, K: 3, S: 2, P: 1, G: 2, flags: 1 }, // grouped, strided, accumulate
+      { N: 4, H: 28, W: 28, C: 1, OC: 6, K: 5, P: 2 }, // LeNet conv1: 3136 pixels, 4 weight-gradient stages
+      { N: 2, H: 24, W: 24, C: 4, OC: 6, K: 3, P: 1, G: 2, flags: 1 }, // 2 pixel tiles x 2 groups, accumulate
     ];
     for (const c of cases) {
       const S = c.S ?? 1, P = c.P ?? 0, G = c.G ?? 1;
