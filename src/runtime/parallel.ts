@@ -20,14 +20,16 @@ import type { Arena } from './arena.js';
 import type { SubCall, ThreadPool, PoolKernel } from './threads.js';
 
 /**
- * Below these a call runs on one thread: `flops` (2 x multiply-adds; window reads for pools) for GEMMs,
- * convs and pools, `elements` for elementwise ops and optimizer steps, `stepFlops` for one recurrent step
+ * Below these a call runs on one thread: `flops` (2 x multiply-adds) for GEMMs and convs, `windows` (window
+ * reads) for pools and their backward (~1.3-2.5 ns per read: 16 K reads are 20-40 us of work against a ~3 us
+ * split; at the GEMMs' 0.4 M no LeNet-5 pool split and its backward stayed serial, 1.6 of a 15 ms training
+ * step), `elements` for elementwise ops and optimizer steps, `stepFlops` for one recurrent step
  * (its GEMV streams every weight once per step, ~23 GFLOP/s against a GEMM's ~38: a 0.2 MFLOP step takes
  * ~9 us on one thread, a split ~3 us; at the GEMMs' 0.4 MFLOP the GRU 2 x 256's steps, 0.39 MFLOP, never
  * split and its forward gained only 1.2x from 2 threads). Tests set all to 0 so that every call is split
  * (test/kernels/harness.ts); nothing else changes them.
  */
-export const splitLimits = { flops: 400_000, elements: 1 << 15, stepFlops: 150_000 };
+export const splitLimits = { flops: 400_000, windows: 1 << 14, elements: 1 << 15, stepFlops: 150_000 };
 /** Elementwise ranges start at multiples of this (every kernel's SIMD body steps by a divisor of it). */
 const ELEMENT_UNIT = 64;
 /** GEMM row ranges start at multiples of this (every variant's row tile, 4, 5 and 6, divides 60). */
@@ -188,7 +190,7 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
   // ---- Pooling: output rows ----
   p.maxpool2d_nhwc = (out, inp, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW) => {
     const t = T();
-    if (t === 1 || N * OH * OW * C * KH * KW < splitLimits.flops || N * OH < 2) return k.maxpool2d_nhwc(out, inp, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
+    if (t === 1 || N * OH * OW * C * KH * KW < splitLimits.windows || N * OH < 2) return k.maxpool2d_nhwc(out, inp, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
     pool.run(rowPieces(N, OH, 1, t).map((pieces) => pieces.map(([n0, images, oh0, oh1]) => {
       const { row, pad, rows } = rowWindow(oh0, oh1, SH, PH, (KH - 1) * DH + 1, H);
       return call('maxpool2d_nhwc', out + 4 * ((n0 * OH + oh0) * OW * C), inp + 4 * ((n0 * H + row) * W * C),
@@ -200,7 +202,7 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
     // with count_include_pad the divisor of a bottom window counts the bottom padding (PH rows): a part
     // starting lower has no top padding left and would miscount, so such pools are cut by whole images only
     const wholeImages = cip !== 0 && PH > 0 && divisor <= 0;
-    if (t === 1 || N * OH * OW * C * KH * KW < splitLimits.flops || (wholeImages ? N : N * OH) < 2) {
+    if (t === 1 || N * OH * OW * C * KH * KW < splitLimits.windows || (wholeImages ? N : N * OH) < 2) {
       return k.avgpool2d_nhwc(out, inp, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, cip, divisor);
     }
     pool.run(rowPieces(N, OH, wholeImages ? OH : 1, t).map((pieces) => pieces.map(([n0, images, oh0, oh1]) => {
@@ -273,13 +275,13 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
   };
   p.maxpool2d_backward_nhwc = (dx, dy, x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW) => {
     const t = T();
-    if (t === 1 || N < 2 || N * OH * OW * C * KH * KW < splitLimits.flops) return k.maxpool2d_backward_nhwc(dx, dy, x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
+    if (t === 1 || N < 2 || N * OH * OW * C * KH * KW < splitLimits.windows) return k.maxpool2d_backward_nhwc(dx, dy, x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
     pool.run(cut(N, t).map(([n0, n1]) => [call('maxpool2d_backward_nhwc', dx + 4 * n0 * H * W * C, dy + 4 * n0 * OH * OW * C, x + 4 * n0 * H * W * C,
       n1 - n0, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW)]));
   };
   p.avgpool2d_backward_nhwc = (dx, dy, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, cip, divisor) => {
     const t = T();
-    if (t === 1 || N < 2 || N * OH * OW * C * KH * KW < splitLimits.flops) return k.avgpool2d_backward_nhwc(dx, dy, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, cip, divisor);
+    if (t === 1 || N < 2 || N * OH * OW * C * KH * KW < splitLimits.windows) return k.avgpool2d_backward_nhwc(dx, dy, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, cip, divisor);
     pool.run(cut(N, t).map(([n0, n1]) => [call('avgpool2d_backward_nhwc', dx + 4 * n0 * H * W * C, dy + 4 * n0 * OH * OW * C,
       n1 - n0, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, cip, divisor)]));
   };

@@ -14,6 +14,7 @@ if (THREADS > 1) {
   splitLimits.flops = 0;
   splitLimits.elements = 0;
   splitLimits.stepFlops = 0;
+  splitLimits.windows = 0;
 }
 
 const cache = new Map<Backend, Promise<Runtime>>();

@@ -441,6 +441,7 @@ describe('threads', () => {
     splitLimits.flops = 0;
     splitLimits.elements = 0;
     splitLimits.stepFlops = 0;
+    splitLimits.windows = 0;
     try {
       expect(rt3.threads).toBe(3);
       for (const { n, inputs, y } of replay) {

@@ -22,6 +22,7 @@ beforeAll(async () => {
   splitLimits.flops = 0;
   splitLimits.elements = 0;
   splitLimits.stepFlops = 0;
+  splitLimits.windows = 0;
   one = await instantiate({ backend: 'relaxed', threads: 1 });
   for (const t of COUNTS) many.push(await instantiate({ backend: 'relaxed', threads: t }));
   for (const rt of many) expect(rt.threads).toBe(COUNTS[many.indexOf(rt)]);
