@@ -35,6 +35,7 @@
 // Error: the K-term sums round as in the GEMM; sigmoid/tanh are activation.ts's approximations (absolute
 // error <= 1.5e-7 each), so h and c are within ~1e-6 of exact plus the sum's rounding (test/kernels/rnn.test.ts).
 import { sigmoid_f32, tanh_f32 } from './activation';
+import { gemm_packed } from './gemm';
 import { load_lanes, store_lanes, vmadd } from './simd';
 
 /** Hidden units per gate block: 16 for every cell (see the header). */
@@ -145,6 +146,36 @@ export function gru_step_units(h_out: usize, ldh: i32, h_prev: usize, ldhp: i32,
     for (let b = 0; b < B; b++) {
       gru_gates_rows(h_out + ((<usize>b * <usize>ldh) << 2) + first, h_prev + ((<usize>b * <usize>ldhp) << 2) + first,
         gx + ((<usize>b * <usize>ldgx) << 2) + <usize>u0 * 192, units);
+    }
+  }
+}
+
+/**
+ * Every timestep of directions d0 .. d1-1 (0 or 1) of one recurrent layer, as the caller's loop of steps would
+ * run them (src/runtime/parallel.ts runs the two directions of a bidirectional layer on two threads through
+ * this). Direction d: t = 0 .. T-1, or T-1 .. 0 when d == 1 or rev0; h_t at out + d*out_ds + t*out_ts (row
+ * stride ldo), the first step reading h0 + d*h0_ds (row stride ldh0), gx_t at gx + d*gx_ds + t*gx_ts (row
+ * stride ldgx), weights pw0 / pw1, GRU's b_hn bhn0 / bhn1, LSTM's cell state c + d*c_ds (in place).
+ * kind 0: lstm_step; 1: gru_step; 2: plain RNN, gemm_packed(h_t (+)= h_{t-1} · W_hhᵀ, flags) onto the input
+ * projection already in out (flags: accumulate + tanh or relu). Strides in bytes.
+ */
+export function rnn_directions(kind: i32, d0: i32, d1: i32, rev0: i32, out: usize, ldo: i32, out_ts: usize, out_ds: usize,
+  c: usize, c_ds: usize, h0: usize, ldh0: i32, h0_ds: usize, gx: usize, ldgx: i32, gx_ts: usize, gx_ds: usize,
+  pw0: usize, pw1: usize, bhn0: usize, bhn1: usize, B: i32, H: i32, T: i32, flags: i32): void {
+  for (let d = d0; d < d1; d++) {
+    const reverse = d == 1 || rev0 != 0;
+    const o = out + <usize>d * out_ds, g = gx + <usize>d * gx_ds, cp = c + <usize>d * c_ds;
+    const pw = d == 1 ? pw1 : pw0, bhn = d == 1 ? bhn1 : bhn0;
+    let hp = h0 + <usize>d * h0_ds;
+    let ldhp = ldh0;
+    for (let i = 0; i < T; i++) {
+      const t = reverse ? T - 1 - i : i;
+      const ho = o + <usize>t * out_ts;
+      if (kind == 0) lstm_step(ho, ldo, cp, hp, ldhp, g + <usize>t * gx_ts, ldgx, pw, B, H);
+      else if (kind == 1) gru_step(ho, ldo, hp, ldhp, g + <usize>t * gx_ts, ldgx, pw, bhn, B, H);
+      else gemm_packed(ho, hp, pw, 0, B, H, H, ldhp, 1, ldo, flags, 0);
+      hp = ho;
+      ldhp = ldo;
     }
   }
 }

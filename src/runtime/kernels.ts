@@ -130,6 +130,15 @@ export interface Kernels {
   gru_step_units(h_out: number, ldh: number, h_prev: number, ldhp: number, gx: number, ldgx: number,
     pw: number, bhn: number, B: number, H: number, u0: number, u1: number): void;
   /**
+   * Every timestep of directions d0 .. d1-1 of one recurrent layer (kind 0 LSTM, 1 GRU, 2 plain RNN through
+   * gemm_packed with `flags`): direction 1 (and 0 when rev0) runs t = T-1 .. 0; byte strides per step (_ts)
+   * and per direction (_ds); see assembly/rnn.ts. The thread pool runs a bidirectional layer's two
+   * directions on two threads.
+   */
+  rnn_directions(kind: number, d0: number, d1: number, rev0: number, out: number, ldo: number, out_ts: number, out_ds: number,
+    c: number, c_ds: number, h0: number, ldh0: number, h0_ds: number, gx: number, ldgx: number, gx_ts: number, gx_ds: number,
+    pw0: number, pw1: number, bhn0: number, bhn1: number, B: number, H: number, T: number, flags: number): void;
+  /**
    * gx[b] += W·x[b] for B rows (the input projection as a GEMV, for streaming steps): W [G*H, K] packed by
    * rnn_pack_gates, gx rows (stride ldgx) in gate-block order already holding the bias, x row stride ldx.
    */

@@ -298,5 +298,34 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
     if (t === 1 || 6 * B * H * H < splitLimits.stepFlops || H <= 16) return k.gru_step(h_out, ldh, h_prev, ldhp, gx, ldgx, pw, bhn, B, H);
     pool.run(byRanges(unitBlocks(H), t, (u0, u1) => [call('gru_step_units', h_out, ldh, h_prev, ldhp, gx, ldgx, pw, bhn, B, H, u0, u1)]));
   };
+  // ---- Recurrent layers: a bidirectional layer's directions on two threads (no sync per step); one
+  // direction on several threads: its steps one by one, each cut by units as above ----
+  p.rnn_directions = (kind, d0, d1, rev0, out, ldo, out_ts, out_ds, c, c_ds, h0, ldh0, h0_ds, gx, ldgx, gx_ts, gx_ds,
+    pw0, pw1, bhn0, bhn1, B, H, steps, flags) => {
+    const t = T();
+    const run = (from: number, to: number) => [kind, from, to, rev0, out, ldo, out_ts, out_ds, c, c_ds, h0, ldh0, h0_ds,
+      gx, ldgx, gx_ts, gx_ds, pw0, pw1, bhn0, bhn1, B, H, steps, flags];
+    if (t === 1) return k.rnn_directions(...(run(d0, d1) as Parameters<Kernels['rnn_directions']>));
+    if (d1 - d0 === 2) {
+      pool.run([[call('rnn_directions', ...run(d0, d0 + 1))], [call('rnn_directions', ...run(d0 + 1, d1))]]);
+      return;
+    }
+    // the loop of assembly/rnn.ts rnn_directions, each step through the splitting kernels above
+    for (let d = d0; d < d1; d++) {
+      const reverse = d === 1 || rev0 !== 0;
+      const o = out + d * out_ds, g = gx + d * gx_ds, cp = c + d * c_ds;
+      const pw = d === 1 ? pw1 : pw0, bhn = d === 1 ? bhn1 : bhn0;
+      let hp = h0 + d * h0_ds, ldhp = ldh0;
+      for (let i = 0; i < steps; i++) {
+        const ts = reverse ? steps - 1 - i : i;
+        const ho = o + ts * out_ts;
+        if (kind === 0) p.lstm_step(ho, ldo, cp, hp, ldhp, g + ts * gx_ts, ldgx, pw, B, H);
+        else if (kind === 1) p.gru_step(ho, ldo, hp, ldhp, g + ts * gx_ts, ldgx, pw, bhn, B, H);
+        else p.gemm_packed(ho, hp, pw, 0, B, H, H, ldhp, 1, ldo, flags, 0);
+        hp = ho;
+        ldhp = ldo;
+      }
+    }
+  };
   return p;
 }

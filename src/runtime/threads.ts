@@ -28,7 +28,7 @@ import { WasmzooError } from '../errors.js';
 export const POOL_KERNELS = [
   'gemm_packed', 'conv2d_nhwc', 'conv2d_winograd', 'maxpool2d_nhwc', 'avgpool2d_nhwc',
   'relu', 'sigmoid', 'tanh', 'activation', 'add', 'mul', 'scale_shift', 'act_backward',
-  'sgd_step', 'adam_step', 'scale_inplace', 'lstm_step_units', 'gru_step_units',
+  'sgd_step', 'adam_step', 'scale_inplace', 'lstm_step_units', 'gru_step_units', 'rnn_directions',
   'conv2d_backward_data', 'conv2d_backward_weight_stage', 'maxpool2d_backward_nhwc', 'avgpool2d_backward_nhwc',
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];

@@ -89,6 +89,13 @@ describe('same bits on 1, 2, 3 and 4 threads', () => {
     out.lstm = lstm.forward(seq).data.slice();
     const gru = hashWeights(await sequenceGRU({ inputSize: 32, hiddenSize: 256, numLayers: 2, outputSize: 10, head: 'every' }), 5);
     out.gru = gru.forward(seq).data.slice();
+    // bidirectional layers: the two directions run on two threads (rnn_directions); H 64 steps never split
+    const bilstm = hashWeights(new nn.LSTM(32, 64, { numLayers: 2, bidirectional: true, batchFirst: true }), 8);
+    out.bilstm = bilstm.forward(seq).data.slice();
+    const bigru = hashWeights(new nn.GRU(32, 256, { bidirectional: true, batchFirst: true }), 9);
+    out.bigru = bigru.forward(seq).data.slice();
+    const birnn = hashWeights(new nn.RNN(32, 48, { bidirectional: true, batchFirst: true, nonlinearity: 'relu' }), 10);
+    out.birnn = birnn.forward(seq).data.slice();
     const s2s = hashWeights(await seq2seq({ srcVocab: 40, tgtVocab: 30, embeddingDim: 64, hiddenSize: 256 }), 6);
     const src = [[4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], [7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 27]];
     out.greedy = Float32Array.from(s2s.greedy(src, { maxLength: 20 }).flat());
@@ -103,7 +110,7 @@ describe('same bits on 1, 2, 3 and 4 threads', () => {
     return out;
   }
 
-  it('LeNet-5, ResNet-18, GoogLeNet, 2x256 LSTM and GRU stacks, seq2seq greedy and beam, LeNet-5 training', async () => {
+  it('LeNet-5, ResNet-18, GoogLeNet, 2x256 LSTM and GRU stacks, bidirectional LSTM/GRU/RNN, seq2seq greedy and beam, LeNet-5 training', async () => {
     const ref = await outputs(1);
     for (const t of [2, 3, 4]) {
       const got = await outputs(t);

@@ -9,7 +9,10 @@
  *   gx = X · W_ihᵀ + b           one GEMM over all T*B rows, both directions at once (W_ih packed in the
  *                                 gate-block column order of the step kernel)
  *   for t: lstm_step / gru_step  recurrent GEMV + gate math fused, h written straight into the output
- *                                 sequence (the next step and the next layer read it there: no copies)
+ *                                 sequence (the next step and the next layer read it there: no copies);
+ *                                 all steps of all directions in one rnn_directions call (the thread pool
+ *                                 runs a bidirectional layer's two directions on two threads, or cuts each
+ *                                 step of a single direction by hidden units)
  *   RNN (tanh/relu): the input GEMM writes into the output sequence, then each step is gemm_packed with
  *   accumulate and the activation fused.
  * Training (inside a TrainGraph) goes through the training half at the end of this file instead: backpropagation through time from
@@ -408,35 +411,22 @@ export abstract class RNNBase extends Module {
           g.op(`${ln}.input_gemm`, [src], (p) => k.gemm_packed(at(p, v), at(p, src), w.ih, w.ihBias, M, N, F, F, 1, N, 0, 0));
         }
       }
+      // every step of every direction in one kernel call (bidirectional: the two directions on two threads)
+      const h0 = init.h;
+      const hSrc: Value = h0 ?? zero!;
+      const kind = this.mode === 'LSTM' ? 0 : this.mode === 'GRU' ? 1 : 2;
+      const flags = epilogueFlags(this.mode === 'RNN_RELU' ? Act.Relu : Act.Tanh, true);
+      const reads: Value[] = [hSrc, o];
+      if (gx) reads.push(gx);
+      if (cN) reads.push(cN);
+      const gxv = gx;
+      const bhn = (d: number) => (this.bias && d < D ? w.bhn[d] : 0);
+      const state = l * D * B * H * 4; // byte offset of this layer's slices in h0 and c
+      g.op(`${ln}.steps`, reads, (p) => k.rnn_directions(kind, 0, D, 0, at(p, o), DH, B * DH * 4, H * 4,
+        cN ? at(p, cN) + state : 0, B * H * 4, at(p, hSrc) + (h0 ? state : 0), H, h0 ? B * H * 4 : 0,
+        gxv ? at(p, gxv) : 0, N, B * N * 4, G * Hp * 4, w.hh[0], D > 1 ? w.hh[1] : 0, bhn(0), bhn(1), B, H, T, flags));
       for (let d = 0; d < D; d++) {
         const s = l * D + d;
-        const h0 = init.h;
-        const hInit = h0 ? s * B * H * 4 : 0; // byte offset of this slice in h0
-        const hSrc: Value = h0 ?? zero!;
-        const pw = w.hh[d];
-        const bhn = this.bias ? w.bhn[d] : 0;
-        const mode = this.mode;
-        const flags = epilogueFlags(mode === 'RNN_RELU' ? Act.Relu : Act.Tanh, true);
-        const reads: Value[] = [hSrc, o];
-        if (gx) reads.push(gx);
-        if (cN) reads.push(cN);
-        const gxv = gx;
-        g.op(`${ln}${d ? '_reverse' : ''}.steps`, reads, (p) => {
-          const op = at(p, o) + d * H * 4;
-          const gxp = gxv ? at(p, gxv) + d * G * Hp * 4 : 0;
-          const cp = cN ? at(p, cN) + s * B * H * 4 : 0;
-          let hp = at(p, hSrc) + hInit;
-          let ldhp = H;
-          for (let i = 0; i < T; i++) {
-            const t = d ? T - 1 - i : i;
-            const ho = op + t * B * DH * 4;
-            if (mode === 'LSTM') k.lstm_step(ho, DH, cp, hp, ldhp, gxp + t * B * N * 4, N, pw, B, H);
-            else if (mode === 'GRU') k.gru_step(ho, DH, hp, ldhp, gxp + t * B * N * 4, N, pw, bhn, B, H);
-            else k.gemm_packed(ho, hp, pw, 0, B, H, H, ldhp, 1, DH, flags, 0);
-            hp = ho;
-            ldhp = DH;
-          }
-        });
         // h_n: the last step of this direction (t = T-1 forward, t = 0 reverse)
         const last = d ? 0 : T - 1;
         // hN listed: it is written here, and must not share memory with buffers live now if nothing reads it later
