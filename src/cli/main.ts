@@ -465,6 +465,11 @@ async function bench(name: string, o: Values, init: wasmzoo.InitOptions | undefi
 
 /** Entry point for bin/wasmzoo.mjs: one line per error, non-zero exit. */
 export async function run(argv: string[]): Promise<void> {
+  // `wasmzoo inspect big.onnx | head`: the reader went away; stop quietly, as cat does (it crashed on EPIPE)
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   try {
     process.exitCode = await main(argv);
   } catch (e) {

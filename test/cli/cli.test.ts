@@ -88,6 +88,14 @@ describe('npx wasmzoo (bin/wasmzoo.mjs)', () => {
     expect(j.tensors.find((t: { name: string }) => t.name === 'fc4.weight')).toEqual({ name: 'fc4.weight', dtype: 'F16', shape: [784, 128], numel: 100352 });
   });
 
+  it('inspect piped into head stops quietly when head has read enough (no EPIPE crash)', async () => {
+    const file = join(ROOT, 'test/fixtures/onnx/rnn_lstm_2l_bi_bf.onnx');
+    const r = await run('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" inspect "${file}" | head -1`], { env });
+    expect(r.stderr).not.toMatch(/EPIPE|Error/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/rnn_lstm_2l_bi_bf\.onnx: .*ONNX IR/);
+  });
+
   it('demo and bench run; the progress bar is drawn on stderr only when asked for (TTY)', async () => {
     const d = await cli('demo');
     expect(d.code, d.stderr).toBe(0);
