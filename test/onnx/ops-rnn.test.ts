@@ -21,6 +21,8 @@ import { RNN_OPS } from '../../src/onnx/ops/rnn.js';
 import { Attrs, type OpNode, type OpSpec } from '../../src/onnx/ops/types.js';
 import { halfToFloat, tensorOf, toNumbers, type OnnxDType, type OnnxTensor } from '../../src/onnx/value.js';
 import { onnxModel } from './build.js';
+import { instantiate } from '../../src/runtime/runtime.js';
+import { splitLimits } from '../../src/runtime/parallel.js';
 
 const FIXTURES = new URL('../fixtures/onnx/', import.meta.url);
 
@@ -100,10 +102,10 @@ function inputsOf(c: Case, dtype: OnnxDType, seed: number): Array<OnnxTensor | u
   ];
 }
 
-function runOp(n: OpNode, inputs: Array<OnnxTensor | undefined>): OnnxTensor[] {
+function runOp(n: OpNode, inputs: Array<OnnxTensor | undefined>, on: Runtime = rt): OnnxTensor[] {
   const spec = RNN_OPS[n.opType];
   expect(spec.check?.(n)).toBeUndefined();
-  return spec.run(n, inputs, { rt, constant: [] });
+  return spec.run(n, inputs, { rt: on, constant: [] });
 }
 
 function caseNode(c: Case): OpNode {
@@ -277,6 +279,29 @@ describe('float32 (cell kernels, or the stepwise path on the GEMM) vs float64 (s
         expect(maxDiff(y, ref[j])).toBeLessThan(2e-5);
       });
     });
+  });
+});
+
+describe('threads', () => {
+  it('the cell kernels give the same bits on 3 threads (directions on threads of their own, every step split)', async () => {
+    const rt3 = await instantiate({ backend: rt.backend, threads: 3 });
+    const saved = { ...splitLimits };
+    for (const key of Object.keys(splitLimits) as (keyof typeof splitLimits)[]) splitLimits[key] = 0;
+    try {
+      expect(rt3.threads).toBe(3);
+      let i = 0;
+      for (const op of ['LSTM', 'GRU'] as const) {
+        for (const direction of ['forward', 'reverse', 'bidirectional']) {
+          const c: Case = { op, T: 6, B: 2, F: 5, H: 33, direction, bias: true, h0: true, c0: op === 'LSTM', attrs: op === 'GRU' ? { linear_before_reset: 1 } : {} };
+          const n = caseNode(c), inputs = inputsOf(c, 'float32', 2000 + i++);
+          const one = runOp(n, inputs), three = runOp(n, inputs, rt3);
+          three.forEach((y, j) => expect(Array.from(y.data as Float32Array), `${op} ${direction} output ${j}`).toEqual(Array.from(one[j].data as Float32Array)));
+        }
+      }
+    } finally {
+      Object.assign(splitLimits, saved);
+      rt3.endThreads();
+    }
   });
 });
 

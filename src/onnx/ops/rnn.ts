@@ -706,19 +706,22 @@ function kernelRun(node: OpNode, rt: Runtime, pr: Problem, W: OnnxTensor, R: Onn
       k.copy_channels(gxp, pk.ihBias, M, N, N, 0);
       for (let d = 0; d < D; d++) k.rnn_project(gxp + d * G * Hp * 4, N, xp, F, pj.hh[d], M, G, H, F);
     }
-    for (let d = 0; d < D; d++) {
+    if (!rnn) {
+      // every step of every direction in one call, as nn.LSTM / nn.GRU (a bidirectional node's directions on
+      // two threads)
+      k.rnn_directions(kind === 'LSTM' ? 0 : 1, 0, D, cfg.reverse ? 1 : 0, yp, DH, B * DH * 4, H * 4, cp, B * H * 4,
+        h0p, H, B * H * 4, gxp, N, B * N * 4, G * Hp * 4, pk.hh[0], pk.hh[1] ?? 0, pk.aux[0] ?? 0, pk.aux[1] ?? 0, B, H, T, 0);
+    }
+    for (let d = 0; rnn && d < D; d++) {
+      // plain RNN: each direction its own activation (and alpha)
       const rev = cfg.reverse || d === 1;
       const act = cfg.acts[d][0];
-      const flags = rnn ? (EPILOGUE_CODE[act.name] << 1) | FLAG_ACCUMULATE : 0;
-      const cd = cp + d * B * H * 4;
+      const flags = (EPILOGUE_CODE[act.name] << 1) | FLAG_ACCUMULATE;
       let hp = h0p + d * B * H * 4, ldhp = H;
       for (let i = 0; i < T; i++) {
         const t = rev ? T - 1 - i : i;
         const ho = yp + (t * B * DH + d * H) * 4;
-        const gx = gxp + (t * B * N + d * G * Hp) * 4;
-        if (kind === 'LSTM') k.lstm_step(ho, DH, cd, hp, ldhp, gx, N, pk.hh[d], B, H);
-        else if (kind === 'GRU') k.gru_step(ho, DH, hp, ldhp, gx, N, pk.hh[d], pk.aux[d], B, H);
-        else k.gemm_packed(ho, hp, pk.hh[d], 0, B, H, H, ldhp, 1, DH, flags, act.alpha);
+        k.gemm_packed(ho, hp, pk.hh[d], 0, B, H, H, ldhp, 1, DH, flags, act.alpha);
         hp = ho;
         ldhp = DH;
       }
