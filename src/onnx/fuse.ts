@@ -1,6 +1,6 @@
 /**
  * The session's graph passes at load (after the op checks and constant folding, on the nodes that run per
- * call), and how their nodes run. Two passes, both so an exported convnet runs as the zoo's own models do:
+ * call), and how their nodes run. Three passes, both so an exported convnet runs as the zoo's own models do:
  *
  * Fusion: a Conv whose only reader is an activation the kernels compute in their epilogue (Relu, LeakyRelu,
  * Sigmoid, Tanh, Clip(0, cap)) becomes one Conv with that activation; a Conv whose only reader is an Add (a residual: the
@@ -19,6 +19,9 @@
  * operands are NHWC values of one shape and scalars: they run on the data as it is. Every other op, and the
  * caller, gets NCHW: runStep transposes before it runs whatever does not read NHWC, and after it the outputs
  * the plan did not mark (OpNode.nhwcOut).
+ *
+ * In-place Concat (planConcats): convs whose only reader is a channel Concat write straight into their
+ * channels of its block (the kernels' output pixel stride), so the Concat copies nothing.
  */
 import { WasmzooError, activation } from '../index.js';
 import { numel, type OnnxTensor } from './value.js';
@@ -185,6 +188,41 @@ export function planLayouts(nodes: readonly OpNode[], outputs: ReadonlySet<strin
 }
 
 /**
+ * The concat pass (after the layout pass): a channel Concat whose every input is the output of a 2-D Conv
+ * (no residual) read by nothing else gets its convs to write their outputs into its block, each at its channel
+ * offset (OpNode.concatSlot, computed from the convs' constant weights), and copies nothing at run time, as
+ * the zoo's inception blocks do. When the dims at run time do not fit, the convs write blocks of their own
+ * and the Concat copies (or reports the mismatch) as before.
+ */
+export function planConcats(nodes: readonly OpNode[], outputs: ReadonlySet<string>, constantOf: ConstantOf): void {
+  const readers = readersOf(nodes);
+  const producer = new Map<string, OpNode>();
+  for (const node of nodes) for (const y of node.outputs) if (y) producer.set(y, node);
+  for (const cat of nodes) {
+    const axis = cat.opType === 'Concat' ? cat.attrs.int('axis', 1) : 0;
+    if ((axis !== 1 && axis !== -3) || cat.inputs.length < 2 || !cat.outputs[0]) continue;
+    const convs: OpNode[] = [], channels: number[] = [];
+    for (const x of cat.inputs) {
+      const conv = x ? producer.get(x) : undefined;
+      const list = x ? readers.get(x) : undefined;
+      const w = conv ? constantOf(conv.inputs[1]) : undefined;
+      if (!conv || conv.opType !== 'Conv' || conv.fused?.residual !== undefined || conv.concatSlot || !conv.nhwcOut
+        || outputs.has(x) || list?.length !== 1 || !w || w.dims.length !== 4 || convs.includes(conv)) break;
+      convs.push(conv);
+      channels.push(w.dims[0]);
+    }
+    if (convs.length !== cat.inputs.length) continue;
+    const total = channels.reduce((a, b) => a + b, 0);
+    let offset = 0;
+    convs.forEach((conv, i) => {
+      conv.concatSlot = { key: cat.outputs[0], offset, total };
+      offset += channels[i];
+    });
+    cat.concatInPlace = true;
+  }
+}
+
+/**
  * Runs one node the session scheduled: a fused node on its kernel path (or as its original nodes), any other
  * through its op, with NHWC inputs transposed for ops that do not read them and NHWC outputs transposed
  * unless the layout plan kept them.
@@ -204,6 +242,12 @@ export function runStep(node: OpNode, inputs: Array<OnnxTensor | undefined>, ctx
 function runOp(node: OpNode, inputs: Array<OnnxTensor | undefined>, ctx: OpContext, freed?: readonly string[]): OnnxTensor[] {
   const rt = ctx.rt, op = ONNX_OPS[node.opType];
   if (node.fused) return runFused(node, node.fused, inputs, ctx, freed);
+  if (node.concatInPlace) {
+    const y = concatInPlace(node, inputs, ctx);
+    if (y) return [y];
+    inputs = inputs.map((t) => sliceOut(ctx, t)); // the dims did not fit: copy as any Concat
+    releaseBlock(ctx, node.outputs[0]);
+  }
   if (!inputs.some(isNhwc)) return op.run(node, inputs, ctx);
   if (node.opType === 'Concat' && channelAxis(node, inputs[0])) {
     const y = concatChannelsNhwc(rt, inputs, !!node.nhwcOut);
@@ -222,6 +266,38 @@ function runOp(node: OpNode, inputs: Array<OnnxTensor | undefined>, ctx: OpConte
     });
   }
   return op.run(node, inputs.map((t) => toNchw(rt, t)), ctx);
+}
+
+/** An in-place Concat's output: its block, when every input is the slice its plan gave it (all convs wrote there). */
+function concatInPlace(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: OpContext): OnnxTensor | undefined {
+  const key = node.outputs[0], b = ctx.concatBlocks?.get(key);
+  if (!b || !inputs.every((t) => t?.slice?.key === key)) return undefined;
+  ctx.concatBlocks!.delete(key);
+  return { dtype: 'float32', dims: [b.n, b.total, b.h, b.w], data: new Float32Array(0), layout: 'nhwc', ptr: b.ptr };
+}
+
+/** A conv's slice of a Concat block as an NHWC value of its own (copied out), other values as they are. */
+function sliceOut(ctx: OpContext, t: OnnxTensor | undefined): OnnxTensor | undefined {
+  const b = t?.slice && ctx.concatBlocks?.get(t.slice.key);
+  if (!t?.slice || !b) return t;
+  const [n, c, h, w] = t.dims, data = new Float32Array(n * c * h * w);
+  const dst = ctx.rt.arena.alloc(data.length * 4);
+  try {
+    ctx.rt.k.copy_channels(dst, b.ptr + t.slice.offset * 4, n * h * w, c, c, b.total);
+    ctx.rt.arena.read(dst, data.length, data);
+  } finally {
+    ctx.rt.arena.release(dst);
+  }
+  return { dtype: t.dtype, dims: t.dims, data, layout: 'nhwc' };
+}
+
+/** Frees a Concat block still held for `key` (a Concat that copied after all, or a call that threw). */
+export function releaseBlock(ctx: OpContext, key: string): void {
+  const b = ctx.concatBlocks?.get(key);
+  if (b) {
+    ctx.rt.arena.release(b.ptr);
+    ctx.concatBlocks!.delete(key);
+  }
 }
 
 /** Whether a Concat joins rank-4 values along channels (axis 1 or -3; 1 before opset 4, where it was optional). */

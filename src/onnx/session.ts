@@ -20,8 +20,8 @@ import { WasmzooError, Tensor, init, runtime, loadWeights, type Runtime, type By
 import { decodeModel, fillFromRaw, type Graph, type Model, type ValueInfo } from './proto.js';
 import { allocData, numel, type OnnxDType, type OnnxTensor } from './value.js';
 import { ONNX_OPS } from './ops/index.js';
-import { Attrs, type OpNode } from './ops/types.js';
-import { fuseNodes, planLayouts, runStep } from './fuse.js';
+import { Attrs, type ConcatBlock, type OpNode } from './ops/types.js';
+import { fuseNodes, planConcats, planLayouts, releaseBlock, runStep } from './fuse.js';
 import { releaseResident, toNchw } from './ops/nhwc.js';
 
 export interface LoadOnnxOptions extends LoadWeightsOptions {
@@ -120,6 +120,7 @@ export class OnnxModel {
     if (opts.fuse !== false) {
       dynamic = fuseNodes(dynamic, outputNames, (name) => this.constants.get(name));
       planLayouts(dynamic, outputNames);
+      planConcats(dynamic, outputNames, (name) => this.constants.get(name));
     }
     // drop each dynamic value after its last reader
     const lastUse = new Map<string, number>();
@@ -147,9 +148,10 @@ export class OnnxModel {
     for (const k of Object.keys(feeds)) {
       if (!this.inputs.some((v) => v.name === k)) throw new WasmzooError('E_ARGUMENT', `onnx: '${k}' is not an input of this model (its inputs: ${this.inputs.map((v) => `'${v.name}'`).join(', ')})`);
     }
+    const blocks = new Map<string, ConcatBlock>();
     try {
       for (const { node, free } of this.steps) {
-        const outs = this.exec(node, values, free);
+        const outs = this.exec(node, values, free, blocks);
         node.outputs.forEach((y, j) => { if (y && outs[j]) values.set(y, outs[j]); });
         for (const x of free) {
           releaseResident(this.rt, values.get(x));
@@ -162,6 +164,7 @@ export class OnnxModel {
     } finally {
       // values kept in arena blocks between kernels (ops/nhwc.ts): none outlives the call, thrown or not
       for (const t of values.values()) releaseResident(this.rt, t);
+      for (const key of [...blocks.keys()]) releaseBlock({ rt: this.rt, constant: [], concatBlocks: blocks }, key);
     }
   }
 
@@ -186,10 +189,10 @@ export class OnnxModel {
   }
 
   /** `free`: the values dropped after this step (their last reader), which a fused conv may write in place. */
-  private exec(node: OpNode, values: Map<string, OnnxTensor>, free?: readonly string[]): OnnxTensor[] {
+  private exec(node: OpNode, values: Map<string, OnnxTensor>, free?: readonly string[], concatBlocks?: Map<string, ConcatBlock>): OnnxTensor[] {
     const inputs = node.inputs.map((x) => (x === '' ? undefined : values.get(x)));
     const constant = node.inputs.map((x) => x !== '' && this.constants.has(x));
-    return runStep(node, inputs, { rt: this.rt, constant }, free);
+    return runStep(node, inputs, { rt: this.rt, constant, concatBlocks }, free);
   }
 }
 

@@ -29,6 +29,12 @@ export interface OnnxTensor {
    * byte pointer, between kernels (`data` is then empty); the session releases the block after its last reader.
    */
   ptr?: number;
+  /**
+   * Inside a session only, with layout 'nhwc': a Conv's output written straight into its channels of the
+   * Concat that is its only reader (OpContext.concatBlocks; src/onnx/fuse.ts planConcats). Only that Concat
+   * reads it; `data` is empty and there is no block of its own.
+   */
+  slice?: { key: string; offset: number };
 }
 
 /** TensorProto.DataType codes. */

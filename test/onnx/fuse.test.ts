@@ -359,6 +359,40 @@ describe('NHWC between convs and pools, NCHW for everything else', () => {
     }
   });
 
+  it('a channel Concat of convs read by nothing else is filled in place (Winograd, im2col, 1x1), memory level', async () => {
+    const spec = (stride: number): ModelSpec => ({
+      nodes: [
+        conv('a', 'x', 'wa', 'ba', 'ya', {}), { op: 'Relu', inputs: ['ya'], outputs: ['ra'] }, // 1x1
+        conv('b', 'x', 'wb', 'bb', 'yb'), // 3x3 stride 1, 8 channels in: Winograd
+        conv('c', 'x', 'wc', undefined, 'yc', { pads: [1, 1, 1, 1], strides: [stride, stride] }), // im2col
+        { op: 'Concat', inputs: ['ra', 'yb', 'yc'], outputs: ['cat'], attrs: { axis: 1 } },
+        conv('d', 'cat', 'wd', 'bd', 'yd'), { op: 'Relu', inputs: ['yd'], outputs: ['y'] },
+      ],
+      inputs: [{ name: 'x', shape: ['N', 8, 'H', 'W'] }],
+      outputs: [{ name: 'y' }, { name: 'cat' }],
+      initializers: [init32('wa', [4, 8, 1, 1], 171), init32('ba', [4], 172), init32('wb', [5, 8, 3, 3], 173), init32('bb', [5], 174),
+        init32('wc', [3, 8, 3, 3], 175), init32('wd', [6, 12, 3, 3], 176), init32('bd', [6], 177)],
+    });
+    const m = await both(spec(1));
+    const steps = (m.fused as unknown as { steps: Array<{ node: OpNode }> }).steps.map((st) => st.node);
+    expect(steps.find((n) => n.opType === 'Concat')?.concatInPlace).toBe(true);
+    expect(steps.filter((n) => n.concatSlot).map((n) => [n.name, n.concatSlot!.offset, n.concatSlot!.total])).toEqual([['a', 0, 12], ['b', 4, 12], ['c', 9, 12]]);
+    const x = f32([2, 8, 6, 6], 28);
+    agree(m, { x });
+    const arena = runtime().arena, used = arena.used;
+    for (let i = 0; i < 3; i++) agree(m, { x });
+    agree(m, { x: f32([1, 8, 7, 5], 29) }); // other batch and spatial dims: a new block each call
+    expect(arena.used).toBe(used);
+    // conv c's output is 3x3 where the others are 6x6: it writes its own block, the Concat fails as unfused
+    const bad = await both(spec(2));
+    const plainError = (() => { try { bad.plain.runTensors({ x }); } catch (e) { return (e as Error).message; } })();
+    expect(plainError).toMatch(/Concat/);
+    expect(() => bad.fused.runTensors({ x })).toThrow(plainError!); // packs its weights
+    const packed = arena.used;
+    expect(() => bad.fused.runTensors({ x })).toThrow(plainError!);
+    expect(arena.used, 'the block a throw left is released').toBe(packed);
+  });
+
   it('a caller tensor that claims layout nhwc is read as NCHW', async () => {
     const m = await both({
       nodes: [conv('c', 'x', 'w', 'b', 'a'), { op: 'Relu', inputs: ['a'], outputs: ['y'] }],

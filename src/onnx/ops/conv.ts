@@ -11,7 +11,7 @@
  * its transpose, and ONNX's W [C, M/group, k...] is that conv's forward weight as the kernel reads it.
  * Reference path (float64, 3-D, the shapes the kernels' 1x1 shortcuts would get wrong): a plain loop in f64.
  */
-import { opError, type OpNode, type OpSpec, type OpTable, type OpContext } from './types.js';
+import { opError, type ConcatBlock, type OpNode, type OpSpec, type OpTable, type OpContext } from './types.js';
 import type { OnnxTensor } from '../value.js';
 import {
   capElements, floatInput, floatOutput, sameDtype, to3, windowAttrs, windowFor, MAX_ELEMENTS,
@@ -132,25 +132,46 @@ function convKernel(node: OpNode, s: ConvShapes, win: Window, dims: number[], ct
   const out4 = [n, oc, oh, ow];
   const flags = ep ? (ep.act << 1) | (ep.residual ? 1 : 0) : 0, alpha = ep?.alpha ?? 0;
   const r = ep?.residual;
+  // an in-place Concat's input: the output goes into its channels of the Concat's block (pixel stride = total)
+  const block = !r && rank4 && node.nhwcOut ? concatBlock(node, ctx, n, oh, ow) : undefined;
   return withArena(rt, (a) => {
     const xh = putNhwc(a, x4);
     // accumulate: the kernels add the block's contents before the activation (a fused residual Add)
     const inPlace = !!(r?.ptr && ep?.takeResidual && r.ptr !== xh);
-    const yh = inPlace ? r!.ptr! : a.alloc(n * oh * ow * oc);
+    const yh = block ? block.ptr + node.concatSlot!.offset * 4 : inPlace ? r!.ptr! : a.alloc(n * oh * ow * oc);
+    const ops = block ? block.total : oc;
     if (r && !inPlace) writeNhwc(a, yh, rank4 ? r : { ...r, dims: out4 });
     if (winograd) {
       const scratch = a.scratch(k.conv2d_winograd_scratch_size(n, oh, ow, c, oc));
-      k.conv2d_winograd(yh, xh, pwPtr, biasPtr, n, h, w, c, oh, ow, oc, ph, pw, oc, flags, scratch, alpha);
+      k.conv2d_winograd(yh, xh, pwPtr, biasPtr, n, h, w, c, oh, ow, oc, ph, pw, ops, flags, scratch, alpha);
     } else {
       const scratch = a.scratch(k.conv2d_scratch_size(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups));
-      k.conv2d_nhwc(yh, xh, pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, oc, flags, scratch, alpha);
+      k.conv2d_nhwc(yh, xh, pwPtr, biasPtr, n, h, w, c, oh, ow, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, ops, flags, scratch, alpha);
     }
+    if (block) return { dtype: 'float32', dims: out4, data: new Float32Array(0), layout: 'nhwc', slice: { key: node.concatSlot!.key, offset: node.concatSlot!.offset } };
     const keep = rank4 && !!node.nhwcOut;
     const y = readNhwc(a, yh, out4, keep);
     // the residual's block is the output's now (else the session releases it with the residual)
     if (inPlace && keep) r!.ptr = undefined;
     return rank4 ? y : { dtype: 'float32', dims, data: y.data };
   });
+}
+
+/**
+ * The block of the in-place Concat this conv writes into (node.concatSlot), allocated by the first of its convs
+ * to run; undefined (the conv writes a block of its own, the Concat copies) when there is none or its
+ * batch and spatial dims differ from this output's (the Concat then reports the mismatch as it would).
+ */
+function concatBlock(node: OpNode, ctx: OpContext, n: number, h: number, w: number): ConcatBlock | undefined {
+  const slot = node.concatSlot, blocks = ctx.concatBlocks;
+  if (!slot || !blocks) return undefined;
+  let b = blocks.get(slot.key);
+  if (!b) {
+    if (!(n * h * w * slot.total <= 2 ** 31)) return undefined;
+    b = { ptr: ctx.rt.arena.alloc(n * h * w * slot.total * 4), n, h, w, total: slot.total };
+    blocks.set(slot.key, b);
+  }
+  return b.n === n && b.h === h && b.w === w && b.total === slot.total ? b : undefined;
 }
 
 /**

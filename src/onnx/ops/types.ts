@@ -75,6 +75,14 @@ export interface OpNode {
    * float32 output may stay NHWC (OnnxTensor.layout) rather than be transposed back to NCHW.
    */
   nhwcOut?: boolean;
+  /**
+   * Set by the session's concat pass on a Conv whose only reader is a channel Concat: the conv writes its
+   * output into channels offset .. offset+OC-1 of that Concat's block (`key`: the Concat's output name,
+   * `total`: its channel count), so the Concat copies nothing (GoogLeNet's inception blocks, as the zoo's).
+   */
+  concatSlot?: { key: string; offset: number; total: number };
+  /** Set by the concat pass on a Concat whose inputs all come from such convs. */
+  concatInPlace?: boolean;
 }
 
 /**
@@ -99,7 +107,15 @@ export interface OpContext {
    * derived forms of (packed weights). Graph inputs may change, even in place, between calls.
    */
   constant: readonly boolean[];
+  /**
+   * Per call: the blocks in-place Concats gather their inputs in, by the Concat's output name (the first conv
+   * to run allocates it; the Concat hands it on as its output; the session releases what a throw left).
+   */
+  concatBlocks?: Map<string, ConcatBlock>;
 }
+
+/** A Concat's output block while its convs fill it: NHWC [n, h, w, total] at ptr. */
+export interface ConcatBlock { ptr: number; n: number; h: number; w: number; total: number; }
 
 export interface OpSpec {
   /** Why this node cannot run (an unsupported attribute value, dtype, rank...); undefined when it can. */
