@@ -1,6 +1,6 @@
 /**
  * The session's graph passes at load (after the op checks and constant folding, on the nodes that run per
- * call), and how their nodes run. Three passes, both so an exported convnet runs as the zoo's own models do:
+ * call), and how their nodes run. Three passes, all so an exported convnet runs as the zoo's own models do:
  *
  * Fusion: a Conv whose only reader is an activation the kernels compute in their epilogue (Relu, LeakyRelu,
  * Sigmoid, Tanh, Clip(0, cap)) becomes one Conv with that activation; a Conv whose only reader is an Add (a residual: the
