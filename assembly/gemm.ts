@@ -29,7 +29,7 @@
 // Epilogue: the accumulators start at bias (first K block only) + C (when accumulating, or after the first
 // K block); the activation runs in place after the last K block. So C = act(C_old + A·B + bias): the
 // activation comes after the accumulation (fused residual add; the RNN layer relies on it).
-import { act_f32, act_f32x4, set_act_alpha } from './activation';
+import { act_f32, act_f32x4, relu_bound, set_act_alpha } from './activation';
 import { vmadd, load_lanes, store_lanes } from './simd';
 
 const NR: i32 = 8;
@@ -275,15 +275,17 @@ function gemm_6x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     vacc5x0123 = vmadd(va5, vb0123, vacc5x0123);
     vacc5x4567 = vmadd(va5, vb4567, vacc5x4567);
   }
-  if (act == 1) {
-    // ReLU in registers (the 2 B + 1 A registers are free after the loop): no reload pass over the tile
-    const vz = f32x4.splat(0);
-    vacc0x0123 = f32x4.max(vacc0x0123, vz); vacc0x4567 = f32x4.max(vacc0x4567, vz);
-    vacc1x0123 = f32x4.max(vacc1x0123, vz); vacc1x4567 = f32x4.max(vacc1x4567, vz);
-    vacc2x0123 = f32x4.max(vacc2x0123, vz); vacc2x4567 = f32x4.max(vacc2x4567, vz);
-    vacc3x0123 = f32x4.max(vacc3x0123, vz); vacc3x4567 = f32x4.max(vacc3x4567, vz);
-    vacc4x0123 = f32x4.max(vacc4x0123, vz); vacc4x4567 = f32x4.max(vacc4x4567, vz);
-    vacc5x0123 = f32x4.max(vacc5x0123, vz); vacc5x4567 = f32x4.max(vacc5x4567, vz);
+  if (act == 1 || act == 5) {
+    // ReLU / ReLU6 in registers (the 2 B + 1 A registers are free after the loop): no reload pass over the
+    // tile. pmax/pmin are one instruction each (f32x4.max/min take ~8 on x64) and give torch's clamp: -0 and
+    // NaN pass through (relu_bound: +Infinity for ReLU)
+    const vz = f32x4.splat(0), vc = f32x4.splat(relu_bound(act));
+    vacc0x0123 = f32x4.pmin(f32x4.pmax(vacc0x0123, vz), vc); vacc0x4567 = f32x4.pmin(f32x4.pmax(vacc0x4567, vz), vc);
+    vacc1x0123 = f32x4.pmin(f32x4.pmax(vacc1x0123, vz), vc); vacc1x4567 = f32x4.pmin(f32x4.pmax(vacc1x4567, vz), vc);
+    vacc2x0123 = f32x4.pmin(f32x4.pmax(vacc2x0123, vz), vc); vacc2x4567 = f32x4.pmin(f32x4.pmax(vacc2x4567, vz), vc);
+    vacc3x0123 = f32x4.pmin(f32x4.pmax(vacc3x0123, vz), vc); vacc3x4567 = f32x4.pmin(f32x4.pmax(vacc3x4567, vz), vc);
+    vacc4x0123 = f32x4.pmin(f32x4.pmax(vacc4x0123, vz), vc); vacc4x4567 = f32x4.pmin(f32x4.pmax(vacc4x4567, vz), vc);
+    vacc5x0123 = f32x4.pmin(f32x4.pmax(vacc5x0123, vz), vc); vacc5x4567 = f32x4.pmin(f32x4.pmax(vacc5x4567, vz), vc);
   }
   if (nv == 8) {
     v128.store(c5, vacc5x0123); v128.store(c5, vacc5x4567, 16);
@@ -300,7 +302,7 @@ function gemm_6x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     store_lo(c1, vacc1x0123, nv); store_hi(c1, vacc1x4567, nv);
     store_lo(c0, vacc0x0123, nv); store_hi(c0, vacc0x4567, nv);
   }
-  if (act > 1) act_tile(c, ldcb, mr, nv, act);
+  if (act > 1 && act != 5) act_tile(c, ldcb, mr, nv, act);
 }
 
 /** 5x8 micro-kernel, plain SIMD variant (mul+add needs a temporary, so 6 rows would spill). mr 1..5. */
@@ -357,14 +359,14 @@ function gemm_5x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     vacc4x0123 = vmadd(va4, vb0123, vacc4x0123);
     vacc4x4567 = vmadd(va4, vb4567, vacc4x4567);
   }
-  if (act == 1) {
-    // ReLU in registers (see gemm_6x8)
-    const vz = f32x4.splat(0);
-    vacc0x0123 = f32x4.max(vacc0x0123, vz); vacc0x4567 = f32x4.max(vacc0x4567, vz);
-    vacc1x0123 = f32x4.max(vacc1x0123, vz); vacc1x4567 = f32x4.max(vacc1x4567, vz);
-    vacc2x0123 = f32x4.max(vacc2x0123, vz); vacc2x4567 = f32x4.max(vacc2x4567, vz);
-    vacc3x0123 = f32x4.max(vacc3x0123, vz); vacc3x4567 = f32x4.max(vacc3x4567, vz);
-    vacc4x0123 = f32x4.max(vacc4x0123, vz); vacc4x4567 = f32x4.max(vacc4x4567, vz);
+  if (act == 1 || act == 5) {
+    // ReLU / ReLU6 in registers (see gemm_6x8)
+    const vz = f32x4.splat(0), vc = f32x4.splat(relu_bound(act));
+    vacc0x0123 = f32x4.pmin(f32x4.pmax(vacc0x0123, vz), vc); vacc0x4567 = f32x4.pmin(f32x4.pmax(vacc0x4567, vz), vc);
+    vacc1x0123 = f32x4.pmin(f32x4.pmax(vacc1x0123, vz), vc); vacc1x4567 = f32x4.pmin(f32x4.pmax(vacc1x4567, vz), vc);
+    vacc2x0123 = f32x4.pmin(f32x4.pmax(vacc2x0123, vz), vc); vacc2x4567 = f32x4.pmin(f32x4.pmax(vacc2x4567, vz), vc);
+    vacc3x0123 = f32x4.pmin(f32x4.pmax(vacc3x0123, vz), vc); vacc3x4567 = f32x4.pmin(f32x4.pmax(vacc3x4567, vz), vc);
+    vacc4x0123 = f32x4.pmin(f32x4.pmax(vacc4x0123, vz), vc); vacc4x4567 = f32x4.pmin(f32x4.pmax(vacc4x4567, vz), vc);
   }
   if (nv == 8) {
     v128.store(c4, vacc4x0123); v128.store(c4, vacc4x4567, 16);
@@ -379,7 +381,7 @@ function gemm_5x8(c: usize, ldcb: usize, a: usize, rs: usize, cs: usize, bp: usi
     store_lo(c1, vacc1x0123, nv); store_hi(c1, vacc1x4567, nv);
     store_lo(c0, vacc0x0123, nv); store_hi(c0, vacc0x4567, nv);
   }
-  if (act > 1) act_tile(c, ldcb, mr, nv, act);
+  if (act > 1 && act != 5) act_tile(c, ldcb, mr, nv, act);
 }
 
 /**

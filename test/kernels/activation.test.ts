@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { BACKENDS } from './harness.js';
 
 const PROBE = `
-import { exp_f32x4, exp_f32, sigmoid_f32x4, sigmoid_f32, tanh_f32x4, tanh_f32, act_f32x4, act_f32 } from './activation';
+import { exp_f32x4, exp_f32, sigmoid_f32x4, sigmoid_f32, tanh_f32x4, tanh_f32, act_f32x4, act_f32, set_act_alpha } from './activation';
+export function alpha(a: f32): void { set_act_alpha(a); }
 // fn: 0 exp, 1 sigmoid, 2 tanh, 10+a: act code a. n must be a multiple of 4.
 export function vec(out: usize, inp: usize, n: i32, fn: i32): void {
   if (ASC_FEATURE_SIMD) {
@@ -41,7 +42,7 @@ export function sca(out: usize, inp: usize, n: i32, fn: i32): void {
 `;
 const FEATURES: Record<string, string[]> = { scalar: [], simd: ['--enable', 'simd'], relaxed: ['--enable', 'simd,relaxed-simd'] };
 
-interface Probe { run(fn: number, x: Float32Array, vector: boolean): Float32Array }
+interface Probe { run(fn: number, x: Float32Array, vector: boolean, alpha?: number): Float32Array }
 
 async function probe(variant: string): Promise<Probe> {
   let binary: Uint8Array | undefined;
@@ -60,7 +61,8 @@ async function probe(variant: string): Promise<Probe> {
   const ex = instance.exports as any;
   const mem = ex.memory as WebAssembly.Memory;
   return {
-    run(fn, x, vector) {
+    run(fn, x, vector, alpha = 0) {
+      ex.alpha(alpha);
       const n = x.length;
       const need = 65536 + 8 * n + 64;
       if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
@@ -140,7 +142,7 @@ describe.each(BACKENDS)('activation approximations, %s', (b) => {
       expect(s[6]).toBe(Math.fround(1e-30)); expect(s[7]).toBe(Math.fround(-1e-40));
     });
 
-    it(`act dispatch (${kind}): codes 0..3 route to identity, relu (exact, NaN kept), tanh, sigmoid`, () => {
+    it(`act dispatch (${kind}): codes 0..3 route to identity, relu (exact, NaN kept), tanh, sigmoid; relu and relu_cap as torch at -0, NaN, inf`, () => {
       const x = linspace(-9, 9, 4096);
       x[5] = NaN;
       const id = p.run(10, x, vector), relu = p.run(11, x, vector);
@@ -149,6 +151,12 @@ describe.each(BACKENDS)('activation approximations, %s', (b) => {
         if (Number.isNaN(x[i])) expect(Number.isNaN(relu[i])).toBe(true);
         else expect(relu[i]).toBe(Math.max(x[i], 0));
       }
+      // ReLU and relu_cap (ReLU6) as torch.relu / relu6 / clamp give them (measured with torch 1.13):
+      // -0 stays -0, NaN stays NaN, +-Infinity clamp
+      const edge = Float32Array.from([-0, NaN, -1, 0, 3, 7, Infinity, -Infinity]);
+      const torchRelu = [-0, NaN, 0, 0, 3, 7, Infinity, 0], torchRelu6 = [-0, NaN, 0, 0, 3, 6, 6, 0];
+      expect(Array.from(p.run(11, edge, vector)).map((v) => Object.is(v, -0) ? '-0' : String(v))).toEqual(torchRelu.map((v) => Object.is(v, -0) ? '-0' : String(v)));
+      expect(Array.from(p.run(15, edge, vector, 6)).map((v) => Object.is(v, -0) ? '-0' : String(v))).toEqual(torchRelu6.map((v) => Object.is(v, -0) ? '-0' : String(v)));
       expect(Array.from(p.run(12, x, vector))).toEqual(Array.from(p.run(2, x, vector)));
       expect(Array.from(p.run(13, x, vector))).toEqual(Array.from(p.run(1, x, vector)));
     });

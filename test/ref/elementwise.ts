@@ -8,7 +8,7 @@
 /** Act codes as in src/runtime/kernels.ts: 0 none, 1 relu, 2 tanh, 3 sigmoid. */
 export function actRef(x: number, act: number): number {
   switch (act) {
-    case 1: return Number.isNaN(x) ? x : Math.max(x, 0);
+    case 1: return x < 0 ? 0 : x; // torch.relu: -0 stays -0, NaN stays NaN (std::max(x, 0))
     case 2: return Math.tanh(x);
     case 3: return 1 / (1 + Math.exp(-x));
     default: return x;
