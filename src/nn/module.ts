@@ -78,7 +78,10 @@ export abstract class Module implements PlanOwner {
   /** Register a child module under its state_dict prefix. */
   protected child<M extends Module>(key: string, m: M): M {
     this._modules.set(key, m);
-    m.setName(this.name && this.name !== this.constructor.name ? `${this.name}.${key}` : key);
+    // a named parent prefixes its path; an unnamed one (its class name) leaves the key, except an index, which
+    // alone would start an error with `0: ...`: Sequential's children are `Sequential[0]`, `Sequential[1]`
+    const root = !this.name || this.name === this.constructor.name;
+    m.setName(!root ? `${this.name}.${key}` : /^\d+$/.test(key) ? `${this.constructor.name}[${key}]` : key);
     return m;
   }
 

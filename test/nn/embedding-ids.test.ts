@@ -32,7 +32,7 @@ describe('embedding ids', () => {
     const good = net.forward(new Tensor(new Float32Array([0, 9, 3]), [1, 3]));
     for (const bad of BAD) {
       const msg = code(() => net.forward(new Tensor(new Float32Array([1, bad, 2]), [1, 3])));
-      expect(msg).toMatch(/^E_ARGUMENT: 0: token id at flat index 1 is .*; ids must be integers in \[0, 10\)/);
+      expect(msg).toMatch(/^E_ARGUMENT: Sequential\[0\]: token id at flat index 1 is .*; ids must be integers in \[0, 10\)/);
     }
     expect(Array.from(net.forward(new Tensor(new Float32Array([0, 9, 3]), [1, 3])).data)).toEqual(Array.from(good.data));
   });

@@ -66,6 +66,6 @@ describe.each(BACKENDS)('LeakyReLU vs PyTorch (%s)', (backend) => {
       err = e;
     }
     expect(err).toBeInstanceOf(WasmzooError);
-    expect((err as WasmzooError).message).toMatch(/^0: leaky_relu with a negative slope \(-0\.5\) is not supported in training yet/);
+    expect((err as WasmzooError).message).toMatch(/^Sequential\[0\]: leaky_relu with a negative slope \(-0\.5\) is not supported in training yet/);
   });
 });
