@@ -3,15 +3,7 @@ declare module '*.wasm' {
   const base64: string;
   export default base64;
 }
-declare module '*.patch' {
-  const base64: string;
-  export default base64;
-}
-declare module '*.wasm?deflate' {
-  const base64: string;
-  export default base64;
-}
-declare module '*.patch?deflate' {
+declare module '*.zlib' {
   const base64: string;
   export default base64;
 }

@@ -1,6 +1,6 @@
-// Rollup / Vite plugin: `import b64 from './x.wasm'` (or `.patch`) gives the file's bytes as a base64 string,
+// Rollup / Vite plugin: `import b64 from './x.wasm'` (or `.zlib`) gives the file's bytes as a base64 string,
 // inlined in the bundle. The runtime decodes and compiles them itself (src/runtime/runtime.ts), so it can
-// also rebuild the relaxed variant from the SIMD one plus a patch, and nothing is fetched at run time.
+// also rebuild the relaxed and scalar variants from the SIMD one plus a delta; nothing is fetched at run time.
 //
 // The string is a template literal whose base64 sits on a line of its own (atob skips the ASCII whitespace
 // around it, as the HTML spec's forgiving-base64 decode requires). Base64 has no backtick, `$` or `\`, so
@@ -13,19 +13,13 @@
 // the base64 is one line apart from any code. The placeholder line holds no code, so replacing it moves no
 // mapped position: the source maps stay valid, and `{ mappings: '' }` keeps the bytes out of their sources.
 //
-// `?deflate` (`import b64 from './x.wasm?deflate'`): the bytes are zlib-compressed before base64 (level 9):
-// gzip cannot find the repeats of a wasm file through base64's 6-bit alphabet, so this shrinks the gzipped
-// bundle by a third of each such file (SIMD kernels: 42.6 -> 29.2 KB). The runtime inflates them with
-// DecompressionStream('deflate') (src/runtime/inflate.ts).
+// The kernels arrive already compressed (build/wasmzoo.kernels.zlib, tools/build-wasm.mjs): gzip cannot find
+// a wasm file's repeats through base64's 6-bit alphabet, so the bytes are deflated before base64.
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { deflateSync } from 'node:zlib';
 
-/** The base64 a module of `id` exports: the file's bytes, compressed first when the id asks `?deflate`. */
+/** The base64 a module of `id` exports: the file's bytes. */
 export function inlinedBase64(id) {
-  const [file, query] = id.split('?');
-  const bytes = readFileSync(file);
-  return (query === 'deflate' ? deflateSync(bytes, { level: 9 }) : bytes).toString('base64');
+  return readFileSync(id).toString('base64');
 }
 
 const PLACEHOLDER = /WASMZOO_INLINE_BINARY_(\d+)_/;
@@ -36,18 +30,14 @@ export function inlineBinary({ deferred = false } = {}) {
   return {
     name: 'wasmzoo-inline-binary',
     enforce: 'pre', // before Vite's own .wasm handling
-    resolveId(source, importer) {
-      // rollup's own resolver does not know queries; Vite's does
-      if (!importer || !/\.(wasm|patch)\?deflate$/.test(source) || !source.startsWith('.')) return null;
-      return resolve(dirname(importer.split('?')[0]), source);
-    },
     load(id) {
-      const file = id.split('?')[0];
-      if (!/\.(wasm|patch)$/.test(file)) return null;
+      if (!/\.(wasm|zlib)$/.test(id)) return null;
       if (!deferred) return { code: `export default \`\n${inlinedBase64(id)}\n\`;`, map: { mappings: '' } };
       let i = files.indexOf(id);
       if (i < 0) i = files.push(id) - 1;
-      return { code: `export default \`\nWASMZOO_INLINE_BINARY_${i}_\n\`;`, map: { mappings: '' } };
+      // String.raw: a minifier (terser) folds a plain template literal into a one-line string, but leaves a
+      // tagged one as written
+      return { code: `export default String.raw\`\nWASMZOO_INLINE_BINARY_${i}_\n\`;`, map: { mappings: '' } };
     },
     generateBundle(_opts, bundle) {
       if (!deferred) return;

@@ -1,10 +1,10 @@
 /**
- * Inflating the kernels the bundle carries zlib-compressed (tools/inline-binary.mjs `?deflate`: a third
- * smaller gzipped). DecompressionStream('deflate') is in every engine with wasm SIMD that wasmzoo targets
- * (Node >= 18, Deno, Chromium >= 80, Safari >= 16.4, Firefox >= 113, workerd); an engine without it cannot
- * inflate, and init() moves on to the next variant (the scalar kernels are stored plain for such engines).
+ * Inflating the kernel container the bundle carries zlib-compressed (src/runtime/embedded-kernels.ts).
+ * Node and Deno: node:zlib. Browsers and workers: DecompressionStream('deflate') (Chromium >= 80,
+ * Safari >= 16.4, Firefox >= 113, workerd). Older engines with wasm but neither (Firefox 89-112, older
+ * Safari): the small JavaScript inflater in inflate-js.ts, slower but only they pay for it.
  */
-import { WasmzooError } from '../errors.js';
+import { inflateZlib } from './inflate-js.js';
 
 export async function inflate(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
   // Node (and Deno's node: layer): zlib directly. Node's DecompressionStream loads its web-streams machinery
@@ -16,7 +16,7 @@ export async function inflate(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Arra
     return new Uint8Array(out.buffer as ArrayBuffer, out.byteOffset, out.byteLength);
   }
   const DS = (globalThis as { DecompressionStream?: new (format: string) => TransformStream<Uint8Array, Uint8Array> }).DecompressionStream;
-  if (typeof DS !== 'function') throw new WasmzooError('E_RUNTIME', 'this engine has no DecompressionStream to unpack the SIMD kernels');
+  if (typeof DS !== 'function') return inflateZlib(bytes);
   const stream = new Blob([bytes]).stream().pipeThrough(new DS('deflate'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }

@@ -11,13 +11,10 @@
  * memory (shared-module.ts), one instance here and one per worker, and the kernels split across them
  * (parallel.ts). Where threads cannot run, the runtime runs on one thread and `threadsNote` says why.
  */
-// SIMD kernels and the relaxed patch travel zlib-compressed (tools/inline-binary.mjs); the scalar ones plain,
-// for engines too old to inflate
-import relaxedPatch from '../../build/wasmzoo.relaxed.patch?deflate';
-import simdBase64 from '../../build/wasmzoo.simd.wasm?deflate';
-import scalarBase64 from '../../build/wasmzoo.scalar.wasm';
+// all three kernel variants in one zlib-compressed container (embedded-kernels.ts, tools/build-wasm.mjs)
+import kernelsBase64 from '../../build/wasmzoo.kernels.zlib';
 import { inflate } from './inflate.js';
-import { applyWasmPatch, fromBase64 } from './wasm-patch.js';
+import { fromBase64, variantFromContainer } from './embedded-kernels.js';
 import { WasmzooError } from '../errors.js';
 import { checkOptions, optionKeys } from '../options.js';
 import { Arena } from './arena.js';
@@ -119,11 +116,9 @@ let current: Runtime | undefined;
 /** The last queued init() request while it runs (a plain init() must wait for it). */
 let pending: Promise<Runtime> | undefined;
 
-/** The embedded bytes of a variant (relaxed is rebuilt from SIMD plus a patch, see wasm-patch.ts). */
+/** The embedded bytes of a variant (see embedded-kernels.ts). */
 export async function variantBytes(backend: Backend): Promise<Uint8Array<ArrayBuffer>> {
-  if (backend === 'scalar') return fromBase64(scalarBase64);
-  const simd = await inflate(fromBase64(simdBase64));
-  return backend === 'simd' ? simd : applyWasmPatch(simd, await inflate(fromBase64(relaxedPatch)));
+  return variantFromContainer(await inflate(fromBase64(kernelsBase64)), backend);
 }
 
 async function compile(backend: Backend): Promise<WebAssembly.Module> {

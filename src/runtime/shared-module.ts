@@ -14,7 +14,30 @@
  * before any work runs.
  */
 import { WasmzooError } from '../errors.js';
-import { leb, readLeb } from './wasm-patch.js';
+
+/** An unsigned LEB128 at b[i]: [value, index after it]. Throws past the end (trusted module bytes, checked). */
+function readLeb(b: Uint8Array, i: number): [number, number] {
+  let r = 0, shift = 0, x: number;
+  do {
+    if (i >= b.length) throw new RangeError('truncated LEB128');
+    x = b[i++];
+    r += (x & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (x & 0x80);
+  return [r, i];
+}
+
+/** Unsigned LEB128 bytes of n. */
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let x = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) x |= 0x80;
+    out.push(x);
+  } while (n > 0);
+  return out;
+}
 
 const SECTION_TYPE = 1, SECTION_IMPORT = 2, SECTION_MEMORY = 5;
 /** The largest 32-bit memory: a module declaring it accepts any shared memory up to 4 GiB. */

@@ -21,6 +21,13 @@ describe('size and start-up', () => {
     expect(gz).toBeLessThanOrEqual(TARGETS.gzipBytes);
   });
 
+  it('core + wasmzoo/onnx gzipped (issue 11: the whole library with ONNX)', () => {
+    const s = sizes();
+    const gz = s['wasmzoo.mjs'].gzip + s['onnx.mjs'].gzip;
+    console.info(`[size] dist/wasmzoo.mjs + dist/onnx.mjs ${(gz / 1000).toFixed(1)} KB gzip (target ${TARGETS.gzipBytes / 1000} KB)`);
+    expect(gz).toBeLessThanOrEqual(TARGETS.gzipBytes);
+  });
+
   it('import + init({ threads: 1 }) in a fresh Node process', () => {
     const r = startup(5, ['--experimental-wasm-relaxed-simd']);
     console.info(`[size] import + init({ threads: 1 }): best ${r.bestMs.toFixed(1)} ms, median ${r.medianMs.toFixed(1)} ms of ${r.runs} (${r.backend})`);

@@ -77,7 +77,7 @@ describe('memoryStats', () => {
 });
 
 describe('embedded kernels', () => {
-  it('the relaxed variant rebuilt from SIMD + patch equals the relaxed build byte for byte', async () => {
+  it('each variant rebuilt from the container (SIMD + deltas) equals its build byte for byte', async () => {
     const { readFileSync } = await import('node:fs');
     const { variantBytes } = await import('../../src/runtime/runtime.js');
     for (const v of ['scalar', 'simd', 'relaxed'] as const) {
