@@ -116,13 +116,44 @@ let current: Runtime | undefined;
 /** The last queued init() request while it runs (a plain init() must wait for it). */
 let pending: Promise<Runtime> | undefined;
 
-/** The embedded bytes of a variant (see embedded-kernels.ts). */
-export async function variantBytes(backend: Backend): Promise<Uint8Array<ArrayBuffer>> {
-  return variantFromContainer(await inflate(fromBase64(kernelsBase64)), backend);
+/** The embedded kernel container, inflated (see embedded-kernels.ts). */
+function embeddedContainer(): Promise<Uint8Array<ArrayBuffer>> {
+  return inflate(fromBase64(kernelsBase64));
 }
 
-async function compile(backend: Backend): Promise<WebAssembly.Module> {
-  const bytes = await variantBytes(backend);
+/** The embedded bytes of a variant, from `container` when the caller has it inflated already. */
+export async function variantBytes(backend: Backend, container?: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  return variantFromContainer(container ?? await embeddedContainer(), backend);
+}
+
+// Two tiny modules, (v128, v128, v128) -> v128, one with f32x4.add and one with f32x4.relaxed_madd:
+// WebAssembly.validate on them says in 0.1 ms whether the engine has SIMD and relaxed SIMD, where compiling
+// the 124 KB variant to find out costs ~1.3 ms plus rebuilding it from its delta (~1.5 ms) at start-up.
+const PROBE_HEAD = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0];
+const PROBES: Partial<Record<Backend, number[]>> = {
+  simd: [10, 11, 1, 9, 0, 0x20, 0, 0x20, 1, 0xfd, 0xe4, 1, 0x0b],
+  relaxed: [10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 2, 0x0b],
+};
+
+/** The probe module of a variant (undefined for scalar, which every engine with wasm runs). */
+export function probeModule(backend: Backend): Uint8Array<ArrayBuffer> | undefined {
+  const body = PROBES[backend];
+  return body && new Uint8Array([...PROBE_HEAD, ...body]);
+}
+
+/** True when the engine surely rejects a variant (its probe does not validate); unsure means try it. */
+export function engineLacks(backend: Backend): boolean {
+  const probe = probeModule(backend);
+  if (!probe) return false;
+  try {
+    return !WebAssembly.validate(probe);
+  } catch {
+    return false;
+  }
+}
+
+async function compile(backend: Backend, container: () => Promise<Uint8Array>): Promise<WebAssembly.Module> {
+  const bytes = await variantBytes(backend, await container());
   // no WebAssembly.validate first: it decodes the whole module again (3 ms of start-up); an engine without
   // (relaxed) SIMD rejects the compile, and init() moves on to the next variant
   try {
@@ -150,7 +181,8 @@ function checkThreadOptions(opts: InitOptions): WasmzooError | undefined {
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 1) {
       return new WasmzooError('E_ARGUMENT', `init: threads must be 'auto' or an integer >= 1, got ${typeof t === 'number' ? t : JSON.stringify(t)}`);
     }
-    if (t > threadsLimit()) {
+    // threadsLimit() is at least 8: asking the OS for its cores (loading node:os) costs start-up
+    if (t > 8 && t > threadsLimit()) {
       return new WasmzooError('E_ARGUMENT', `init: threads ${t} is more than this engine can start (${cores()} cores; at most ${threadsLimit()})`);
     }
   }
@@ -175,12 +207,16 @@ export async function instantiate(opts: InitOptions = {}): Promise<Runtime> {
   if (bad) throw bad;
   let module: WebAssembly.Module | undefined = opts.module;
   let chosen: Backend | undefined;
+  // inflated once per init, for every variant tried and the shared-memory build
+  let inflated: Promise<Uint8Array<ArrayBuffer>> | undefined;
+  const container = (): Promise<Uint8Array<ArrayBuffer>> => (inflated ??= embeddedContainer());
   if (module === undefined) {
-    const order = opts.backend ? [opts.backend] : BACKENDS;
+    // a variant the engine surely lacks is not tried unless asked for (then its compile error says why)
+    const order = opts.backend ? [opts.backend] : BACKENDS.filter((b) => !engineLacks(b));
     const errors: string[] = [];
     for (const b of order) {
       try {
-        module = await compile(b);
+        module = await compile(b, container);
         chosen = b;
         break;
       } catch (e) {
@@ -206,7 +242,7 @@ export async function instantiate(opts: InitOptions = {}): Promise<Runtime> {
     }
     if (!note) {
       try {
-        const shared = opts.module ?? await WebAssembly.compile(toSharedMemoryModule(await variantBytes(chosen!)));
+        const shared = opts.module ?? await WebAssembly.compile(toSharedMemoryModule(await variantBytes(chosen!, await container())));
         const maxPages = Math.min(MAX_PAGES, Math.ceil((opts.maxMemory ?? defaultMaxMemory()) / 65536));
         const memory = new WebAssembly.Memory({ initial: 1, maximum: maxPages, shared: true });
         const instance = await WebAssembly.instantiate(shared, { env: { memory } });

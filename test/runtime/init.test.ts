@@ -45,3 +45,29 @@ describe('init: serialised, the later request wins', () => {
     expect(rt.backend()).toBe('simd');
   });
 });
+
+// init() skips a variant whose 40-byte probe module the engine does not validate (src/runtime/runtime.ts);
+// each probe must say what compiling the real variant says, here (relaxed SIMD on) and in a plain Node 20
+// (relaxed SIMD off, SIMD on).
+describe('the SIMD and relaxed-SIMD probes agree with the variants they stand for', () => {
+  const wasm = (b: string) => new URL(`../../dist/wasm/wasmzoo.${b}.wasm`, import.meta.url);
+
+  it('in this engine', async () => {
+    const { readFileSync } = await import('node:fs');
+    for (const b of ['simd', 'relaxed'] as const) {
+      expect(rt.engineLacks(b), b).toBe(!WebAssembly.validate(readFileSync(wasm(b))));
+    }
+    expect(rt.engineLacks('scalar')).toBe(false);
+  });
+
+  it('in a Node without --experimental-wasm-relaxed-simd', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const script = `const fs = require('node:fs'); const [p, s, r] = JSON.parse(process.argv[1]);
+      const v = (b) => WebAssembly.validate(new Uint8Array(b));
+      console.log(JSON.stringify({ simd: [v(p.simd), v(fs.readFileSync(s))], relaxed: [v(p.relaxed), v(fs.readFileSync(r))] }));`;
+    const probes = { simd: Array.from(rt.probeModule('simd')!), relaxed: Array.from(rt.probeModule('relaxed')!) };
+    const out = execFileSync(process.execPath, ['-e', script, JSON.stringify([probes, fileURLToPath(wasm('simd')), fileURLToPath(wasm('relaxed'))])], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ simd: [true, true], relaxed: [false, false] });
+  });
+});
