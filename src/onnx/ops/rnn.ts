@@ -33,6 +33,8 @@
  * fed as graph inputs are packed afresh on every call, as a caller may mutate one buffer in place.
  */
 import { type Runtime } from '../../index.js';
+// stateless, so the copy rollup inlines into the ONNX bundle is the same code as the core's
+import { withStaged } from '../../graph/packed.js';
 import { floatToHalf, tensorOf, toNumbers, type OnnxDType, type OnnxTensor } from '../value.js';
 import { opError, type OpNode, type OpSpec, type OpTable } from './types.js';
 
@@ -528,7 +530,7 @@ function pack(rt: Runtime, pr: Problem, from: unknown[]): Packed {
         }
       }
     }
-    staged(rt, rows, (raw) => k.gemm_pack_b(ptr, raw, F, N, 1, F));
+    withStaged(rt, rows, (raw) => k.gemm_pack_b(ptr, raw, F, N, 1, F));
     rt.arena.write(ptr + offBias * 4, bcol);
     const hh: number[] = [], bhn: number[] = [];
     const rd = new Float32Array(GH * H);
@@ -540,7 +542,7 @@ function pack(rt: Runtime, pr: Problem, from: unknown[]): Packed {
       }
       const dst = ptr + (offHh + d * hhFloats) * 4;
       // RNN: B = Rᵀ for gemm_packed (element (k, n) = R[n, k]); gated cells: gate blocks
-      staged(rt, rd, (raw) => (rnn ? k.gemm_pack_b(dst, raw, H, H, 1, H) : k.rnn_pack_gates(dst, raw, G, H, H)));
+      withStaged(rt, rd, (raw) => (rnn ? k.gemm_pack_b(dst, raw, H, H, 1, H) : k.rnn_pack_gates(dst, raw, G, H, H)));
       hh.push(dst);
       const bp = ptr + (offBhn + d * align(Hp)) * 4;
       const bn = new Float32Array(Hp);
@@ -571,7 +573,7 @@ function packProject(rt: Runtime, pr: Problem, from: unknown[]): Packed {
         wd.set(w.subarray((d * GH + go * H) * F, (d * GH + (go + 1) * H) * F), gp * H * F);
       }
       const dst = ptr + d * floats * 4;
-      staged(rt, wd, (raw) => k.rnn_pack_gates(dst, raw, G, H, F));
+      withStaged(rt, wd, (raw) => k.rnn_pack_gates(dst, raw, G, H, F));
       hh.push(dst);
     }
     return { rt, from, ptr, ih: 0, ihBias: 0, hh, aux: [], N: 0, Hp: 0 };
@@ -600,7 +602,7 @@ function packGemm(rt: Runtime, pr: Problem, from: unknown[]): Packed {
   try {
     const bias = pr.bias as Float32Array | undefined;
     // W [D*G*H, F] rows are the operand's columns as they are: element (k, n) at W[n*F + k]
-    staged(rt, pr.w as Float32Array, (raw) => k.gemm_pack_b(ptr, raw, F, NX, 1, F));
+    withStaged(rt, pr.w as Float32Array, (raw) => k.gemm_pack_b(ptr, raw, F, NX, 1, F));
     const bcol = new Float32Array(NX);
     if (bias) {
       for (let d = 0; d < D; d++) {
@@ -609,7 +611,7 @@ function packGemm(rt: Runtime, pr: Problem, from: unknown[]): Packed {
     }
     rt.arena.write(ptr + offBias * 4, bcol);
     const hh: number[] = [], aux: number[] = [];
-    staged(rt, pr.r as Float32Array, (raw) => {
+    withStaged(rt, pr.r as Float32Array, (raw) => {
       for (let d = 0; d < D; d++) {
         const rd = raw + d * GH * H * 4;
         const dst = ptr + (offHh + d * hhFloats) * 4;
@@ -662,17 +664,6 @@ function writeTimeMajor(rt: Runtime, ptr: number, pr: Problem): void {
   const x = pr.x as Float32Array;
   if (pr.cfg.layout === 0) rt.arena.write(ptr, x);
   else for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) rt.arena.write(ptr + (t * B + b) * F * 4, x.subarray((b * T + t) * F, (b * T + t + 1) * F));
-}
-
-/** Copy `data` into a temporary arena block for the duration of `use(ptr)`. */
-function staged<T>(rt: Runtime, data: Float32Array, use: (ptr: number) => T): T {
-  const p = rt.arena.alloc(data.length * 4);
-  try {
-    rt.arena.write(p, data);
-    return use(p);
-  } finally {
-    rt.arena.release(p);
-  }
 }
 
 function kernelRun(node: OpNode, rt: Runtime, pr: Problem, W: OnnxTensor, R: OnnxTensor, Bt: OnnxTensor | undefined): Result {
