@@ -12,13 +12,13 @@ import { inlinedBase64 } from '../tools/inline-binary.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OPTIONAL = ['registry', 'alexnet', 'zfnet', 'vgg', 'resnet', 'googlenet'].map((m) => `src/models/${m}.ts`);
 
-// The build's contract (tools/inline-binary.mjs), which src/runtime/runtime.ts relies on: a .wasm or .patch
-// file imports as its bytes in base64.
+// The build's contract (tools/inline-binary.mjs), which src/runtime/runtime.ts relies on: a .wasm or .zlib
+// file (the kernel container, build/wasmzoo.kernels.zlib) imports as its bytes in base64.
 const wasmPlugin = {
   name: 'wasm-inline',
   setup(build) {
     // `x.wasm?deflate`: esbuild knows no queries; keep the query in a namespace of our own
-    build.onResolve({ filter: /\.(wasm|patch)(\?deflate)?$/ }, (args) => ({ path: join(args.resolveDir, args.path), namespace: 'wasm-inline' }));
+    build.onResolve({ filter: /\.(wasm|zlib)(\?deflate)?$/ }, (args) => ({ path: join(args.resolveDir, args.path), namespace: 'wasm-inline' }));
     build.onLoad({ filter: /.*/, namespace: 'wasm-inline' }, (args) => ({
       loader: 'js',
       contents: `export default ${JSON.stringify(inlinedBase64(args.path))};`,
