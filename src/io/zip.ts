@@ -5,16 +5,18 @@
  * The central directory is the source of truth: torch's writer sets flag bit 3 and leaves the local headers'
  * sizes and CRC at 0 (they follow the data in a descriptor). Local headers are read only for their name and
  * extra lengths (torch pads the extra field, id "FB", so that data starts on a 64-byte boundary). Zip64 sizes
- * and offsets are read (checkpoints over 4 GB). Entries are views of the file, never copies.
+ * and offsets are read (checkpoints over 4 GB).
  *
- * Only stored (method 0) entries are returned: torch never compresses. A deflated entry (a checkpoint re-zipped
- * by another tool) is refused with a message saying how to store it again; reading it would need an inflater
- * that runs synchronously, which the platform lacks (DecompressionStream is async, and loadStateDict is not).
+ * Stored (method 0) entries are views of the file: torch never compresses. Deflated (method 8) entries, from a
+ * checkpoint another zip tool re-compressed, are inflated once with the synchronous JavaScript inflater
+ * (src/runtime/inflate-js.ts: loadStateDict is synchronous, DecompressionStream is not), never past the size
+ * the central directory records. Other methods are refused.
  * CRC-32 is checked when an entry is first read, except for a recorded CRC of 0 (torch may skip computing it).
  *
  * Every malformed input is a WasmzooError('E_PICKLE') naming the entry. Caller: src/io/pth.ts.
  */
 import { WasmzooError } from '../errors.js';
+import { inflateRaw } from '../runtime/inflate-js.js';
 
 export interface ZipEntry {
   readonly name: string;
@@ -41,6 +43,8 @@ export class ZipArchive {
   private readonly bytes: Uint8Array;
   private readonly where: string;
   private readonly checked = new Set<string>();
+  /** Deflated entries, inflated on their first read. */
+  private readonly inflated = new Map<string, Uint8Array>();
 
   /** @internal use {@link readZip} */
   constructor(bytes: Uint8Array, entries: Map<string, ZipEntry>, where: string) {
@@ -53,27 +57,35 @@ export class ZipArchive {
     return this.entries.has(name);
   }
 
-  /** The bytes of a stored entry (a view of the file), its CRC checked on the first read. */
+  /** The bytes of an entry (a view of the file when stored), its CRC checked on the first read. */
   read(name: string): Uint8Array {
     const e = this.entries.get(name);
     if (!e) throw new WasmzooError('E_PICKLE', `${this.where}: no record ${JSON.stringify(name)} in the archive`);
     const fail = (msg: string): never => {
       throw new WasmzooError('E_PICKLE', `${this.where}: record ${JSON.stringify(name)}: ${msg}`);
     };
-    if (e.method === 8) {
-      fail('is deflate-compressed; torch.save stores records uncompressed: load and save it again with torch.save, or re-zip it with no compression (zip -0)');
-    }
-    if (e.method !== 0) fail(`uses compression method ${e.method} (only stored records are read)`);
-    if (e.compressedSize !== e.size) fail(`stored, yet its sizes differ (${e.compressedSize} vs ${e.size})`);
+    const done = this.inflated.get(name);
+    if (done) return done;
+    if (e.method !== 0 && e.method !== 8) fail(`uses compression method ${e.method} (only stored and deflated records are read)`);
+    if (e.method === 0 && e.compressedSize !== e.size) fail(`stored, yet its sizes differ (${e.compressedSize} vs ${e.size})`);
     const b = this.bytes;
     const h = e.headerOffset;
     if (h > b.length - 30 || u32(b, h) !== SIG_LOCAL) fail(`no local file header at byte ${h}`);
     const nameLen = u16(b, h + 26);
     const extraLen = u16(b, h + 28);
     const start = h + 30 + nameLen + extraLen;
-    if (start > b.length || e.size > b.length - start) fail(`data [${start}, ${start + e.size}) runs past the end of the file (${b.length} bytes)`);
+    const stored = e.compressedSize;
+    if (start > b.length || stored > b.length - start) fail(`data [${start}, ${start + stored}) runs past the end of the file (${b.length} bytes)`);
     if (nameLen !== e.rawName.length || e.rawName.some((x, i) => b[h + 30 + i] !== x)) fail('local header names a different file than the central directory');
-    const data = b.subarray(start, start + e.size);
+    let data = b.subarray(start, start + stored);
+    if (e.method === 8) {
+      try {
+        data = inflateRaw(data, e.size);
+      } catch (err) {
+        fail(`is deflate-compressed and does not inflate (${(err as Error).message}): the file is corrupt or truncated`);
+      }
+      if (data.length !== e.size) fail(`inflates to ${data.length} bytes, the archive records ${e.size}`);
+    }
     if (!this.checked.has(name)) {
       if (e.crc32 !== 0 || e.size === 0) {
         const got = crc32(data);
@@ -81,6 +93,7 @@ export class ZipArchive {
       }
       this.checked.add(name);
     }
+    if (e.method === 8) this.inflated.set(name, data);
     return data;
   }
 }

@@ -1,9 +1,10 @@
 /**
  * A small zlib (RFC 1950) / deflate (RFC 1951) decoder in plain JavaScript, for the engines that have wasm
  * but neither node:zlib nor DecompressionStream (Firefox 89-112, Safari before 16.4): without it they could
- * not unpack the embedded kernels at all. It decodes Huffman codes bit by bit from canonical code counts
- * (the approach of zlib's reference decoder, puff.c): slower than a table decoder (a few ms for the kernels)
- * but about 1 KB, and only these engines pay it.
+ * not unpack the embedded kernels at all. It also reads deflated zip entries (src/io/zip.ts), which must be
+ * read synchronously. It decodes Huffman codes bit by bit from canonical code counts
+ * (the approach of zlib's reference decoder, puff.c): slower than a table decoder (~17 ms for the kernels,
+ * cold) but about 1 KB.
  *
  * Every read is checked: truncated or corrupt input, a bad code, a distance before the start, output past
  * `maxBytes` or a wrong Adler-32 throws a WasmzooError; no input loops or reads out of bounds.
@@ -29,12 +30,40 @@ const CL_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 
 /** A canonical Huffman code: how many codes of each length 0..15, and the symbols in code order. */
 interface Code { count: Uint16Array; symbol: Uint16Array }
 
+function failAt(what: string, pos: number, input: Uint8Array): never {
+  throw new WasmzooError('E_RUNTIME', `cannot inflate: ${what} (input byte ${pos} of ${input.length})`);
+}
+
+/** Inflate zlib data (RFC 1950: header, deflate stream, Adler-32), at most `maxBytes` of output. */
 export function inflateZlib(input: Uint8Array, maxBytes = 1 << 30): Uint8Array<ArrayBuffer> {
-  let pos = 2, bitBuf = 0, bitCount = 0;
+  const fail = (what: string, pos: number) => failAt(what, pos, input);
+  if (input.length < 6) fail('too short for zlib data', 0);
+  const cmf = input[0], flg = input[1];
+  if ((cmf & 15) !== 8 || ((cmf << 8) | flg) % 31 !== 0 || flg & 32) fail('not a zlib deflate stream', 0);
+  const { out, end } = inflateStream(input, 2, maxBytes);
+  // Adler-32 of the output, big-endian after the last block (at a byte boundary).
+  if (end + 4 > input.length) fail('the Adler-32 checksum is missing', end);
+  let a = 1, b = 0;
+  for (let i = 0; i < out.length;) {
+    for (const stop = Math.min(out.length, i + 5552); i < stop; i++) b += a += out[i];
+    a %= 65521;
+    b %= 65521;
+  }
+  const sum = ((input[end] << 24) | (input[end + 1] << 16) | (input[end + 2] << 8) | input[end + 3]) >>> 0;
+  if (sum !== ((b << 16) | a) >>> 0) fail('the Adler-32 checksum does not match', end);
+  return out;
+}
+
+/** Inflate a raw deflate stream (RFC 1951, as in zip entries of method 8), at most `maxBytes` of output. */
+export function inflateRaw(input: Uint8Array, maxBytes = 1 << 30): Uint8Array<ArrayBuffer> {
+  return inflateStream(input, 0, maxBytes).out;
+}
+
+/** The deflate stream from byte `start`: its output and the byte after its last block. */
+function inflateStream(input: Uint8Array, start: number, maxBytes: number): { out: Uint8Array<ArrayBuffer>; end: number } {
+  let pos = start, bitBuf = 0, bitCount = 0;
   let out = new Uint8Array(Math.min(maxBytes, Math.max(1024, input.length * 4))), size = 0;
-  const fail = (what: string): never => {
-    throw new WasmzooError('E_RUNTIME', `cannot inflate: ${what} (input byte ${pos} of ${input.length})`);
-  };
+  const fail = (what: string) => failAt(what, pos, input);
   const bits = (n: number): number => {
     while (bitCount < n) {
       if (pos >= input.length) fail('the data ends early');
@@ -75,10 +104,6 @@ export function inflateZlib(input: Uint8Array, maxBytes = 1 << 30): Uint8Array<A
     }
     return fail('a code that is not in its Huffman table');
   };
-
-  if (input.length < 6) fail('too short for zlib data');
-  const cmf = input[0], flg = input[1];
-  if ((cmf & 15) !== 8 || ((cmf << 8) | flg) % 31 !== 0 || flg & 32) fail('not a zlib deflate stream');
 
   let fixed: [Code, Code] | undefined;
   for (let last = 0; !last;) {
@@ -141,16 +166,5 @@ export function inflateZlib(input: Uint8Array, maxBytes = 1 << 30): Uint8Array<A
     }
   }
 
-  // Adler-32 of the output, big-endian after the last block (at a byte boundary).
-  pos -= bitCount >> 3;
-  if (pos + 4 > input.length) fail('the Adler-32 checksum is missing');
-  let a = 1, b = 0;
-  for (let i = 0; i < size;) {
-    for (const end = Math.min(size, i + 5552); i < end; i++) b += a += out[i];
-    a %= 65521;
-    b %= 65521;
-  }
-  const sum = ((input[pos] << 24) | (input[pos + 1] << 16) | (input[pos + 2] << 8) | input[pos + 3]) >>> 0;
-  if (sum !== ((b << 16) | a) >>> 0) fail('the Adler-32 checksum does not match');
-  return out.slice(0, size);
+  return { out: out.slice(0, size), end: pos - (bitCount >> 3) };
 }

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WasmzooError } from '../../src/errors.js';
 import { isPth, readPth } from '../../src/io/pth.js';
+import { readZip } from '../../src/io/zip.js';
 import { unpickle, PyDict, PyGlobal, type PickleHost } from '../../src/io/pickle.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { readWeights } from '../../src/io/weights.js';
@@ -53,6 +54,14 @@ describe('torch.save files read as torch reads them', () => {
     ['noncontig', 'zip', ''], ['shared', 'zip', ''], ['nested', 'zip', 'state_dict'], ['model_key', 'zip', 'model'],
     ['legacy', 'legacy', ''], ['proto4', 'zip', ''], ['param', 'zip', ''], ['writer_check', 'zip', ''],
   ];
+  // f32.pth re-zipped with every record deflated (Python's zipfile, ZIP_DEFLATED): the same tensors
+  it('deflated.pth (f32.pth with deflated records) reads bit for bit as f32.pth', () => {
+    const f = readPth(fixture('deflated.pth')), g = readPth(fixture('f32.pth'));
+    expect([...f.names]).toEqual([...g.names]);
+    const zip = readZip(fixture('deflated.pth'), 'pth');
+    expect([...zip.entries.values()].every((e) => e.method === 8)).toBe(true);
+    for (const k of g.names) expect(bits(f.toFloat32(k)), k).toEqual(bits(g.toFloat32(k)));
+  });
   it.each(cases)('%s.pth (%s format): every tensor, its shape and its float32 values bit for bit', (fx, format, container) => {
     const bytes = fixture(`${fx}.pth`);
     expect(isPth(bytes)).toBe(true);
@@ -260,8 +269,21 @@ describe('refusals: E_PICKLE, naming what was refused', () => {
     expect(code(() => readPth(fixture('module.pth')))).toMatch(/^E_PICKLE: .*global "torch\.nn\.modules\.linear\.Linear" is not allowed/);
   });
 
-  it('a deflate-compressed archive says how to store it again', () => {
-    expect(code(() => readPth(fixture('deflated.pth')))).toMatch(/^E_PICKLE: pth: record "f32\/data\.pkl": is deflate-compressed; torch\.save stores records uncompressed/);
+  it('a record whose deflate data is corrupt, or inflates to another size than recorded, is an E_PICKLE naming it', () => {
+    const good = fixture('deflated.pth');
+    const zip = readZip(good, 'pth');
+    const [name, e] = [...zip.entries].find(([n]) => n.endsWith('/data.pkl'))!;
+    const start = e.headerOffset + 30 + (good[e.headerOffset + 26] | (good[e.headerOffset + 27] << 8)) + (good[e.headerOffset + 28] | (good[e.headerOffset + 29] << 8));
+    const bad = good.slice();
+    bad[start] |= 0x06; // the first block's type bits set to 0b11, which is no block type
+    expect(code(() => readZip(bad, 'pth').read(name))).toMatch(/^E_PICKLE: pth: record ".*data\.pkl": is deflate-compressed and does not inflate \(cannot inflate: an invalid block type/);
+    // the central directory's uncompressed size, one less: the inflater stops at the recorded size
+    const shorter = good.slice();
+    const dv = new DataView(shorter.buffer);
+    for (let p = 0; p + 46 <= shorter.length; p++) {
+      if (dv.getUint32(p, true) === 0x02014b50 && dv.getUint32(p + 42, true) === e.headerOffset) dv.setUint32(p + 24, e.size - 1, true);
+    }
+    expect(code(() => readZip(shorter, 'pth').read(name))).toMatch(/^E_PICKLE: pth: record ".*data\.pkl": is deflate-compressed and does not inflate \(cannot inflate: the output passes the limit/);
   });
 
   it('the tar format of torch < 0.4 says to save it again with a newer torch', () => {
@@ -272,7 +294,7 @@ describe('refusals: E_PICKLE, naming what was refused', () => {
   });
 
   it('every truncation of a checkpoint (zip and legacy) is an E_PICKLE, never another error', () => {
-    for (const fx of ['f32', 'legacy']) {
+    for (const fx of ['f32', 'legacy', 'deflated']) {
       const b = fixture(`${fx}.pth`);
       for (let n = 14; n < b.length; n++) {
         const msg = code(() => {
