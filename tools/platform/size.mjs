@@ -4,7 +4,8 @@
 // (init({ threads: 1 })) in a fresh Node process, at most 30 ms. The default init() (threads 'auto': the
 // workers start too) is reported beside it.
 //
-//   node tools/platform/size.mjs [--json] [--runs N]      (npm run size; after npm run build)
+//   node tools/platform/size.mjs [--json] [--runs N] [--chromium]   (npm run size; after npm run build)
+//   --chromium: the same in headless Chromium too (needs /usr/bin/chromium)
 //
 // Start-up is timed inside each child from before `import()` to after `await init()`, so Node's own boot is
 // excluded; the report gives the median and the best of N fresh processes, without and with the relaxed-SIMD
@@ -49,6 +50,40 @@ export function nodeBaseline(runs = 7, flags = []) {
   return { medianMs: ms[ms.length >> 1], bestMs: ms[0], runs };
 }
 
+/**
+ * import() + init({ threads: 1 }) in headless Chromium (Debian's /usr/bin/chromium, relaxed SIMD on by
+ * default), a fresh browser context per run so nothing is cached; the bundle comes from a localhost server,
+ * so the import includes fetching its 281 KB. Needs playwright-core (a dev dependency) and chromium.
+ */
+export async function chromiumStartup(runs = 9, executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium') {
+  const { chromium } = await import('playwright-core');
+  const { serve } = await import('./serve.mjs');
+  const server = await serve();
+  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+  const browser = await chromium.launch({ executablePath, args, headless: true });
+  const all = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await page.goto(`${server.url}/dist/wasmzoo.d.ts`); // any page of the server's origin
+      all.push(await page.evaluate(async (url) => {
+        const t0 = performance.now();
+        const w = await import(url);
+        const t1 = performance.now();
+        const b = await w.init({ threads: 1 });
+        return { importMs: t1 - t0, initMs: performance.now() - t1, backend: b.backend };
+      }, `${server.url}/dist/wasmzoo.mjs`));
+      await ctx.close();
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const med = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+  return { backend: all[0].backend, medianMs: med(all.map((r) => r.importMs + r.initMs)), importMs: med(all.map((r) => r.importMs)), initMs: med(all.map((r) => r.initMs)), runs };
+}
+
 export function startup(runs = 7, flags = [], threads = 1) {
   const all = Array.from({ length: runs }, () => startupOnce(flags, threads));
   const ms = all.map((r) => r.ms).sort((a, b) => a - b);
@@ -67,8 +102,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const relaxed = startup(runs, ['--experimental-wasm-relaxed-simd']);
   const auto = startup(runs, ['--experimental-wasm-relaxed-simd'], 'auto');
   const baseline = { plain: nodeBaseline(runs), relaxed: nodeBaseline(runs, ['--experimental-wasm-relaxed-simd']) };
+  const browser = process.argv.includes('--chromium') ? await chromiumStartup(Math.max(runs, 9)) : undefined;
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ targets: TARGETS, sizes: s, startup: { plain, relaxed, auto }, nodeBaseline: baseline, node: process.version }, null, 2));
+    console.log(JSON.stringify({ targets: TARGETS, sizes: s, startup: { plain, relaxed, auto, chromium: browser }, nodeBaseline: baseline, node: process.version }, null, 2));
   } else {
     const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
     const lib = s['wasmzoo.mjs'].gzip;
@@ -83,5 +119,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
         `of which Node's own ESM loader and zlib: median ${b.medianMs.toFixed(1)} ms`);
     }
     console.log(`import + init() (threads 'auto': ${auto.threads}, workers started) with relaxed SIMD: median ${auto.medianMs.toFixed(1)} ms, best ${auto.bestMs.toFixed(1)} ms`);
+    if (browser) {
+      console.log(`import + init({ threads: 1 }) in headless Chromium (${browser.backend}), fresh context each: median ${browser.medianMs.toFixed(1)} ms ` +
+        `(import, fetch from localhost included, ${browser.importMs.toFixed(1)} ms; init ${browser.initMs.toFixed(1)} ms) over ${browser.runs}`);
+    }
   }
 }
