@@ -134,13 +134,6 @@ export function mapBroadcast(node: OpNode, dims: ReadonlyArray<readonly number[]
   return { dims: od, out: o };
 }
 
-/** Normalised axis in [0, rank), or E_ONNX naming the node. */
-export function normAxis(node: OpNode, axis: number, rank: number, what = 'axis'): number {
-  const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= Math.max(rank, 1)) throw opError(node, `${what} ${axis} is out of range for rank ${rank}`);
-  return a;
-}
-
 /** The input at `i`, or E_ONNX saying it is missing. */
 export function need(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, i: number): OnnxTensor {
   const t = inputs[i];
