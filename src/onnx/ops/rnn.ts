@@ -37,6 +37,7 @@ import { type Runtime } from '../../index.js';
 import { withStaged } from '../../graph/packed.js';
 import { floatToHalf, tensorOf, toNumbers, type OnnxDType, type OnnxTensor } from '../value.js';
 import { opError, type OpNode, type OpSpec, type OpTable } from './types.js';
+import { packedBlock, repackUnlessConstant } from './wasm.js';
 
 type Kind = 'RNN' | 'LSTM' | 'GRU';
 
@@ -424,13 +425,9 @@ function kernelMismatch(pr: Problem): string | undefined {
   return undefined;
 }
 
-/** The weights of one node packed for the kernels, in one arena block. */
+/** Where the parts of one node's packed weights are, in its arena block. */
 interface Packed {
-  rt: Runtime;
-  /** The tensors (and their data) it was packed from. */
-  from: unknown[];
-  ptr: number;
-  /** W of every direction as one packed-B operand [F, N], and its bias [N] (see pack / packGemm). */
+  /** W of every direction as one packed-B operand [F, N], and its bias [N] (see cellsLayout / gemmLayout). */
   ih: number;
   ihBias: number;
   /** Per direction: R packed (cells: gate blocks; RNN and stepwise: packed-B Rᵀ). */
@@ -441,6 +438,13 @@ interface Packed {
   N: number;
   /** Hidden units padded to the kernels' block (16); RNN and stepwise: H. */
   Hp: number;
+}
+
+/** How one variant lays a node's weights out: the block's size, how to fill it, and where each part lands. */
+interface PackLayout {
+  bytes: number;
+  fill(ptr: number): void;
+  at(ptr: number): Packed;
 }
 
 /**
@@ -455,44 +459,18 @@ type Variant = 'cells' | 'project' | 'gemm';
  */
 const PROJECT_MAX_ROWS = 4;
 
-const packedByNode = new WeakMap<OpNode, Partial<Record<Variant, Packed>>>();
-/** A node's packed blocks go back to the arena when the node (its model) is collected. */
-const packedRelease = new FinalizationRegistry<{ rt: Runtime; ptr: number }>(({ rt, ptr }) => rt.arena.release(ptr));
-
 /**
- * The node's weights packed, reused while W, R and B are the same tensors (initializers are); a node whose
- * weights change between calls (graph inputs) repacks, releasing its previous block first.
+ * The node's weights packed (ops/wasm.ts packedBlock: one block per variant, reused while W, R and B are the
+ * same tensors, freed with the model; run() frees them first when the weights are graph inputs).
  */
-/** Forget (and free) a node's packed weights. */
-function dropPacked(node: OpNode): void {
-  const byVariant = packedByNode.get(node);
-  if (!byVariant) return;
-  for (const p of Object.values(byVariant)) {
-    if (!p) continue;
-    packedRelease.unregister(p);
-    p.rt.arena.release(p.ptr);
-  }
-  packedByNode.delete(node);
-}
-
 function packedFor(node: OpNode, rt: Runtime, variant: Variant, pr: Problem, W: OnnxTensor, R: OnnxTensor, Bt: OnnxTensor | undefined): Packed {
-  const from = [W, W.data, R, R.data, Bt, Bt?.data];
-  let byVariant = packedByNode.get(node);
-  if (!byVariant) packedByNode.set(node, (byVariant = {}));
-  const old = byVariant[variant];
-  if (old && old.rt === rt && old.from.every((v, i) => v === from[i])) return old;
-  if (old) {
-    packedRelease.unregister(old);
-    old.rt.arena.release(old.ptr);
-    delete byVariant[variant];
-  }
-  const p = variant === 'cells' ? pack(rt, pr, from) : variant === 'project' ? packProject(rt, pr, from) : packGemm(rt, pr, from);
-  byVariant[variant] = p;
-  packedRelease.register(node, { rt, ptr: p.ptr }, p);
-  return p;
+  const layout = variant === 'cells' ? cellsLayout(rt, pr) : variant === 'project' ? projectLayout(rt, pr) : gemmLayout(rt, pr);
+  const ptr = packedBlock(node, rt, `rnn ${variant}`, [W, W.data, R, R.data, Bt, Bt?.data], layout.bytes, (p) => layout.fill(p));
+  return layout.at(ptr);
 }
 
-function pack(rt: Runtime, pr: Problem, from: unknown[]): Packed {
+/** The cell kernels' layout: W in the kernels' gate-block column order with its bias, R per direction, GRU's Rb_h. */
+function cellsLayout(rt: Runtime, pr: Problem): PackLayout {
   const k = rt.k;
   const { kind, D } = pr.cfg;
   const { F, H } = pr;
@@ -508,8 +486,14 @@ function pack(rt: Runtime, pr: Problem, from: unknown[]): Packed {
   const hhFloats = align(rnn ? k.gemm_packed_b_size(H, H) : k.rnn_packed_gates_size(G, H, H));
   const offBias = ihFloats, offHh = offBias + align(N), offBhn = offHh + D * hhFloats;
   const total = offBhn + D * align(Hp);
-  const ptr = rt.arena.alloc(total * 4);
-  try {
+  const hasBhn = kind === 'GRU' && bias !== undefined;
+  const at = (ptr: number): Packed => ({
+    ih: ptr, ihBias: ptr + offBias * 4,
+    hh: Array.from({ length: D }, (_, d) => ptr + (offHh + d * hhFloats) * 4),
+    aux: Array.from({ length: D }, (_, d) => (hasBhn ? ptr + (offBhn + d * align(Hp)) * 4 : 0)),
+    N: rnn ? D * H : N, Hp,
+  });
+  const fill = (ptr: number): void => {
     // W rows in the kernels' column order: column (d, gate gp, unit j) is PyTorch gate gp of direction d,
     // gate blocks of UB units (assembly/rnn.ts "gate blocks"); RNN: column d*H + j
     const rows = new Float32Array(N * F);
@@ -532,7 +516,6 @@ function pack(rt: Runtime, pr: Problem, from: unknown[]): Packed {
     }
     withStaged(rt, rows, (raw) => k.gemm_pack_b(ptr, raw, F, N, 1, F));
     rt.arena.write(ptr + offBias * 4, bcol);
-    const hh: number[] = [], bhn: number[] = [];
     const rd = new Float32Array(GH * H);
     for (let d = 0; d < D; d++) {
       // R of direction d in PyTorch's gate order [G*H, H]
@@ -543,30 +526,23 @@ function pack(rt: Runtime, pr: Problem, from: unknown[]): Packed {
       const dst = ptr + (offHh + d * hhFloats) * 4;
       // RNN: B = Rᵀ for gemm_packed (element (k, n) = R[n, k]); gated cells: gate blocks
       withStaged(rt, rd, (raw) => (rnn ? k.gemm_pack_b(dst, raw, H, H, 1, H) : k.rnn_pack_gates(dst, raw, G, H, H)));
-      hh.push(dst);
-      const bp = ptr + (offBhn + d * align(Hp)) * 4;
       const bn = new Float32Array(Hp);
-      if (kind === 'GRU' && bias) bn.set(bias.subarray(d * 2 * GH + GH + 2 * H, d * 2 * GH + GH + 3 * H));
-      rt.arena.write(bp, bn);
-      bhn.push(kind === 'GRU' && bias ? bp : 0);
+      if (hasBhn) bn.set(bias.subarray(d * 2 * GH + GH + 2 * H, d * 2 * GH + GH + 3 * H));
+      rt.arena.write(ptr + (offBhn + d * align(Hp)) * 4, bn);
     }
-    return { rt, from, ptr, ih: ptr, ihBias: ptr + offBias * 4, hh, aux: bhn, N: rnn ? D * H : N, Hp };
-  } catch (e) {
-    rt.arena.release(ptr);
-    throw e;
-  }
+  };
+  return { bytes: total * 4, fill, at };
 }
 
 /** W of each direction in PyTorch's gate order, packed in gate blocks (rnn_pack_gates) for rnn_project. */
-function packProject(rt: Runtime, pr: Problem, from: unknown[]): Packed {
+function projectLayout(rt: Runtime, pr: Problem): PackLayout {
   const k = rt.k;
   const { cfg, F, H } = pr;
   const { kind, D } = cfg;
   const G = GATES[kind], GH = G * H;
   const floats = Math.ceil(k.rnn_packed_gates_size(G, H, F) / 16) * 16;
-  const ptr = rt.arena.alloc(D * floats * 4);
-  try {
-    const w = pr.w as Float32Array, wd = new Float32Array(GH * F), hh: number[] = [];
+  const fill = (ptr: number): void => {
+    const w = pr.w as Float32Array, wd = new Float32Array(GH * F);
     for (let d = 0; d < D; d++) {
       for (let gp = 0; gp < G; gp++) {
         const go = ONNX_GATE_OF[kind][gp];
@@ -574,13 +550,10 @@ function packProject(rt: Runtime, pr: Problem, from: unknown[]): Packed {
       }
       const dst = ptr + d * floats * 4;
       withStaged(rt, wd, (raw) => k.rnn_pack_gates(dst, raw, G, H, F));
-      hh.push(dst);
     }
-    return { rt, from, ptr, ih: 0, ihBias: 0, hh, aux: [], N: 0, Hp: 0 };
-  } catch (e) {
-    rt.arena.release(ptr);
-    throw e;
-  }
+  };
+  const at = (ptr: number): Packed => ({ ih: 0, ihBias: 0, hh: Array.from({ length: D }, (_, d) => ptr + d * floats * 4), aux: [], N: 0, Hp: 0 });
+  return { bytes: D * floats * 4, fill, at };
 }
 
 /**
@@ -588,7 +561,7 @@ function packProject(rt: Runtime, pr: Problem, from: unknown[]): Packed {
  * [F, D*G*H] (column d*G*H + i is row i of W_d) with bias Wb + Rb (GRU: Rb_h left out, the cell adds it);
  * per direction, R_d[0:nA]ᵀ packed-B [H, nA], and for the GRU resetting first R_hᵀ [H, H] apart.
  */
-function packGemm(rt: Runtime, pr: Problem, from: unknown[]): Packed {
+function gemmLayout(rt: Runtime, pr: Problem): PackLayout {
   const k = rt.k;
   const { cfg, F, H } = pr;
   const { kind, D } = cfg;
@@ -598,8 +571,13 @@ function packGemm(rt: Runtime, pr: Problem, from: unknown[]): Packed {
   const ihFloats = align(k.gemm_packed_b_size(F, NX)), hhFloats = align(k.gemm_packed_b_size(H, nA));
   const auxFloats = resetFirst(cfg) ? align(k.gemm_packed_b_size(H, H)) : 0;
   const offBias = ihFloats, offHh = offBias + align(NX), offAux = offHh + D * hhFloats;
-  const ptr = rt.arena.alloc((offAux + D * auxFloats) * 4);
-  try {
+  const at = (ptr: number): Packed => ({
+    ih: ptr, ihBias: ptr + offBias * 4,
+    hh: Array.from({ length: D }, (_, d) => ptr + (offHh + d * hhFloats) * 4),
+    aux: Array.from({ length: D }, (_, d) => (resetFirst(cfg) ? ptr + (offAux + d * auxFloats) * 4 : 0)),
+    N: NX, Hp: H,
+  });
+  const fill = (ptr: number): void => {
     const bias = pr.bias as Float32Array | undefined;
     // W [D*G*H, F] rows are the operand's columns as they are: element (k, n) at W[n*F + k]
     withStaged(rt, pr.w as Float32Array, (raw) => k.gemm_pack_b(ptr, raw, F, NX, 1, F));
@@ -610,25 +588,16 @@ function packGemm(rt: Runtime, pr: Problem, from: unknown[]): Packed {
       }
     }
     rt.arena.write(ptr + offBias * 4, bcol);
-    const hh: number[] = [], aux: number[] = [];
+    const { hh, aux } = at(ptr);
     withStaged(rt, pr.r as Float32Array, (raw) => {
       for (let d = 0; d < D; d++) {
         const rd = raw + d * GH * H * 4;
-        const dst = ptr + (offHh + d * hhFloats) * 4;
-        k.gemm_pack_b(dst, rd, H, nA, 1, H);
-        hh.push(dst);
-        if (resetFirst(cfg)) {
-          const da = ptr + (offAux + d * auxFloats) * 4;
-          k.gemm_pack_b(da, rd + 2 * H * H * 4, H, H, 1, H);
-          aux.push(da);
-        } else aux.push(0);
+        k.gemm_pack_b(hh[d], rd, H, nA, 1, H);
+        if (resetFirst(cfg)) k.gemm_pack_b(aux[d], rd + 2 * H * H * 4, H, H, 1, H);
       }
     });
-    return { rt, from, ptr, ih: ptr, ihBias: ptr + offBias * 4, hh, aux, N: NX, Hp: H };
-  } catch (e) {
-    rt.arena.release(ptr);
-    throw e;
-  }
+  };
+  return { bytes: (offAux + D * auxFloats) * 4, fill, at };
 }
 
 /** The stepwise products on the wasm GEMM (float32): gx, states and recurrent products in arena scratch. */
@@ -805,7 +774,7 @@ function recurrentOp(kind: Kind): OpSpec {
       const pr = readInputs(node, cfg, inputs);
       const [, W, R, Bt] = inputs as OnnxTensor[];
       // weights fed as graph inputs may be the same buffers mutated in place: pack them afresh every call
-      if (![1, 2, 3].every((i) => !node.inputs[i] || ctx.constant[i])) dropPacked(node);
+      repackUnlessConstant(node, ctx, [1, 2, 3]);
       if (kernelMismatch(pr) === undefined) return emit(pr, kernelRun(node, ctx.rt, pr, W, R, Bt));
       const P = pr.dtype === 'float32' && pr.T * pr.B * pr.F * pr.H > 0 ? wasmProducts(node, ctx.rt, pr, W, R, Bt) : tsProducts(pr);
       try {
