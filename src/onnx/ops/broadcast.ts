@@ -7,6 +7,7 @@
 import { WasmzooError } from '../../index.js';
 import { allocData, floatToBfloat16, floatToHalf, halfToFloat, numel, type OnnxData, type OnnxDType, type OnnxTensor } from '../value.js';
 import { opError, type OpNode } from './types.js';
+import { need } from './tensor-util.js';
 
 /** Largest tensor an op allocates (elements): sizes come from files and feeds, so cap them. */
 export const MAX_ELEMENTS = 2 ** 31 - 1;
@@ -132,13 +133,6 @@ export function mapBroadcast(node: OpNode, dims: ReadonlyArray<readonly number[]
     for (let i = 0; i < n; i++) o[i] = fn(a[ia ? ia[i] : i], b[ib ? ib[i] : i], c[ic ? ic[i] : i]);
   } else throw opError(node, `internal: mapBroadcast over ${srcs.length} inputs`);
   return { dims: od, out: o };
-}
-
-/** The input at `i`, or E_ONNX saying it is missing. */
-export function need(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, i: number): OnnxTensor {
-  const t = inputs[i];
-  if (!t) throw opError(node, `input ${i} is missing`);
-  return t;
 }
 
 /** Every input present and of one dtype (ONNX's `T` constraint), else E_ONNX. */

@@ -9,10 +9,11 @@
 import { allocData, DTYPE_BY_CODE, roundHalfEven, type OnnxDType, type OnnxTensor } from '../value.js';
 import { opError, type OpNode, type OpSpec, type OpTable } from './types.js';
 import {
-  finish, kindOf, mapBroadcast, need, outValues, sameDtype, values, MAX_ELEMENTS,
+  finish, kindOf, mapBroadcast, outValues, sameDtype, values, MAX_ELEMENTS,
   type ElemFn, type Kind, type OutValues, type Values,
 } from './broadcast.js';
 import { elementwiseF32 } from './fast-f32.js';
+import { need } from './tensor-util.js';
 
 /** An op's function per compute kind: `f` for floats (and ints when `int` is absent), `big` for 64-bit ints. */
 interface Fns { f: ElemFn; int?: ElemFn; big?: ElemFn }

@@ -8,8 +8,8 @@
  */
 import { numel, type OnnxDType, type OnnxTensor } from '../value.js';
 import { opError, type OpNode, type OpSpec, type OpTable } from './types.js';
-import { broadcastIndex, finish, kindOf, need, outValues, values } from './broadcast.js';
-import { normAxis } from './tensor-util.js';
+import { broadcastIndex, finish, kindOf, outValues, values } from './broadcast.js';
+import { need, normAxis } from './tensor-util.js';
 import { softmaxF32 } from './fast-f32.js';
 
 type Acc = number | bigint;

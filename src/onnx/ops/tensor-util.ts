@@ -19,9 +19,9 @@ export type Elements = { [i: number]: unknown; length: number };
 const INT_DTYPES = new Set<OnnxDType>(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
 
 /** The input at `i`, or an E_ONNX error naming the node when a required input is missing. */
-export function need(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, i: number, what: string): OnnxTensor {
+export function need(node: OpNode, inputs: ReadonlyArray<OnnxTensor | undefined>, i: number, what?: string): OnnxTensor {
   const t = inputs[i];
-  if (!t) throw opError(node, `input ${i} (${what}) is required`);
+  if (!t) throw opError(node, `input ${i}${what ? ` (${what})` : ''} is required`);
   return t;
 }
 
