@@ -155,20 +155,17 @@ export function conv2d_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H
     if ((flags & 1) == 0) memory.fill(dw, 0, <usize>OC * <usize>(KH * KW * ICg) << 2);
     return;
   }
-  // one buffer: stage s builds tile s, then its GEMM reads it (the threaded split alternates two buffers)
+  // one buffer: stage s builds tile s, then its GEMM reads it
   const stages = conv2d_backward_weight_stages(N, OH, OW, C, OC, KH, KW, groups);
   for (let s = 0; s < stages; s++) {
-    weight_stage_im2col(x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, scratch, s, 0, 1);
+    weight_stage_im2col(x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, scratch, s, 0, 1, 0, 1 << 30);
     weight_stage_gemm(dw, dy, N, OH, OW, C, OC, KH, KW, groups, flags, scratch, s, 0, 1);
   }
 }
 
 /**
  * The general weight gradient runs in stages, one per (pixel tile, group): build the tile's packed im2col,
- * then dw_g (+)= dy_tileᵀ · col. Threads share a stage (src/runtime/parallel.ts): stage s's im2col (cut by
- * pixel rows) runs beside stage s-1's GEMM (cut by 8-column panels of dw) over two alternating buffers, one
- * sync per stage. Every dw element sums the same terms in the same order as one thread does (GEMM columns
- * are independent, gemm_run NOTE), so the result does not depend on the thread count. Not for depthwise convs.
+ * then dw_g (+)= dy_tileᵀ · col. Not for depthwise convs.
  */
 export function conv2d_backward_weight_stages(N: i32, OH: i32, OW: i32, C: i32, OC: i32, KH: i32, KW: i32, groups: i32): i32 {
   const M = N * OH * OW;
@@ -177,31 +174,37 @@ export function conv2d_backward_weight_stages(N: i32, OH: i32, OW: i32, C: i32, 
 }
 
 /**
- * Part `part` of `parts` of stage s (if s < stages: pixel rows of its im2col into buffer s & 1) and of stage
- * s - 1 (if s >= 1: dw column panels of its GEMM from buffer (s - 1) & 1). buf1 may equal buf0 only when one thread
- * runs the stages in order.
+ * Part `part` of `parts` of the whole weight gradient (src/runtime/parallel.ts, one sync for the whole call):
+ * every stage in order, but only the dw columns of the part's 8-column panels of col, from an im2col of just
+ * those columns into the part's own buffer. No thread reads what another wrote (a split of each tile's im2col
+ * by pixels made every GEMM read half its tile from the other core's cache, with a sync per stage: LeNet's conv1
+ * gained 1.1-1.2x from 2 threads). Each dw column sums the same terms in the same order as one thread does
+ * (GEMM columns are independent, gemm_run NOTE), so the result does not depend on the thread count.
  */
-export function conv2d_backward_weight_stage(dw: usize, x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32,
+export function conv2d_backward_weight_part(dw: usize, x: usize, dy: usize, N: i32, H: i32, W: i32, C: i32,
   OH: i32, OW: i32, OC: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
-  groups: i32, flags: i32, buf0: usize, buf1: usize, s: i32, part: i32, parts: i32): void {
+  groups: i32, flags: i32, buf: usize, part: i32, parts: i32): void {
   const stages = conv2d_backward_weight_stages(N, OH, OW, C, OC, KH, KW, groups);
-  if (s < stages) {
-    weight_stage_im2col(x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, (s & 1) != 0 ? buf1 : buf0, s, part, parts);
-  }
-  if (s >= 1 && s <= stages) {
-    weight_stage_gemm(dw, dy, N, OH, OW, C, OC, KH, KW, groups, flags, ((s - 1) & 1) != 0 ? buf1 : buf0, s - 1, part, parts);
+  const panels = ceil8(KH * KW * (C / groups)) >> 3;
+  const p0 = part * panels / parts, p1 = (part + 1) * panels / parts;
+  if (p1 <= p0) return;
+  for (let s = 0; s < stages; s++) {
+    weight_stage_im2col(x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, buf, s, 0, 1, p0 << 3, p1 << 3);
+    weight_stage_gemm(dw, dy, N, OH, OW, C, OC, KH, KW, groups, flags, buf, s, part, parts);
   }
 }
 
+/** Pixel rows part/parts of stage s's im2col, columns [jlo, jhi) of col (multiples of 8 but for the end). */
 function weight_stage_im2col(x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32,
-  SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, groups: i32, buf: usize, s: i32, part: i32, parts: i32): void {
+  SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, groups: i32, buf: usize, s: i32, part: i32, parts: i32,
+  jlo: i32, jhi: i32): void {
   const ICg = C / groups, M = N * OH * OW;
   const mt = weight_tile(ceil8(KH * KW * ICg), M);
   const tile = s / groups, g = s - tile * groups;
   const p0 = tile * mt, m = min(mt, M - p0);
   const i0 = part * m / parts, i1 = (part + 1) * m / parts;
   if (i1 <= i0) return;
-  im2col_packed_oihw(buf + (<usize>i0 << 5), x, p0 + i0, i1 - i0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
+  im2col_packed_oihw(buf + (<usize>i0 << 5), x, p0 + i0, i1 - i0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, jlo, jhi);
 }
 
 function weight_stage_gemm(dw: usize, dy: usize, N: i32, OH: i32, OW: i32, C: i32, OC: i32, KH: i32, KW: i32,
@@ -302,8 +305,10 @@ function data_whole_w(dx: usize, dy: usize, w: usize, N: i32, H: i32, W: i32, C:
  * tap-outer order made LeNet's conv1 tile ~5x faster than a per-pixel loop over taps.
  */
 function im2col_packed_oihw(dst: usize, inp: usize, p0: i32, m: i32, ld: i32, c0: i32, ICg: i32, C: i32, H: i32, W: i32,
-  OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32): void {
+  OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, jlo: i32, jhi: i32): void {
   const T = KH * KW, K = T * ICg, K8 = ceil8(K);
+  // only columns [jlo, jhi) (jlo a multiple of 8): a thread's panels
+  const all = jlo == 0 && jhi >= K;
   const pstride = <usize>ld << 5;
   const plane = OH * OW;
   let n = p0 / plane;
@@ -311,7 +316,7 @@ function im2col_packed_oihw(dst: usize, inp: usize, p0: i32, m: i32, ld: i32, c0
   let oh = r / OW, ow = r - (r / OW) * OW;
   const cb = <usize>C << 2;
   // zero the pad columns of the last panel once
-  if (K8 > K) {
+  if (K8 > K && K >= jlo && K < jhi) {
     const last = dst + <usize>(K >> 3) * pstride;
     for (let i = 0; i < m; i++) for (let j = K & 7; j < 8; j++) store<f32>(last + (<usize>i << 5) + (<usize>j << 2), 0);
   }
@@ -321,8 +326,9 @@ function im2col_packed_oihw(dst: usize, inp: usize, p0: i32, m: i32, ld: i32, c0
       const ih0 = oh * SH - PH, iw0 = ow * SW - PW;
       const ok = ih0 >= 0 && ih0 < H && iw0 >= 0 && iw0 < W;
       const src = ok ? inp + (<usize>((n * H + ih0) * W + iw0) * cb) + (<usize>c0 << 2) : 0;
-      let q = 0;
-      for (; q + 8 <= ICg; q += 8) {
+      let q = jlo;
+      const qe = min(ICg, jhi);
+      for (; q + 8 <= qe; q += 8) {
         const d = row + <usize>(q >> 3) * pstride;
         if (ASC_FEATURE_SIMD) {
           if (ok) { v128.store(d, v128.load(src + (<usize>q << 2))); v128.store(d, v128.load(src + (<usize>q << 2), 16), 16); }
@@ -331,9 +337,9 @@ function im2col_packed_oihw(dst: usize, inp: usize, p0: i32, m: i32, ld: i32, c0
           for (let j = 0; j < 8; j++) store<f32>(d + (<usize>j << 2), ok ? load<f32>(src + (<usize>(q + j) << 2)) : 0);
         }
       }
-      if (q < ICg) {
+      if (q < qe) {
         const d = row + <usize>(q >> 3) * pstride;
-        for (let j = 0; q + j < ICg; j++) store<f32>(d + (<usize>j << 2), ok ? load<f32>(src + (<usize>(q + j) << 2)) : 0);
+        for (let j = 0; q + j < qe; j++) store<f32>(d + (<usize>j << 2), ok ? load<f32>(src + (<usize>(q + j) << 2)) : 0);
       }
       if (++ow == OW) { ow = 0; if (++oh == OH) { oh = 0; n++; } }
     }
@@ -348,6 +354,14 @@ function im2col_packed_oihw(dst: usize, inp: usize, p0: i32, m: i32, ld: i32, c0
       const rowok = ih >= 0 && ih < H;
       for (let kw = 0; kw < KW; kw++) {
         const t = kh * KW + kw;
+        // columns j = ic*T + t inside [jlo, jhi) (no division when the range is all of col: one thread); a
+        // tap with none of them costs nothing more (LeNet's conv1, ICg = 1: each thread skips half the taps)
+        let icLo = 0, icHi = ICg;
+        if (!all) {
+          icLo = jlo > t ? (jlo - t + T - 1) / T : 0;
+          icHi = min(ICg, (jhi - t + T - 1) / T);
+          if (icLo >= icHi) continue;
+        }
         const iw0 = ow * SW - PW + kw * DW; // input column of the run's first pixel
         let lo = 0, hi = 0;                 // run offsets s in [lo, hi) fall inside the input
         if (rowok && iw0 < W) {
@@ -357,8 +371,8 @@ function im2col_packed_oihw(dst: usize, inp: usize, p0: i32, m: i32, ld: i32, c0
           if (hi < lo) hi = lo;
         }
         const src0 = lo < hi ? inp + <usize>((n * H + ih) * W + iw0 + lo * SW) * cb + (<usize>c0 << 2) : 0;
-        let j = t;
-        for (let ic = 0; ic < ICg; ic++, j += T) {
+        let j = t + icLo * T;
+        for (let ic = icLo; ic < icHi; ic++, j += T) {
           const d = dst + <usize>(j >> 3) * pstride + (<usize>i0 << 5) + (<usize>(j & 7) << 2);
           let s = 0;
           for (; s < lo; s++) store<f32>(d + (<usize>s << 5), 0);

@@ -176,12 +176,12 @@ export interface Kernels {
   /** How many stages conv2d_backward_weight runs (one per pixel tile and group; not for depthwise convs). */
   conv2d_backward_weight_stages(N: number, OH: number, OW: number, C: number, OC: number, KH: number, KW: number, groups: number): number;
   /**
-   * Part `part` of `parts` of stage s's im2col (into buf s & 1) and of stage s-1's GEMM (from buf (s-1) & 1):
-   * threads run s = 0 .. stages with a sync between stages; the result is the whole call's, bit for bit.
+   * Part `part` of `parts` of the whole call: the dw columns of its share of col's 8-column panels, every stage,
+   * its im2col in its own `buf` (conv2d_backward_scratch_size); the parts together are the whole call, bit for bit.
    */
-  conv2d_backward_weight_stage(dw: number, x: number, dy: number, N: number, H: number, W: number, C: number,
+  conv2d_backward_weight_part(dw: number, x: number, dy: number, N: number, H: number, W: number, C: number,
     OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
-    DH: number, DW: number, groups: number, flags: number, buf0: number, buf1: number, s: number, part: number, parts: number): void;
+    DH: number, DW: number, groups: number, flags: number, buf: number, part: number, parts: number): void;
 
   /**
    * dx [N,H,W,C] (overwritten) of max_pool2d from dy [N,OH,OW,C] and the forward input x. Each window's

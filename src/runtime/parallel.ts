@@ -260,18 +260,16 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
   p.conv2d_backward_weight = (dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags, scr) => {
     const t = T();
     const depthwise = C / groups === 1 && OC === groups;
-    if (t === 1 || depthwise || 2 * N * OH * OW * OC * KH * KW * (C / groups) < splitLimits.flops) {
+    const panels = Math.ceil((KH * KW * C) / groups / 8);
+    if (t === 1 || depthwise || panels < t || 2 * N * OH * OW * OC * KH * KW * (C / groups) < splitLimits.flops) {
       return k.conv2d_backward_weight(dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags, scr);
     }
-    // stage s's im2col (cut by pixel rows) beside stage s-1's GEMM (cut by dw rows), two buffers in turn:
-    // cutting only the GEMM rows made every thread build the whole im2col (LeNet conv1: most of the work)
+    // each thread its share of dw's columns over the whole call, im2col included, in its own scratch: one sync
+    // (cutting only the GEMM made every thread build the whole im2col; cutting the im2col by pixels beside it
+    // made each GEMM read half its tile from the other core, with a sync per 1024-pixel stage)
     const bytes = k.conv2d_backward_scratch_size(N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups);
-    const other = scratch.get(1, bytes);
-    const stages = k.conv2d_backward_weight_stages(N, OH, OW, C, OC, KH, KW, groups);
-    for (let s = 0; s <= stages; s++) {
-      pool.run(Array.from({ length: t }, (_, part) => [call('conv2d_backward_weight_stage', dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW,
-        SH, SW, PH, PW, DH, DW, groups, flags, scr, other, s, part, t)]));
-    }
+    pool.run(Array.from({ length: t }, (_, part) => [call('conv2d_backward_weight_part', dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW,
+      SH, SW, PH, PW, DH, DW, groups, flags, part === 0 ? scr : scratch.get(part, bytes), part, t)]));
   };
   p.maxpool2d_backward_nhwc = (dx, dy, x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW) => {
     const t = T();

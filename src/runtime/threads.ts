@@ -29,7 +29,7 @@ export const POOL_KERNELS = [
   'gemm_packed', 'conv2d_nhwc', 'conv2d_winograd', 'maxpool2d_nhwc', 'avgpool2d_nhwc',
   'relu', 'sigmoid', 'tanh', 'activation', 'add', 'mul', 'scale_shift', 'act_backward',
   'sgd_step', 'adam_step', 'scale_inplace', 'lstm_step_units', 'gru_step_units', 'rnn_directions',
-  'conv2d_backward_data', 'conv2d_backward_weight_stage', 'maxpool2d_backward_nhwc', 'avgpool2d_backward_nhwc',
+  'conv2d_backward_data', 'conv2d_backward_weight_part', 'maxpool2d_backward_nhwc', 'avgpool2d_backward_nhwc',
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 const KERNEL_INDEX = new Map<string, number>(POOL_KERNELS.map((k, i) => [k, i]));

@@ -155,7 +155,7 @@ describe('split kernels give the bits of one thread', () => {
       });
     }
   });
-  it('conv backward (data by images, weight by stages: im2col by pixels, GEMM by rows) and pool backward by images', () => {
+  it('conv backward (data by images, weight by column panels, im2col included) and pool backward by images', () => {
     const cases: Conv[] = [
       { N: 3, H: 12, W: 11, C: 6, OC: 16, K: 5, P: 2 }, // small weights: one GEMM + col2im
       { N: 2, H: 6, W: 5, C: 256, OC: 128, K: 3, P: 1 }, // large weights: per tap chunks
