@@ -261,7 +261,8 @@ export function parallelKernels(k: Kernels, pool: ThreadPool, arena: Arena): Ker
     const t = T();
     const depthwise = C / groups === 1 && OC === groups;
     const panels = Math.ceil((KH * KW * C) / groups / 8);
-    if (t === 1 || depthwise || panels < t || 2 * N * OH * OW * OC * KH * KW * (C / groups) < splitLimits.flops) {
+    // (no pixels: the one-thread kernel zeroes dw, which the parts would leave as it is)
+    if (t === 1 || depthwise || panels < t || N * OH * OW === 0 || 2 * N * OH * OW * OC * KH * KW * (C / groups) < splitLimits.flops) {
       return k.conv2d_backward_weight(dw, x, dy, N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, flags, scr);
     }
     // each thread its share of dw's columns over the whole call, im2col included, in its own scratch: one sync
