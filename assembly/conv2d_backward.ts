@@ -158,7 +158,7 @@ export function conv2d_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H
   // one buffer: stage s builds tile s, then its GEMM reads it
   const stages = conv2d_backward_weight_stages(N, OH, OW, C, OC, KH, KW, groups);
   for (let s = 0; s < stages; s++) {
-    weight_stage_im2col(x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, scratch, s, 0, 1, 0, 1 << 30);
+    weight_stage_im2col(x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, scratch, s, 0, 1 << 30);
     weight_stage_gemm(dw, dy, N, OH, OW, C, OC, KH, KW, groups, flags, scratch, s, 0, 1);
   }
 }
@@ -167,7 +167,7 @@ export function conv2d_backward_weight(dw: usize, x: usize, dy: usize, N: i32, H
  * The general weight gradient runs in stages, one per (pixel tile, group): build the tile's packed im2col,
  * then dw_g (+)= dy_tileᵀ · col. Not for depthwise convs.
  */
-export function conv2d_backward_weight_stages(N: i32, OH: i32, OW: i32, C: i32, OC: i32, KH: i32, KW: i32, groups: i32): i32 {
+function conv2d_backward_weight_stages(N: i32, OH: i32, OW: i32, C: i32, OC: i32, KH: i32, KW: i32, groups: i32): i32 {
   const M = N * OH * OW;
   const mt = weight_tile(ceil8(KH * KW * (C / groups)), M);
   return mt > 0 ? ((M + mt - 1) / mt) * groups : 0;
@@ -189,22 +189,19 @@ export function conv2d_backward_weight_part(dw: usize, x: usize, dy: usize, N: i
   const p0 = part * panels / parts, p1 = (part + 1) * panels / parts;
   if (p1 <= p0) return;
   for (let s = 0; s < stages; s++) {
-    weight_stage_im2col(x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, buf, s, 0, 1, p0 << 3, p1 << 3);
+    weight_stage_im2col(x, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups, buf, s, p0 << 3, p1 << 3);
     weight_stage_gemm(dw, dy, N, OH, OW, C, OC, KH, KW, groups, flags, buf, s, part, parts);
   }
 }
 
-/** Pixel rows part/parts of stage s's im2col, columns [jlo, jhi) of col (multiples of 8 but for the end). */
+/** Stage s's im2col, columns [jlo, jhi) of col only (jlo a multiple of 8). */
 function weight_stage_im2col(x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32,
-  SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, groups: i32, buf: usize, s: i32, part: i32, parts: i32,
-  jlo: i32, jhi: i32): void {
+  SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, groups: i32, buf: usize, s: i32, jlo: i32, jhi: i32): void {
   const ICg = C / groups, M = N * OH * OW;
   const mt = weight_tile(ceil8(KH * KW * ICg), M);
   const tile = s / groups, g = s - tile * groups;
   const p0 = tile * mt, m = min(mt, M - p0);
-  const i0 = part * m / parts, i1 = (part + 1) * m / parts;
-  if (i1 <= i0) return;
-  im2col_packed_oihw(buf + (<usize>i0 << 5), x, p0 + i0, i1 - i0, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, jlo, jhi);
+  im2col_packed_oihw(buf, x, p0, m, m, g * ICg, ICg, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, jlo, jhi);
 }
 
 function weight_stage_gemm(dw: usize, dy: usize, N: i32, OH: i32, OW: i32, C: i32, OC: i32, KH: i32, KW: i32,

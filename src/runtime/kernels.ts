@@ -173,8 +173,6 @@ export interface Kernels {
     OH: number, OW: number, OC: number, KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
     DH: number, DW: number, groups: number, flags: number, scratch: number): void;
 
-  /** How many stages conv2d_backward_weight runs (one per pixel tile and group; not for depthwise convs). */
-  conv2d_backward_weight_stages(N: number, OH: number, OW: number, C: number, OC: number, KH: number, KW: number, groups: number): number;
   /**
    * Part `part` of `parts` of the whole call: the dw columns of its share of col's 8-column panels, every stage,
    * its im2col in its own `buf` (conv2d_backward_scratch_size); the parts together are the whole call, bit for bit.

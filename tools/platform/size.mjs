@@ -27,6 +27,8 @@ export function sizes() {
   return Object.fromEntries(files.map((f) => [f, { raw: raw(f), gzip: gz(f) }]));
 }
 
+const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+
 /** One fresh Node process: ms from before import() to after init(), and the backend. */
 export function startupOnce(flags = [], threads = 1) {
   const url = pathToFileURL(join(DIST, 'wasmzoo.mjs')).href;
@@ -46,8 +48,8 @@ export function nodeBaseline(runs = 7, flags = []) {
   const code = `const t0 = performance.now(); await import('data:text/javascript,export default 1'); process.getBuiltinModule('node:zlib');
     console.log(performance.now() - t0);`;
   const ms = Array.from({ length: runs }, () => Number(execFileSync(process.execPath, [...flags, '--input-type=module', '-e', code],
-    { encoding: 'utf8', env: { PATH: process.env.PATH } }).trim())).sort((a, b) => a - b);
-  return { medianMs: ms[ms.length >> 1], bestMs: ms[0], runs };
+    { encoding: 'utf8', env: { PATH: process.env.PATH } }).trim()));
+  return { medianMs: median(ms), bestMs: Math.min(...ms), runs };
 }
 
 /**
@@ -80,14 +82,13 @@ export async function chromiumStartup(runs = 9, executablePath = process.env.CHR
     await browser.close();
     await server.close();
   }
-  const med = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
-  return { backend: all[0].backend, medianMs: med(all.map((r) => r.importMs + r.initMs)), importMs: med(all.map((r) => r.importMs)), initMs: med(all.map((r) => r.initMs)), runs };
+  return { backend: all[0].backend, medianMs: median(all.map((r) => r.importMs + r.initMs)), importMs: median(all.map((r) => r.importMs)), initMs: median(all.map((r) => r.initMs)), runs };
 }
 
 export function startup(runs = 7, flags = [], threads = 1) {
   const all = Array.from({ length: runs }, () => startupOnce(flags, threads));
-  const ms = all.map((r) => r.ms).sort((a, b) => a - b);
-  return { backend: all[0].backend, threads: all[0].threads, medianMs: ms[ms.length >> 1], bestMs: ms[0], runs };
+  const ms = all.map((r) => r.ms);
+  return { backend: all[0].backend, threads: all[0].threads, medianMs: median(ms), bestMs: Math.min(...ms), runs };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
